@@ -1,0 +1,375 @@
+"""The catalog: every event type, its version, topic, partition key and payload schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from events import schemas as s
+from events.envelope import Event
+
+TOPICS: dict[str, str] = {
+    "shiliu.units": "The unit tree: city, district, street, community and partner units.",
+    "shiliu.activities": "Activities and their lifecycle.",
+    "shiliu.volunteers": "Volunteer profiles, without phone numbers or ethnicity.",
+    "shiliu.signups": "Sign-ups and waitlists, keyed by volunteer.",
+    "shiliu.attendance": "Check-in, check-out and confirmed attendance, keyed by volunteer.",
+    "shiliu.points": "Ledger rows as they are written, keyed by volunteer.",
+    "shiliu.awards": "民族团结之星 award cycles, keyed by cycle.",
+}
+
+DLQ_SUFFIX = ".dlq"
+
+
+class UnknownEventType(LookupError):
+    """An event type (or version of it) that this catalog does not know."""
+
+
+class InvalidPayload(ValueError):
+    """A payload that does not match its type's schema."""
+
+    def __init__(self, event_type: str, messages: dict[str, Any]):
+        super().__init__(f"{event_type}: {messages}")
+        self.messages = messages
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One registered event type and version."""
+
+    name: str
+    version: int
+    topic: str
+    key_field: str
+    schema: type[Schema]
+    summary: str
+    example: dict[str, Any]
+
+    def load(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Validate a payload and return it with Python types (dates, decimals)."""
+        try:
+            return self.schema().load(payload)
+        except ValidationError as exc:
+            raise InvalidPayload(self.name, exc.normalized_messages()) from exc
+
+    def dump(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Validate a payload given with Python types and return its JSON form."""
+        schema = self.schema()
+        dumped = schema.dump(payload)
+        errors = schema.validate(dumped)
+        if errors:
+            raise InvalidPayload(self.name, errors)
+        return dumped
+
+
+_REGISTRY: dict[tuple[str, int], EventType] = {}
+
+
+def register(
+    name: str, topic: str, key_field: str, schema: type[Schema], example: dict, version: int = 1
+) -> EventType:
+    """Add an event type to the catalog."""
+    if topic not in TOPICS:
+        raise ValueError(f"{name}: unknown topic {topic}")
+    entry = EventType(
+        name=name,
+        version=version,
+        topic=topic,
+        key_field=key_field,
+        schema=schema,
+        summary=(schema.__doc__ or "").strip().splitlines()[0],
+        example=example,
+    )
+    _REGISTRY[(name, version)] = entry
+    return entry
+
+
+def get(name: str, version: int = 1) -> EventType:
+    """Return the registered type, or raise UnknownEventType."""
+    try:
+        return _REGISTRY[(name, version)]
+    except KeyError:
+        raise UnknownEventType(f"{name} v{version}") from None
+
+
+def knows(name: str, version: int) -> bool:
+    """Tell whether the catalog has this type and version."""
+    return (name, version) in _REGISTRY
+
+
+def all_types() -> list[EventType]:
+    """Return every registered type, ordered by topic then name then version."""
+    order = list(TOPICS)
+    return sorted(_REGISTRY.values(), key=lambda t: (order.index(t.topic), t.name, t.version))
+
+
+def topics_for(type_names) -> list[str]:
+    """Return the topics that carry the given event types."""
+    return sorted({entry.topic for entry in _REGISTRY.values() if entry.name in set(type_names)})
+
+
+def make_event(name: str, payload: dict[str, Any], *, producer: str, version: int = 1) -> Event:
+    """Build a validated event of a registered type; its key comes from the payload."""
+    entry = get(name, version)
+    dumped = entry.dump(payload)
+    return Event(
+        type=name,
+        version=version,
+        key=str(dumped[entry.key_field]),
+        payload=dumped,
+        producer=producer,
+    )
+
+
+# ---- the registry ------------------------------------------------------------------------
+
+_UNIT = {
+    "unit_id": "u-xq",
+    "name": "新碶街道",
+    "kind": "street",
+    "parent_id": "u-bl",
+    "path": "/nb/bl/xq/",
+}
+_ACTIVITY = {
+    "activity_id": "a-1",
+    "title": "三月邻里节",
+    "category": "节庆联谊",
+    "dimensions": ["文化", "社会"],
+    "host_unit_id": "u-xq",
+    "host_unit_path": "/nb/bl/xq/",
+    "co_host_unit_ids": [],
+    "starts_at": "2026-03-08T06:00:00+00:00",
+    "ends_at": "2026-03-08T09:30:00+00:00",
+    "signup_opens_at": None,
+    "signup_closes_at": None,
+    "walk_ins_allowed": True,
+    "points_rule_version": 1,
+    "shifts": [
+        {"shift_id": "s-1", "name": "默认岗位", "capacity": 30, "hour_weight": None},
+        {"shift_id": "s-2", "name": "翻译", "capacity": 2, "hour_weight": "1.50"},
+    ],
+}
+_VOLUNTEER = {
+    "volunteer_id": "v-1",
+    "display_name": "阿依古丽",
+    "home_unit_id": "u-fc",
+    "team_id": "u-team",
+}
+_SIGNUP = {
+    "signup_id": "su-1",
+    "volunteer_id": "v-1",
+    "activity_id": "a-1",
+    "shift_id": "s-1",
+    "party_size": 1,
+    "at": "2026-03-01T02:00:00+00:00",
+}
+_CONFIRMED = {
+    "attendance_id": "at-1",
+    "volunteer_id": "v-1",
+    "activity_id": "a-1",
+    "shift_id": "s-1",
+    "hours": "3.5",
+    "activity_date": "2026-03-08",
+    "confirmed_by": "acc-9",
+    "confirmed_at": "2026-03-08T10:00:00+00:00",
+}
+_ENTRY = {
+    "entry_id": "e-1",
+    "volunteer_id": "v-1",
+    "points": 40,
+    "reason_code": "attendance",
+    "activity_id": "a-1",
+    "rule_version": 1,
+    "source_event_id": "7d9f3c1e-2f44-4d0e-9a63-0b6f4f1f9b10",
+}
+
+register("unit.created", "shiliu.units", "unit_id", s.UnitState, _UNIT)
+register("unit.updated", "shiliu.units", "unit_id", s.UnitUpdated, {**_UNIT, "changes": ["name"]})
+
+register("activity.published", "shiliu.activities", "activity_id", s.ActivityState, _ACTIVITY)
+register(
+    "activity.updated",
+    "shiliu.activities",
+    "activity_id",
+    s.ActivityUpdated,
+    {**_ACTIVITY, "changes": ["starts_at", "ends_at"]},
+)
+register(
+    "activity.cancelled",
+    "shiliu.activities",
+    "activity_id",
+    s.ActivityCancelled,
+    {"activity_id": "a-1", "reason": "暴雨预警，活动取消", "cancelled_at": "2026-03-07T09:00:00+00:00"},
+)
+register(
+    "activity.completed",
+    "shiliu.activities",
+    "activity_id",
+    s.ActivityCompleted,
+    {"activity_id": "a-1", "completed_at": "2026-03-08T09:30:00+00:00"},
+)
+register(
+    "activity.closed",
+    "shiliu.activities",
+    "activity_id",
+    s.ActivityClosed,
+    {"activity_id": "a-1", "closed_at": "2026-03-10T02:00:00+00:00"},
+)
+
+register("volunteer.registered", "shiliu.volunteers", "volunteer_id", s.VolunteerState, _VOLUNTEER)
+register(
+    "volunteer.updated",
+    "shiliu.volunteers",
+    "volunteer_id",
+    s.VolunteerUpdated,
+    {**_VOLUNTEER, "changes": ["team_id"]},
+)
+
+register("signup.confirmed", "shiliu.signups", "volunteer_id", s.Signup, _SIGNUP)
+register(
+    "signup.waitlisted",
+    "shiliu.signups",
+    "volunteer_id",
+    s.SignupWaitlisted,
+    {**_SIGNUP, "waitlist_position": 3},
+)
+register("signup.promoted", "shiliu.signups", "volunteer_id", s.Signup, _SIGNUP)
+register(
+    "signup.cancelled",
+    "shiliu.signups",
+    "volunteer_id",
+    s.SignupCancelled,
+    {**_SIGNUP, "reason": "临时有事", "cancelled_by": "v-1"},
+)
+
+register(
+    "attendance.checked_in",
+    "shiliu.attendance",
+    "volunteer_id",
+    s.CheckedIn,
+    {
+        "attendance_id": "at-1",
+        "volunteer_id": "v-1",
+        "activity_id": "a-1",
+        "shift_id": "s-1",
+        "checked_in_at": "2026-03-08T06:02:00+00:00",
+        "method": "code",
+    },
+)
+register(
+    "attendance.checked_out",
+    "shiliu.attendance",
+    "volunteer_id",
+    s.CheckedOut,
+    {
+        "attendance_id": "at-1",
+        "volunteer_id": "v-1",
+        "activity_id": "a-1",
+        "checked_out_at": "2026-03-08T09:35:00+00:00",
+    },
+)
+register("attendance.confirmed", "shiliu.attendance", "volunteer_id", s.AttendanceConfirmed, _CONFIRMED)
+register(
+    "attendance.corrected",
+    "shiliu.attendance",
+    "volunteer_id",
+    s.AttendanceCorrected,
+    {**_CONFIRMED, "hours": "3.0", "previous_hours": "3.5", "reason": "提前半小时离场"},
+)
+register(
+    "attendance.no_show",
+    "shiliu.attendance",
+    "volunteer_id",
+    s.NoShow,
+    {
+        "volunteer_id": "v-2",
+        "activity_id": "a-1",
+        "signup_id": "su-2",
+        "activity_date": "2026-03-08",
+        "recorded_by": "acc-9",
+    },
+)
+
+register("points.awarded", "shiliu.points", "volunteer_id", s.PointsEntry, _ENTRY)
+register(
+    "points.reversed",
+    "shiliu.points",
+    "volunteer_id",
+    s.PointsReversed,
+    {**_ENTRY, "entry_id": "e-2", "points": -40, "reason_code": "correction", "reverses_entry_id": "e-1"},
+)
+register(
+    "points.adjusted",
+    "shiliu.points",
+    "volunteer_id",
+    s.PointsAdjusted,
+    {
+        **_ENTRY,
+        "entry_id": "e-3",
+        "points": 10,
+        "reason_code": "manual",
+        "activity_id": None,
+        "rule_version": None,
+        "source_event_id": None,
+        "requested_by": "acc-1",
+        "approved_by": "acc-2",
+    },
+)
+
+register(
+    "award.cycle_opened",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardCycleOpened,
+    {
+        "cycle_id": "c-2026",
+        "title": "2026年度 民族团结之星",
+        "unit_id": "u-bl",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+    },
+)
+register(
+    "award.candidates_listed",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardCandidatesListed,
+    {
+        "cycle_id": "c-2026",
+        "candidates": [{"candidate_id": "cd-1", "volunteer_id": "v-1", "rank": 1, "points": 420}],
+    },
+)
+register(
+    "award.notice_started",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardNoticeStarted,
+    {"cycle_id": "c-2026", "notice_ends_on": "2026-12-20", "proposed_volunteer_ids": ["v-1"]},
+)
+register(
+    "award.published",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardPublished,
+    {
+        "cycle_id": "c-2026",
+        "unit_id": "u-bl",
+        "year": 2026,
+        "winners": [{"volunteer_id": "v-1", "certificate_code": "SL-2026-7QK3M9"}],
+        "published_at": "2026-12-21T02:00:00+00:00",
+    },
+)
+register(
+    "award.revoked",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardRevoked,
+    {
+        "cycle_id": "c-2026",
+        "volunteer_id": "v-1",
+        "certificate_code": "SL-2026-7QK3M9",
+        "reason": "经核实事迹材料不实",
+    },
+)

@@ -1,0 +1,115 @@
+"""Kafka clients configured one way for every Shiliu process (kafka-python 3)."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from events.catalog import DLQ_SUFFIX, TOPICS
+from events.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def producer(settings: Settings, **overrides) -> KafkaProducer:
+    """Return an idempotent producer (acks=all, the kafka-python 3 default, never weakened)."""
+    config = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "client_id": "shiliu",
+        "linger_ms": 5,
+        "max_block_ms": 10000,
+        "request_timeout_ms": 10000,
+        "delivery_timeout_ms": 30000,
+    }
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+def consumer(settings: Settings, group_id: str | None, **overrides) -> KafkaConsumer:
+    """Return a consumer with manual offset commits and the group timeouts of the settings."""
+    config = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "client_id": f"shiliu-{group_id or 'reader'}",
+    }
+    for name in ("session_timeout_ms", "heartbeat_interval_ms", "max_poll_interval_ms"):
+        value = getattr(settings, name)
+        if value is not None:
+            config[name] = value
+    config.update(overrides)
+    return KafkaConsumer(**config)
+
+
+def admin(settings: Settings, **overrides) -> KafkaAdminClient:
+    """Return an admin client."""
+    return KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id="shiliu-admin",
+        request_timeout_ms=overrides.pop("request_timeout_ms", 10000),
+        **overrides,
+    )
+
+
+def all_topics(settings: Settings) -> list[str]:
+    """Return the broker-level names of every topic and its dead-letter topic."""
+    names = []
+    for logical in TOPICS:
+        names += [settings.topic(logical), settings.topic(logical + DLQ_SUFFIX)]
+    return names
+
+
+def ensure_topics(settings: Settings, replication_factor: int = 1) -> list[str]:
+    """Create every Shiliu topic that does not exist yet; return the names created."""
+    client = admin(settings)
+    try:
+        existing = set(client.list_topics())
+        wanted = [
+            NewTopic(name, settings.topic_partitions, replication_factor)
+            for name in all_topics(settings)
+            if name not in existing
+        ]
+        if not wanted:
+            return []
+        try:
+            client.create_topics(wanted)
+        except TopicAlreadyExistsError:
+            pass
+        return [t.name for t in wanted]
+    finally:
+        client.close()
+
+
+def wait_until_reachable(settings: Settings, timeout: float = 30.0) -> None:
+    """Block until the broker answers a metadata request, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            client = admin(settings, request_timeout_ms=2000)
+            try:
+                client.list_topics()
+                return
+            finally:
+                client.close()
+        except (KafkaError, OSError) as exc:
+            last = exc
+            time.sleep(0.2)
+    raise TimeoutError(f"broker {settings.kafka_bootstrap} did not answer: {last}")
+
+
+def wait_for_assignment(consumer: KafkaConsumer, timeout: float = 60.0) -> None:
+    """Join the group and block until partitions are assigned (records polled meanwhile are
+    not lost: the consumer is rewound to its committed positions)."""
+    deadline = time.monotonic() + timeout
+    while not consumer.assignment():
+        if time.monotonic() > deadline:
+            raise TimeoutError("consumer group did not assign partitions in time")
+        batch = consumer.poll(timeout_ms=200, max_records=1)
+        for tp, records in batch.items():
+            consumer.seek(tp, records[0].offset)

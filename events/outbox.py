@@ -1,0 +1,176 @@
+"""The transactional outbox: emit inside the service's transaction, relay to the broker after.
+
+Nothing is published that was not committed, and nothing committed is left unpublished.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+import structlog
+from kafka.errors import KafkaError
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from events import catalog
+from events import kafka as kafka_clients
+from events.envelope import Event, utcnow
+from events.settings import Settings
+from events.store import outbox
+
+log = structlog.get_logger(__name__)
+
+# A fixed advisory-lock key: on PostgreSQL, emitting transactions take it so outbox rows get
+# their sequence numbers in commit order (the relay publishes in that order). It is held
+# from the first emit to commit, so services emit as late in a transaction as they can.
+_OUTBOX_LOCK_KEY = 0x5EED_0B0C
+# Session-level lock held by the one relay of a service that may publish (PostgreSQL).
+_RELAY_LOCK_KEY = 0x5EED_0B0D
+
+
+def emit(session: Session, event: Event) -> Event:
+    """Write an event into the outbox as part of the session's current transaction."""
+    entry = catalog.get(event.type, event.version)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _OUTBOX_LOCK_KEY})
+    session.execute(
+        insert(outbox).values(
+            event_id=event.id,
+            event_type=event.type,
+            topic=entry.topic,
+            key=event.key,
+            value=event.encode(),
+            created_at=utcnow(),
+        )
+    )
+    return event
+
+
+def backlog(session: Session) -> int:
+    """Count the events committed but not yet acknowledged by the broker."""
+    return session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+
+
+class Relay:
+    """Publishes a service's committed outbox rows, in commit order, with the idempotent producer."""
+
+    def __init__(
+        self,
+        service: str,
+        session_factory: sessionmaker,
+        settings: Settings,
+        batch_size: int = 500,
+        idle_wait: float = 0.2,
+        max_backoff: float = 5.0,
+    ):
+        self.service = service
+        self.session_factory = session_factory
+        self.settings = settings
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        self.max_backoff = max_backoff
+        self._producer = None
+        self._leader_conn = None
+        self.wakeup = threading.Event()
+        self.published = 0
+        self.log = log.bind(service=service, component="relay")
+
+    def _ensure_producer(self):
+        if self._producer is None:
+            self._producer = kafka_clients.producer(self.settings)
+        return self._producer
+
+    def _is_leader(self) -> bool:
+        """On PostgreSQL only one relay per service publishes; the others stand by."""
+        engine = self.session_factory.kw["bind"]
+        if engine.dialect.name != "postgresql":
+            return True
+        if self._leader_conn is None:
+            conn = engine.connect()
+            got = conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _RELAY_LOCK_KEY})
+            conn.commit()
+            if not got:
+                conn.close()
+                return False
+            self._leader_conn = conn
+        return True
+
+    def publish_pending(self) -> int:
+        """Publish one batch of unsent rows and mark them sent once acknowledged; return the count."""
+        if not self._is_leader():
+            return 0
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.value)
+                .where(outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.seq)
+                .limit(self.batch_size)
+            ).all()
+        if not rows:
+            return 0
+        producer = self._ensure_producer()
+        futures = [
+            producer.send(
+                self.settings.topic(row.topic), key=row.key.encode(), value=bytes(row.value)
+            )
+            for row in rows
+        ]
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)  # raises if the broker did not acknowledge
+        sent_at: datetime = utcnow()
+        with self.session_factory() as session, session.begin():
+            session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_([row.seq for row in rows]))
+                .values(sent_at=sent_at)
+            )
+        self.published += len(rows)
+        return len(rows)
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set, backing off while the broker is unreachable."""
+        backoff = 0.0
+        self.log.info("relay started")
+        while not stop.is_set():
+            try:
+                sent = self.publish_pending()
+                backoff = 0.0
+                if sent < self.batch_size:
+                    self.wakeup.wait(self.idle_wait)
+                    self.wakeup.clear()
+            except (KafkaError, OSError, TimeoutError) as exc:
+                backoff = min(self.max_backoff, max(0.2, backoff * 2))
+                self.log.warning("broker unavailable, will retry", error=str(exc), backoff=backoff)
+                self._drop_producer()
+                stop.wait(backoff)
+        self.close()
+        self.log.info("relay stopped")
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # noqa: BLE001 - a broken producer is discarded either way
+                pass
+            self._producer = None
+
+    def close(self) -> None:
+        """Flush and close the producer and release the relay lock."""
+        self._drop_producer()
+        if self._leader_conn is not None:
+            self._leader_conn.close()
+            self._leader_conn = None
+
+
+def wait_for_drain(session_factory: sessionmaker, timeout: float = 30.0) -> None:
+    """Block until the outbox has no unsent rows (used by tools and tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_factory() as session:
+            if backlog(session) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError("outbox still has unsent events")

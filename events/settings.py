@@ -1,0 +1,84 @@
+"""Settings every Shiliu process shares, read from the environment (``SHILIU_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SERVICES = ("activities", "volunteers", "ledger", "web")
+EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
+
+
+def _int(env: dict, name: str, default: int | None) -> int | None:
+    value = env.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the data lives, which broker to use, and how to log."""
+
+    env: str = "development"
+    data_dir: Path = Path("data")
+    kafka_bootstrap: str = EMBEDDED_BOOTSTRAP
+    embedded_broker: bool = True
+    topic_prefix: str = ""
+    topic_partitions: int = 3
+    database_urls: dict[str, str] = field(default_factory=dict)
+    session_timeout_ms: int | None = 6000
+    heartbeat_interval_ms: int | None = 1000
+    max_poll_interval_ms: int | None = 60000
+    log_format: str = "console"
+    secret_key: str = "dev-only-secret-change-me"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Read settings from environment variables, then apply overrides."""
+        env = dict(os.environ if env is None else env)
+        mode = env.get("SHILIU_ENV", "development")
+        bootstrap = env.get("SHILIU_KAFKA_BOOTSTRAP", "").strip()
+        data_dir = Path(env.get("SHILIU_DATA_DIR", "data"))
+        urls = {
+            name: env.get(f"SHILIU_{name.upper()}_DATABASE_URL")
+            or f"sqlite:///{(data_dir / f'{name}.db').resolve()}"
+            for name in SERVICES
+        }
+        # The embedded broker needs short group timeouts to settle in seconds; a real
+        # Kafka cluster keeps the client defaults unless the operator says otherwise.
+        short = not bootstrap
+        settings = cls(
+            env=mode,
+            data_dir=data_dir,
+            kafka_bootstrap=bootstrap or EMBEDDED_BOOTSTRAP,
+            embedded_broker=not bootstrap,
+            topic_prefix=env.get("SHILIU_TOPIC_PREFIX", ""),
+            topic_partitions=_int(env, "SHILIU_TOPIC_PARTITIONS", 3),
+            database_urls=urls,
+            session_timeout_ms=_int(env, "SHILIU_KAFKA_SESSION_TIMEOUT_MS", 6000 if short else None),
+            heartbeat_interval_ms=_int(
+                env, "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS", 1000 if short else None
+            ),
+            max_poll_interval_ms=_int(
+                env, "SHILIU_KAFKA_MAX_POLL_INTERVAL_MS", 60000 if short else None
+            ),
+            log_format=env.get(
+                "SHILIU_LOG_FORMAT", "json" if mode == "production" else "console"
+            ),
+            secret_key=env.get("SHILIU_SECRET_KEY", cls.secret_key),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    def database_url(self, service: str) -> str:
+        """Return the database URL of one service."""
+        return self.database_urls[service]
+
+    def topic(self, logical: str) -> str:
+        """Return the broker-level name of a logical topic (prefixed for isolated test runs)."""
+        return f"{self.topic_prefix}{logical}"
+
+    def logical_topic(self, physical: str) -> str:
+        """Return the logical topic name of a broker-level one."""
+        if self.topic_prefix and physical.startswith(self.topic_prefix):
+            return physical[len(self.topic_prefix) :]
+        return physical

@@ -1,0 +1,57 @@
+"""The backbone's own tables, kept in every service's database beside the service's tables.
+
+``outbox`` holds every event the service emitted, written in the same transaction as the
+change it describes, and stays as the service's event history once sent.
+``consumed_events`` records every event a consumer applied, in the same transaction as its
+effect, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    text,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_type", String(64), nullable=False),
+    Column("topic", String(128), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "ix_outbox_unsent",
+        "seq",
+        sqlite_where=text("sent_at IS NULL"),
+        postgresql_where=text("sent_at IS NULL"),
+    ),
+)
+
+consumed_events = Table(
+    "consumed_events",
+    metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("consumer", "event_id", name="pk_consumed_events"),
+)

@@ -1,0 +1,184 @@
+"""`shiliu`: the command line of the platform."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import click
+from tqdm import tqdm
+
+from events import logs
+from events.settings import Settings
+from infra.registry import SERVICES
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """石榴 Shiliu: activities, volunteers, points and recognition for urban ethnic-unity work.
+
+    Configuration comes from SHILIU_* environment variables (see the README).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port of the one base URL.")
+@click.option("--no-seed", is_flag=True, help="Do not load the demonstration city.")
+def dev(host: str, port: int, no_seed: bool) -> None:
+    """Run the whole platform on the embedded default (what `make run` does)."""
+    from infra.dev import run
+
+    run(_settings(), host, port, seed=not no_seed)
+
+
+@main.group()
+def db() -> None:
+    """Databases: migrations."""
+
+
+@db.command("upgrade")
+@click.option("--service", type=click.Choice(sorted(SERVICES)), multiple=True,
+              help="Only these services (default: all).")
+def db_upgrade(service: tuple[str, ...]) -> None:
+    """Bring every service's database to its newest migration."""
+    from services.common.db import upgrade
+
+    settings = _settings()
+    for name in tqdm(service or sorted(SERVICES), desc="migrating", unit="service"):
+        upgrade(name, settings.database_url(name))
+    click.echo("databases are up to date")
+
+
+@main.command()
+def seed() -> None:
+    """Load the demonstration city (idempotent)."""
+    from infra.seed import seed_demo
+    from services.common.db import make_engine, make_session_factory, upgrade
+
+    settings = _settings()
+    url = settings.database_url("activities")
+    upgrade("activities", url)
+    with tqdm(desc="demo units", unit="unit") as bar:
+        created = seed_demo(make_session_factory(make_engine(url)), progress=bar.update)
+    click.echo(f"created {created} units" if created else "the demonstration city is already there")
+
+
+@main.group()
+def events() -> None:
+    """The event contract."""
+
+
+@events.command("asyncapi")
+@click.option("--indent", default=2, show_default=True)
+def events_asyncapi(indent: int) -> None:
+    """Print the AsyncAPI 3 document of every topic and event type."""
+    from events.asyncapi import document
+
+    click.echo(json.dumps(document(_settings().kafka_bootstrap), ensure_ascii=False, indent=indent))
+
+
+@events.command("list")
+def events_list() -> None:
+    """List every event type with its topic and key."""
+    from events import catalog
+
+    for entry in catalog.all_types():
+        click.echo(f"{entry.name:<26} v{entry.version}  {entry.topic:<18} key={entry.key_field}")
+
+
+@main.command()
+@click.option("--create", is_flag=True, help="Create the topics that are missing.")
+def topics(create: bool) -> None:
+    """List the Shiliu topics on the broker (and create missing ones)."""
+    from events import kafka as kafka_clients
+
+    settings = _settings()
+    if create:
+        created = kafka_clients.ensure_topics(settings)
+        click.echo(f"created {len(created)} topics")
+    client = kafka_clients.admin(settings)
+    try:
+        present = set(client.list_topics())
+    finally:
+        client.close()
+    for name in kafka_clients.all_topics(settings):
+        click.echo(f"{'✓' if name in present else '✗'} {name}")
+
+
+@main.group()
+def dlq() -> None:
+    """Dead-letter topics: what consumers could not handle."""
+
+
+@dlq.command("list")
+@click.option("--topic", help="Only this topic's dead letters, e.g. shiliu.units.")
+def dlq_list(topic: str | None) -> None:
+    """List dead letters with their reasons."""
+    from events.dlq import list_dead_letters
+
+    letters = list_dead_letters(_settings(), topic)
+    if not letters:
+        click.echo("no dead letters")
+        return
+    for item in letters:
+        state = "replayed" if item.replayed else "pending"
+        click.echo(
+            f"{item.dlq_topic}[{item.partition}]@{item.offset} {state} from {item.original_topic}"
+            f"@{item.original_offset} by {item.consumer} at {item.failed_at}: {item.error}"
+        )
+
+
+@dlq.command("replay")
+@click.option("--topic", help="Only this topic's dead letters, e.g. shiliu.units.")
+def dlq_replay(topic: str | None) -> None:
+    """Re-publish pending dead letters to their original topics, so consumers try again."""
+    from events.dlq import replay_dead_letters
+
+    with tqdm(desc="replaying", unit="event") as bar:
+        count = replay_dead_letters(_settings(), topic, progress=bar.update)
+    click.echo(f"replayed {count} dead letters")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.option("--relay/--no-relay", default=True, help="Run the service's outbox relay.")
+@click.option("--consume/--no-consume", default=True, help="Run the service's consumer.")
+def worker(service: str, relay: bool, consume: bool) -> None:
+    """Run one service's outbox relay and consumer until interrupted (production containers)."""
+    import signal
+
+    from infra.workers import Workers
+    from services.common.app import ServiceContext
+
+    settings = _settings()
+    logs.configure(settings.log_format)
+    ctx = ServiceContext.create(service, settings)
+    workers = Workers()
+    workers.add(SERVICES[service], ctx, relay=relay, consume=consume)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        while not done.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        workers.shutdown()
+
+
+@main.command()
+@click.option("--events", "count", default=50_000, show_default=True, help="Events per run.")
+def bench(count: int) -> None:
+    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`)."""
+    from infra.bench import run_backbone_bench
+
+    run_backbone_bench(count)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,22 @@
+"""The flask-smorest set-up every service's JSON API shares."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+from marshmallow import Schema, fields
+
+
+def make_api(app: Flask, title: str) -> Api:
+    """Attach a flask-smorest Api to the app; its OpenAPI document is built from the schemas."""
+    app.config.setdefault("API_TITLE", title)
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    return Api(app)
+
+
+class PageArgs(Schema):
+    """Pagination query arguments."""
+
+    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
+    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 200)

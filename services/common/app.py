@@ -1,0 +1,153 @@
+"""What every Shiliu Flask app shares: settings, database, errors, correlation ids, health."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import structlog
+from flask import Flask, current_app, g, jsonify, request
+from kafka.errors import KafkaError
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from events import context
+from events import kafka as kafka_clients
+from events.settings import Settings
+from services.common.db import make_engine, make_session_factory
+from services.common.errors import DomainError, problem
+
+log = structlog.get_logger(__name__)
+
+
+class BrokerProbe:
+    """Answers "is the broker reachable?", remembering the answer for a moment."""
+
+    def __init__(self, settings: Settings, ttl: float = 2.0):
+        self.settings = settings
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._answer: tuple[bool, str] = (False, "not checked")
+
+    def check(self) -> tuple[bool, str]:
+        """Return (reachable, detail)."""
+        with self._lock:
+            if time.monotonic() - self._checked_at < self.ttl:
+                return self._answer
+            try:
+                client = kafka_clients.admin(self.settings, request_timeout_ms=2000)
+                try:
+                    client.list_topics()
+                    self._answer = (True, "ok")
+                finally:
+                    client.close()
+            except (KafkaError, OSError) as exc:
+                self._answer = (False, f"unreachable: {type(exc).__name__}")
+            self._checked_at = time.monotonic()
+            return self._answer
+
+
+@dataclass
+class ServiceContext:
+    """One service's settings, database and broker probe, shared by its app and workers."""
+
+    name: str
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker
+    broker: BrokerProbe = field(repr=False)
+
+    @classmethod
+    def create(cls, name: str, settings: Settings) -> ServiceContext:
+        """Connect to the service's database as the settings say."""
+        engine = make_engine(settings.database_url(name))
+        return cls(name, settings, engine, make_session_factory(engine), BrokerProbe(settings))
+
+    def readiness(self) -> dict:
+        """Check the database and the broker; return a JSON-able report."""
+        report = {"database": "ok", "broker": "ok"}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            report["database"] = f"unreachable: {type(exc).__name__}"
+        ok, detail = self.broker.check()
+        report["broker"] = detail
+        report["ready"] = report["database"] == "ok" and ok
+        return report
+
+
+def service_context(app: Flask | None = None) -> ServiceContext:
+    """Return the ServiceContext of the current (or given) app."""
+    return (app or current_app).extensions["shiliu"]
+
+
+def db() -> Session:
+    """Return this request's database session (closed when the request ends)."""
+    if "db" not in g:
+        g.db = service_context().session_factory()
+    return g.db
+
+
+def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:
+    """Create a Flask app with the shared behaviour; the service adds its own routes."""
+    settings = settings or Settings.from_env()
+    app = Flask(import_name)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        JSON_SORT_KEYS=False,
+        SHILIU_SERVICE=name,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["shiliu"] = ServiceContext.create(name, settings)
+
+    @app.before_request
+    def _bind_correlation_id():
+        context.clear()
+        g.correlation_id = context.bind_correlation_id(request.headers.get("X-Correlation-ID"))
+        structlog.contextvars.bind_contextvars(service=name)
+
+    @app.after_request
+    def _echo_correlation_id(response):
+        if "correlation_id" in g:
+            response.headers["X-Correlation-ID"] = g.correlation_id
+        return response
+
+    @app.teardown_request
+    def _close_session(_exc):
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not request.path.startswith("/api/"):
+            return exc
+        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        return problem(
+            exc.code or 500,
+            (exc.name or "error").lower().replace(" ", "-"),
+            exc.name,
+            exc.description,
+            errors=messages,
+        )
+
+    @app.get("/healthz")
+    def healthz():
+        """Alive."""
+        return jsonify(status="alive", service=name)
+
+    @app.get("/readyz")
+    def readyz():
+        """Ready: database and broker reachable."""
+        report = service_context().readiness()
+        return jsonify(service=name, **report), (200 if report["ready"] else 503)
+
+    return app
