@@ -87,7 +87,8 @@ def document(bootstrap: str = "127.0.0.1:9092") -> dict:
     for topic in catalog.TOPICS:
         channel = _channel_id(topic)
         refs = [
-            {"$ref": f"#/channels/{channel}/messages/{mid}"} for mid in channels[channel]["messages"]
+            {"$ref": f"#/channels/{channel}/messages/{mid}"}
+            for mid in channels[channel]["messages"]
         ]
         operations[f"publish-{channel}"] = {
             "action": "send",

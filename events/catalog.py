@@ -201,7 +201,11 @@ register(
     "shiliu.activities",
     "activity_id",
     s.ActivityCancelled,
-    {"activity_id": "a-1", "reason": "暴雨预警，活动取消", "cancelled_at": "2026-03-07T09:00:00+00:00"},
+    {
+        "activity_id": "a-1",
+        "reason": "暴雨预警，活动取消",
+        "cancelled_at": "2026-03-07T09:00:00+00:00",
+    },
 )
 register(
     "activity.completed",
@@ -270,7 +274,9 @@ register(
         "checked_out_at": "2026-03-08T09:35:00+00:00",
     },
 )
-register("attendance.confirmed", "shiliu.attendance", "volunteer_id", s.AttendanceConfirmed, _CONFIRMED)
+register(
+    "attendance.confirmed", "shiliu.attendance", "volunteer_id", s.AttendanceConfirmed, _CONFIRMED
+)
 register(
     "attendance.corrected",
     "shiliu.attendance",
@@ -298,7 +304,13 @@ register(
     "shiliu.points",
     "volunteer_id",
     s.PointsReversed,
-    {**_ENTRY, "entry_id": "e-2", "points": -40, "reason_code": "correction", "reverses_entry_id": "e-1"},
+    {
+        **_ENTRY,
+        "entry_id": "e-2",
+        "points": -40,
+        "reason_code": "correction",
+        "reverses_entry_id": "e-1",
+    },
 )
 register(
     "points.adjusted",

@@ -104,7 +104,6 @@ class ConsumerRunner:
         self._ensure_dlq_producer().send(
             record.topic + DLQ_SUFFIX, key=record.key, value=record.value, headers=headers
         )
-        self.counts["dead_lettered"] += 1
         self.log.error(
             "event sent to dead-letter topic",
             topic=record.topic,
@@ -221,6 +220,10 @@ class ConsumerRunner:
         except CommitFailedError as exc:
             self.log.warning("offset commit failed after a rebalance", error=str(exc))
         return len(records)
+
+    def assignment(self) -> set:
+        """Return the partitions this runner holds now (empty before it joined its group)."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
 
     def _rewind(self, batch: dict) -> None:
         for tp, recs in batch.items():

@@ -112,11 +112,13 @@ def replay_dead_letters(
         for record in _read_all(reader, idle_ms):
             letter = _as_letter(record)
             producer.send(letter.original_topic, key=record.key, value=record.value).get(30)
-            reader.commit({
-                TopicPartition(record.topic, record.partition): OffsetAndMetadata(
-                    record.offset + 1, "", -1
-                )
-            })
+            reader.commit(
+                {
+                    TopicPartition(record.topic, record.partition): OffsetAndMetadata(
+                        record.offset + 1, "", -1
+                    )
+                }
+            )
             count += 1
             if progress:
                 progress(1)

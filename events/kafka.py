@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import structlog
@@ -76,10 +77,8 @@ def ensure_topics(settings: Settings, replication_factor: int = 1) -> list[str]:
         ]
         if not wanted:
             return []
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):
             client.create_topics(wanted)
-        except TopicAlreadyExistsError:
-            pass
         return [t.name for t in wanted]
     finally:
         client.close()

@@ -10,6 +10,18 @@ import structlog
 _configured: str | None = None
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def configure(log_format: str = "console", level: str = "INFO", stream=None) -> None:
     """Configure structlog and the standard library to write one structured line per event."""
     global _configured
@@ -30,7 +42,7 @@ def configure(log_format: str = "console", level: str = "INFO", stream=None) -> 
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream else _CurrentStderr()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

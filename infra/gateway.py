@@ -30,8 +30,9 @@ class Gateway:
     Services come first, so their ``/api/v1/...`` routes win; the web app serves the rest.
     """
 
-    def __init__(self, services: dict[str, Flask], web: Flask,
-                 readiness: Callable[[], dict] | None = None):
+    def __init__(
+        self, services: dict[str, Flask], web: Flask, readiness: Callable[[], dict] | None = None
+    ):
         self.services = services
         self.web = web
         self._readiness = readiness

@@ -20,7 +20,9 @@ class Workers:
     consumers: list[ConsumerRunner] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
 
-    def add(self, part: Part, ctx: ServiceContext, relay: bool = True, consume: bool = True) -> None:
+    def add(
+        self, part: Part, ctx: ServiceContext, relay: bool = True, consume: bool = True
+    ) -> None:
         """Start the relay and/or consumer of one service."""
         if relay:
             self._start(Relay(part.name, ctx.session_factory, ctx.settings), f"relay-{part.name}")

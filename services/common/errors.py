@@ -12,8 +12,15 @@ class DomainError(Exception):
     code = "invalid"
     title = "请求无效"
 
-    def __init__(self, detail: str, *, code: str | None = None, errors: dict | None = None,
-                 status: int | None = None, title: str | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: dict | None = None,
+        status: int | None = None,
+        title: str | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
@@ -41,8 +48,9 @@ class Conflict(DomainError):
     title = "状态冲突"
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None,
-            errors: dict | None = None) -> Response:
+def problem(
+    status: int, code: str, title: str, detail: str | None = None, errors: dict | None = None
+) -> Response:
     """Return an application/problem+json response."""
     body = {"type": f"urn:shiliu:problem:{code}", "title": title, "status": status}
     if detail:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.ledger.models import UnitView
 from services.common.projections import unit_handlers
+from services.ledger.models import UnitView
 
 HANDLERS = {
     **unit_handlers(UnitView),

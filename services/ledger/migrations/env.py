@@ -1,6 +1,6 @@
 """Alembic environment of services/ledger."""
 
-from services.ledger.models import Base
 from services.common.migrations_env import run
+from services.ledger.models import Base
 
 run(Base.metadata)

@@ -1,6 +1,6 @@
 """Alembic environment of services/volunteers."""
 
-from services.volunteers.models import Base
 from services.common.migrations_env import run
+from services.volunteers.models import Base
 
 run(Base.metadata)

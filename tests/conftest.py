@@ -1,0 +1,137 @@
+"""Shared fixtures: one real broker per session, unique topics per test, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from events import logs
+from events.settings import Settings
+from infra.broker import EmbeddedBroker, free_port
+from services.common.app import ServiceContext
+from services.common.db import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+POSTGRES_URL = os.environ.get(
+    "SHILIU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - no PostgreSQL here means SQLite only
+        return False
+
+
+POSTGRES = _postgres_available()
+if os.environ.get("CI") and not POSTGRES:
+    raise RuntimeError(f"CI must exercise PostgreSQL, but {POSTGRES_URL} does not answer")
+ENGINES = ["sqlite", "postgresql"] if POSTGRES else ["sqlite"]
+
+logs.configure("console", level="INFO")
+
+
+def pytest_report_header(config):
+    return f"databases: {', '.join(ENGINES)}"
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """The one embedded broker of this test session (or the one SHILIU_TEST_KAFKA_BOOTSTRAP names)."""
+    external = os.environ.get("SHILIU_TEST_KAFKA_BOOTSTRAP")
+    if external:
+        yield Settings.from_env({"SHILIU_KAFKA_BOOTSTRAP": external}).kafka_bootstrap
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    with EmbeddedBroker(
+        Settings.from_env({}), port=free_port(), log_path=ARTIFACTS / "broker.log"
+    ) as running:
+        yield running.bootstrap
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request) -> str:
+    """Each test that asks runs once per database engine."""
+    return request.param
+
+
+def _database_urls(engine_name: str, tmp_path: Path, schemas: list[str]) -> dict[str, str]:
+    from events.settings import SERVICES
+
+    if engine_name == "sqlite":
+        return {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in SERVICES}
+    tag = uuid.uuid4().hex[:10]
+    urls = {}
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in SERVICES:
+            schema = f"t_{tag}_{name}"
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            schemas.append(schema)
+            urls[name] = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    admin.dispose()
+    return urls
+
+
+@pytest.fixture
+def make_settings(tmp_path, request):
+    """Build Settings for this test: its own data folder, databases and topic prefix."""
+    schemas: list[str] = []
+
+    def build(engine_name: str = "sqlite", bootstrap: str | None = None, **overrides) -> Settings:
+        env = {"SHILIU_DATA_DIR": str(tmp_path / "data")}
+        if bootstrap:
+            env["SHILIU_KAFKA_BOOTSTRAP"] = bootstrap
+        base = Settings.from_env(env)
+        return replace(
+            base,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            max_poll_interval_ms=30000,
+            topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+            database_urls=_database_urls(engine_name, tmp_path, schemas),
+            **overrides,
+        )
+
+    yield build
+    if schemas:
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for schema in schemas:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(make_settings, engine_name, broker) -> Settings:
+    """Settings on the session broker with this test's topics created, for each engine."""
+    from events import kafka as kafka_clients
+
+    built = make_settings(engine_name, bootstrap=broker)
+    kafka_clients.ensure_topics(built)
+    return built
+
+
+@pytest.fixture
+def contexts(settings):
+    """Migrated ServiceContexts of every service, on this test's settings."""
+    from infra.registry import SERVICES
+
+    made = {}
+    for name in SERVICES:
+        upgrade(name, settings.database_url(name))
+        made[name] = ServiceContext.create(name, settings)
+    yield made
+    for ctx in made.values():
+        ctx.engine.dispose()
