@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +48,14 @@ class EventType:
     summary: str
     example: dict[str, Any]
 
+    @functools.cached_property
+    def _loader(self) -> Schema:
+        return self.schema()
+
     def load(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Validate a payload and return it with Python types (dates, decimals)."""
         try:
-            return self.schema().load(payload)
+            return self._loader.load(payload)
         except ValidationError as exc:
             raise InvalidPayload(self.name, exc.normalized_messages()) from exc
 

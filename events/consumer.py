@@ -37,6 +37,10 @@ Handler = Callable[[Session, Event, dict], None]
 """A handler receives the session, the event and its validated payload."""
 
 
+class _HandlerFailed(Exception):
+    """A handler failed on the optimistic pass; the batch is applied again carefully."""
+
+
 @dataclass
 class Outcome:
     """What happened to one record."""
@@ -123,41 +127,52 @@ class ConsumerRunner:
         )
         return {row[0] for row in rows}
 
-    def _apply_one(self, session: Session, event: Event, payload: dict, handler: Handler) -> None:
-        session.execute(
-            insert(consumed_events).values(
-                consumer=self.name,
-                event_id=event.id,
-                event_type=event.type,
-                applied_at=utcnow(),
-            )
-        )
+    def _run_handler(self, session: Session, event: Event, payload: dict, handler: Handler) -> None:
         with structlog.contextvars.bound_contextvars(
             correlation_id=event.correlation_id, event_id=event.id, event_type=event.type
         ):
             handler(session, event, payload)
-            self.log.info("event applied")
+            self.log.debug("event applied")
 
     def apply_records(self, records: list) -> list[Outcome]:
-        """Apply records in one transaction; return one outcome per record."""
+        """Apply records in one transaction; return one outcome per record.
+
+        The whole batch is first applied optimistically, without savepoints. If a handler
+        fails, that transaction is rolled back and the batch is applied again carefully:
+        each event in its own savepoint, retried with backoff, then dead-lettered.
+        """
         decoded: list[tuple[object, Event | None, str | None]] = []
         for record in records:
             try:
                 decoded.append((record, decode(record.value), None))
             except MalformedEvent as exc:
                 decoded.append((record, None, f"malformed: {exc}"))
+        try:
+            outcomes, letters = self._apply_batch(decoded, careful=False)
+        except _HandlerFailed:
+            outcomes, letters = self._apply_batch(decoded, careful=True)
+        for record, reason in letters:  # only after the transaction committed
+            self._dead_letter(record, reason)
+        self.counts.update(outcome.status for outcome in outcomes)
+        return outcomes
+
+    def _apply_batch(self, decoded: list, careful: bool):
         outcomes: list[Outcome] = []
+        letters: list[tuple[object, str]] = []
+        applied: list[dict] = []
         with self.session_factory() as session, session.begin():
             seen = self._already_applied(session, [e.id for _, e, _ in decoded if e is not None])
             for record, event, problem in decoded:
-                outcome = self._apply_record(session, record, event, problem, seen)
+                outcome = self._apply_record(session, event, problem, seen, careful, applied)
+                if outcome.status == "dead_lettered":
+                    letters.append((record, outcome.error))
                 outcomes.append(outcome)
-                self.counts[outcome.status] += 1
-        return outcomes
+            if applied:
+                session.execute(insert(consumed_events), applied)
+        return outcomes, letters
 
-    def _apply_record(self, session, record, event, problem, seen: set[str]) -> Outcome:
+    def _apply_record(self, session, event, problem, seen, careful, applied) -> Outcome:
         if problem:
-            self._dead_letter(record, problem)
             return Outcome("dead_lettered", problem)
         if event.id in seen:
             return Outcome("duplicate")
@@ -170,15 +185,27 @@ class ConsumerRunner:
         try:
             payload = catalog.get(event.type, event.version).load(event.payload)
         except InvalidPayload as exc:
-            reason = f"invalid payload: {exc.messages}"
-            self._dead_letter(record, reason)
-            return Outcome("dead_lettered", reason)
+            return Outcome("dead_lettered", f"invalid payload: {exc.messages}")
+        seen.add(event.id)
+        row = {
+            "consumer": self.name,
+            "event_id": event.id,
+            "event_type": event.type,
+            "applied_at": utcnow(),
+        }
+        if not careful:
+            try:
+                self._run_handler(session, event, payload, handler)
+            except Exception as exc:  # noqa: BLE001 - start again, carefully
+                raise _HandlerFailed from exc
+            applied.append(row)
+            return Outcome("applied")
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with session.begin_nested():
-                    self._apply_one(session, event, payload, handler)
-                seen.add(event.id)
+                    self._run_handler(session, event, payload, handler)
+                    session.execute(insert(consumed_events).values(**row))
                 return Outcome("applied")
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 last_error = f"{type(exc).__name__}: {exc}"
@@ -187,9 +214,8 @@ class ConsumerRunner:
                 )
                 if attempt < self.max_attempts:
                     time.sleep(self.retry_backoff * 2 ** (attempt - 1))
-        reason = f"handler failed {self.max_attempts} times: {last_error}"
-        self._dead_letter(record, reason)
-        return Outcome("dead_lettered", reason)
+        seen.discard(event.id)
+        return Outcome("dead_lettered", f"handler failed {self.max_attempts} times: {last_error}")
 
     # -- the loop ---------------------------------------------------------------------------
 

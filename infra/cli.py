@@ -177,11 +177,13 @@ def worker(service: str, relay: bool, consume: bool) -> None:
 
 @main.command()
 @click.option("--events", "count", default=50_000, show_default=True, help="Events per run.")
-def bench(count: int) -> None:
+@click.option("--database-url", help="Run against this database (default: a fresh SQLite file).")
+def bench(count: int, database_url: str | None) -> None:
     """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`)."""
     from infra.bench import run_backbone_bench
 
-    run_backbone_bench(count)
+    logs.configure(_settings().log_format, level="WARNING")
+    run_backbone_bench(count, database_url)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -73,3 +74,20 @@ def upgrade(service: str, url: str, engine: Engine | None = None) -> None:
             command.upgrade(config, "head")
     else:
         command.upgrade(config, "head")
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(table, dialect: str, columns: tuple[str, ...], key: tuple[str, ...]):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(table)
+    changes = {name: statement.excluded[name] for name in columns if name not in key}
+    return statement.on_conflict_do_update(index_elements=list(key), set_=changes)
+
+
+def upsert(session, table, values: dict, key: list[str]) -> None:
+    """Insert a row, or update it where one with the same key exists (one statement)."""
+    dialect = session.get_bind().dialect.name
+    session.execute(_upsert_statement(table, dialect, tuple(values), tuple(key)), values)

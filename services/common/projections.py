@@ -8,6 +8,7 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events.envelope import utcnow
+from services.common.db import upsert
 
 
 class UnitViewMixin:
@@ -25,16 +26,8 @@ class UnitViewMixin:
 
 def apply_unit_state(session: Session, model: type, payload: dict) -> None:
     """Create or refresh the projected unit from a ``unit.created``/``unit.updated`` payload."""
-    view = session.get(model, payload["unit_id"])
-    if view is None:
-        view = model(unit_id=payload["unit_id"])
-        session.add(view)
-    view.name = payload["name"]
-    view.kind = payload["kind"]
-    view.parent_id = payload["parent_id"]
-    view.path = payload["path"]
-    view.updated_at = utcnow()
-    session.flush()
+    values = {name: payload[name] for name in ("unit_id", "name", "kind", "parent_id", "path")}
+    upsert(session, model.__table__, {**values, "updated_at": utcnow()}, key=["unit_id"])
 
 
 def unit_handlers(model: type) -> dict:

@@ -1,0 +1,177 @@
+"""Benchmarks, reported as ratios to a bare baseline measured in the same run (never pass/fail)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from kafka import TopicPartition
+from kafka.admin import NewTopic
+from sqlalchemy import insert
+from tqdm import tqdm
+
+from events import catalog
+from events import kafka as kafka_clients
+from events.consumer import ConsumerRunner
+from events.envelope import utcnow
+from events.outbox import Relay
+from events.settings import Settings
+from events.store import outbox
+from infra.broker import EmbeddedBroker, free_port
+from services.common.db import make_engine, make_session_factory, upgrade
+from services.volunteers.handlers import HANDLERS as VOLUNTEER_HANDLERS
+
+
+def _events(count: int) -> list:
+    return [
+        catalog.make_event(
+            "unit.created",
+            {
+                "unit_id": f"u{n}",
+                "name": f"社区{n}",
+                "kind": "community",
+                "parent_id": None,
+                "path": f"/b/u{n}/",
+            },
+            producer="bench",
+        )
+        for n in range(count)
+    ]
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def _raw_produce(settings: Settings, topic: str, items: list[tuple[bytes, bytes]]) -> float:
+    producer = kafka_clients.producer(settings)
+    start = time.perf_counter()
+    for key, value in tqdm(items, desc="raw produce", unit="msg", leave=False):
+        producer.send(topic, key=key, value=value)
+    producer.flush(120)
+    seconds = time.perf_counter() - start
+    producer.close()
+    return seconds
+
+
+def _raw_consume(settings: Settings, topic: str, count: int) -> float:
+    reader = kafka_clients.consumer(settings, None, max_poll_records=500)
+    partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic))]
+    reader.assign(partitions)
+    reader.seek_to_beginning(*partitions)
+    seen = 0
+    with tqdm(total=count, desc="raw consume", unit="msg", leave=False) as bar:
+        start = time.perf_counter()
+        while seen < count:
+            for records in reader.poll(timeout_ms=1000).values():
+                seen += len(records)
+                bar.update(len(records))
+        seconds = time.perf_counter() - start
+    reader.close()
+    return seconds
+
+
+def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
+    """Measure outbox → relay → broker → consumer against raw kafka-python on one broker."""
+    workdir = Path(tempfile.mkdtemp(prefix="shiliu-bench-"))
+    base = Settings.from_env()
+    broker = None
+    if base.embedded_broker:
+        port = free_port()
+        base = replace(base, kafka_bootstrap=f"127.0.0.1:{port}")
+        broker = EmbeddedBroker(base, port=port, log_path=workdir / "broker.log").start()
+    settings = replace(base, topic_prefix=f"bench{uuid.uuid4().hex[:6]}.")
+    kafka_clients.ensure_topics(settings)
+    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+    try:
+        upgrade("volunteers", url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        events = _events(count)
+        items = [(e.key.encode(), e.encode()) for e in events]
+
+        raw_topic = settings.topic("shiliu.units") + ".raw"
+        admin = kafka_clients.admin(settings)
+        admin.create_topics([NewTopic(raw_topic, settings.topic_partitions, 1)])
+        admin.close()
+        raw_produce = _raw_produce(settings, raw_topic, items)
+        raw_consume = _raw_consume(settings, raw_topic, count)
+
+        start = time.perf_counter()
+        with factory() as session, session.begin():
+            session.execute(
+                insert(outbox),
+                [
+                    {
+                        "event_id": e.id,
+                        "event_type": e.type,
+                        "topic": "shiliu.units",
+                        "key": e.key,
+                        "value": e.encode(),
+                        "created_at": utcnow(),
+                    }
+                    for e in events
+                ],
+            )
+        emit_seconds = time.perf_counter() - start
+
+        relay = Relay("bench", factory, settings, batch_size=2000)
+        with tqdm(total=count, desc="relay", unit="event", leave=False) as bar:
+            start = time.perf_counter()
+            while relay.published < count:
+                bar.update(relay.publish_pending())
+            relay_seconds = time.perf_counter() - start
+        relay.close()
+
+        runner = ConsumerRunner(
+            "bench", VOLUNTEER_HANDLERS, factory, settings, group_id=f"{settings.topic_prefix}b"
+        )
+        kafka_clients.wait_for_assignment(runner._ensure_consumer())
+        with tqdm(total=count, desc="consumer", unit="event", leave=False) as bar:
+            start = time.perf_counter()
+            done = 0
+            while done < count:
+                got = runner.poll_once(timeout_ms=1000)
+                done += got
+                bar.update(got)
+            consume_seconds = time.perf_counter() - start
+        runner.close()
+        engine.dispose()
+    finally:
+        if broker:
+            broker.stop()
+
+    report = {
+        "events": count,
+        "database": url.split(":", 1)[0],
+        "raw_produce_per_s": round(_rate(count, raw_produce)),
+        "raw_consume_per_s": round(_rate(count, raw_consume)),
+        "outbox_emit_per_s": round(_rate(count, emit_seconds)),
+        "relay_per_s": round(_rate(count, relay_seconds)),
+        "consumer_per_s": round(_rate(count, consume_seconds)),
+    }
+    report["relay_vs_raw_produce"] = round(report["relay_per_s"] / report["raw_produce_per_s"], 3)
+    report["consumer_vs_raw_consume"] = round(
+        report["consumer_per_s"] / report["raw_consume_per_s"], 3
+    )
+    click.echo(
+        "\n".join(
+            [
+                f"backbone benchmark: {count} events, {report['database']}, one embedded broker",
+                f"  raw kafka-python produce   {report['raw_produce_per_s']:>9,} events/s  (baseline)",
+                f"  raw kafka-python consume   {report['raw_consume_per_s']:>9,} events/s  (baseline)",
+                f"  outbox emit (one txn)      {report['outbox_emit_per_s']:>9,} events/s",
+                f"  relay outbox → broker      {report['relay_per_s']:>9,} events/s"
+                f"  = {report['relay_vs_raw_produce']:.2f} × raw produce (aim ≥ 0.20)",
+                f"  consumer broker → db       {report['consumer_per_s']:>9,} events/s"
+                f"  = {report['consumer_vs_raw_consume']:.2f} × raw consume (aim ≥ 0.20)",
+            ]
+        )
+    )
+    click.echo(json.dumps(report))
+    return report

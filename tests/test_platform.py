@@ -1,0 +1,128 @@
+"""The platform as `make run` starts it: one base URL, readiness, the first flow across the backbone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests
+from backbone import wait_for
+from sqlalchemy import func, select
+from werkzeug.test import Client
+
+from events import kafka as kafka_clients
+from events.settings import Settings
+from infra.broker import free_port, port_in_use
+from infra.dev import Platform
+from services.common.app import service_context
+from services.ledger.models import UnitView as LedgerUnit
+from services.volunteers.models import UnitView as VolunteerUnit
+
+
+@pytest.fixture
+def platform(settings):
+    """Every service, its relay and consumer, and web, in this process on the session broker."""
+    running = Platform(settings)
+    gateway = running.start(seed=True)
+    yield running, Client(gateway)
+    running.stop()
+
+
+def _units(platform_, service, model) -> int:
+    factory = service_context(platform_.apps[service]).session_factory
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_unit_created_in_activities_reaches_the_volunteers_and_ledger_projections(platform):
+    running, client = platform
+    listed = client.get("/api/v1/units").get_json()
+    assert listed["total"] == 12
+    wait_for(lambda: _units(running, "volunteers", VolunteerUnit) == 12, message="volunteers")
+    wait_for(lambda: _units(running, "ledger", LedgerUnit) == 12, message="ledger")
+    factory = service_context(running.apps["ledger"]).session_factory
+    with factory() as session:
+        street = session.scalar(select(LedgerUnit).where(LedgerUnit.path == "/nb/bl/xq/"))
+    assert street.name == "新碶街道" and street.kind == "street"
+
+
+def test_one_base_url_serves_pages_apis_and_health(platform):
+    _, client = platform
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.get_json()
+    assert body["ready"] is True
+    assert set(body["services"]) == {"activities", "volunteers", "ledger", "web"}
+    assert all(
+        part["database"] == "ok" and part["broker"] == "ok" for part in body["services"].values()
+    )
+    page = client.get("/")
+    assert page.status_code == 200 and "石榴" in page.get_data(as_text=True)
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_readiness_says_which_part_is_not_ready(make_settings, tmp_path):
+    settings = make_settings("sqlite", bootstrap=f"127.0.0.1:{free_port()}")  # nobody listens there
+    running = Platform(settings)
+    # Start without a broker: only the databases and apps, no workers.
+    from infra.registry import SERVICES, WEB
+    from services.common.db import upgrade
+
+    for name, part in SERVICES.items():
+        upgrade(name, settings.database_url(name))
+        running.apps[name] = part.create_app(settings)
+    running.web = WEB.create_app(settings)
+    from infra.gateway import Gateway
+
+    client = Client(Gateway(running.apps, running.web))
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    report = answer.get_json()["services"]["activities"]
+    assert report["database"] == "ok" and report["broker"].startswith("unreachable")
+
+
+@pytest.mark.slow
+def test_make_run_serves_readyz_creates_every_topic_stops_cleanly_and_keeps_data(tmp_path):
+    port, broker_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "SHILIU_DATA_DIR": str(tmp_path / "data"),
+        "SHILIU_EMBEDDED_BROKER_PORT": str(broker_port),
+    }
+    env.pop("SHILIU_KAFKA_BOOTSTRAP", None)
+    command = [sys.executable, "-m", "infra.cli", "dev", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+
+    def ready():
+        try:
+            return requests.get(f"{base}/readyz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    for run in (1, 2):
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for(ready, timeout=120, interval=0.5, message="readyz to answer 200")
+            units = requests.get(f"{base}/api/v1/units", timeout=5).json()
+            assert units["total"] == 12, f"run {run}: the demo city is loaded exactly once"
+            if run == 1:
+                broker = Settings.from_env({"SHILIU_EMBEDDED_BROKER_PORT": str(broker_port)})
+                client = kafka_clients.admin(broker)
+                present = set(client.list_topics())
+                client.close()
+                assert set(kafka_clients.all_topics(broker)) <= present
+        finally:
+            process.send_signal(signal.SIGINT)
+            output = process.communicate(timeout=60)[0].decode()
+        assert process.returncode == 0, output[-3000:]
+        assert "http://127.0.0.1" in output and "Stopped." in output
+        assert not port_in_use("127.0.0.1", broker_port), "the broker was left running"
+        assert not port_in_use("127.0.0.1", port)
