@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 
 import structlog
@@ -84,11 +85,27 @@ def ensure_topics(settings: Settings, replication_factor: int = 1) -> list[str]:
         client.close()
 
 
+def listening(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Tell quickly whether any bootstrap address accepts a TCP connection."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def wait_until_reachable(settings: Settings, timeout: float = 30.0) -> None:
     """Block until the broker answers a metadata request, or raise TimeoutError."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
+        if not listening(settings.kafka_bootstrap, timeout=0.5):
+            last = ConnectionRefusedError(settings.kafka_bootstrap)
+            time.sleep(0.1)
+            continue
         try:
             client = admin(settings, request_timeout_ms=2000)
             try:

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from events import logs
 from events.settings import Settings
-from infra.registry import SERVICES
+from infra.registry import PARTS
 
 
 def _settings() -> Settings:
@@ -44,7 +44,7 @@ def db() -> None:
 @db.command("upgrade")
 @click.option(
     "--service",
-    type=click.Choice(sorted(SERVICES)),
+    type=click.Choice(sorted(PARTS)),
     multiple=True,
     help="Only these services (default: all).",
 )
@@ -53,7 +53,7 @@ def db_upgrade(service: tuple[str, ...]) -> None:
     from services.common.db import upgrade
 
     settings = _settings()
-    for name in tqdm(service or sorted(SERVICES), desc="migrating", unit="service"):
+    for name in tqdm(service or sorted(PARTS), desc="migrating", unit="service"):
         upgrade(name, settings.database_url(name))
     click.echo("databases are up to date")
 
@@ -70,6 +70,51 @@ def seed() -> None:
     with tqdm(desc="demo units", unit="unit") as bar:
         created = seed_demo(make_session_factory(make_engine(url)), progress=bar.update)
     click.echo(f"created {created} units" if created else "the demonstration city is already there")
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts: the first administrator of an installation, scripted set-ups."""
+
+
+@accounts.command("create")
+@click.option("--username", required=True, help="The staff member's sign-in name.")
+@click.option("--password", required=True, help="At least 8 characters with letters and digits.")
+@click.option("--role", required=True, type=click.Choice(["admin", "organizer", "committee"]))
+@click.option("--unit", "unit_id", required=True, help="The unit's id (or its path, e.g. /nb/bl/).")
+@click.option("--name", default=None, help="Display name (default: the username).")
+def accounts_create(
+    username: str, password: str, role: str, unit_id: str, name: str | None
+) -> None:
+    """Create a staff account holding ROLE at a unit (and its whole subtree)."""
+    from sqlalchemy import or_, select
+
+    from services.common.db import make_engine, make_session_factory, upgrade
+    from services.common.errors import DomainError
+    from web import operations
+    from web.models import UnitView
+
+    settings = _settings()
+    url = settings.database_url("web")
+    upgrade("web", url)
+    factory = make_session_factory(make_engine(url))
+    try:
+        with factory() as session, session.begin():
+            place = session.scalar(
+                select(UnitView).where(or_(UnitView.unit_id == unit_id, UnitView.path == unit_id))
+            )
+            if place is None:
+                raise click.UsageError(
+                    f"unit {unit_id} is not known to web yet: create it first and let the "
+                    "platform run a moment (web learns units from the unit.* events)"
+                )
+            account = operations.create_staff_unchecked(
+                session, username, name or username, password, role, place.unit_id
+            )
+    except DomainError as exc:
+        details = "; ".join(m for msgs in (exc.errors or {}).values() for m in msgs)
+        raise click.ClickException(f"{exc.detail}{': ' + details if details else ''}") from exc
+    click.echo(f"created {role} {username} at {place.name} ({place.path}): {account.id}")
 
 
 @main.group()
@@ -149,7 +194,7 @@ def dlq_replay(topic: str | None) -> None:
 
 
 @main.command()
-@click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.argument("service", type=click.Choice(sorted(PARTS)))
 @click.option("--relay/--no-relay", default=True, help="Run the service's outbox relay.")
 @click.option("--consume/--no-consume", default=True, help="Run the service's consumer.")
 def worker(service: str, relay: bool, consume: bool) -> None:
@@ -163,7 +208,7 @@ def worker(service: str, relay: bool, consume: bool) -> None:
     logs.configure(settings.log_format)
     ctx = ServiceContext.create(service, settings)
     workers = Workers()
-    workers.add(SERVICES[service], ctx, relay=relay, consume=consume)
+    workers.add(PARTS[service], ctx, relay=relay, consume=consume)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:

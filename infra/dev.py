@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 
 import click
 import structlog
+from sqlalchemy import select
 from waitress.server import create_server
 
 from events import logs
 from events.settings import Settings
 from infra.broker import EmbeddedBroker
 from infra.gateway import Gateway
-from infra.registry import SERVICES, WEB
-from infra.seed import seed_demo
+from infra.registry import PARTS, SERVICES, WEB
+from infra.seed import demo_sign_ins, seed_demo, seed_demo_accounts
 from infra.workers import Workers
 from services.common.app import service_context
 from services.common.db import upgrade
@@ -40,17 +42,39 @@ class Platform:
             self.broker = EmbeddedBroker(
                 settings, log_path=settings.data_dir / "broker.log"
             ).start()
-        for name, part in SERVICES.items():
+        for name in PARTS:
             upgrade(name, settings.database_url(name))
+        for name, part in SERVICES.items():
             self.apps[name] = part.create_app(settings)
-        self.web = WEB.create_app(settings)
+        self.web = WEB.create_app(settings, services=self.apps)
         if seed:
             created = seed_demo(service_context(self.apps["activities"]).session_factory)
             if created:
                 log.info("demonstration city loaded", units=created)
-        for name, part in SERVICES.items():
-            self.workers.add(part, service_context(self.apps[name]))
+        for name, app in {**self.apps, WEB.name: self.web}.items():
+            self.workers.add(PARTS[name], service_context(app))
+        if seed:
+            self._wait_for_units()
+            created = seed_demo_accounts(self.web)
+            if created:
+                log.info("demonstration accounts created", accounts=created)
         return Gateway(self.apps, self.web)
+
+    def _wait_for_units(self, timeout: float = 60.0) -> None:
+        """Wait until web and volunteers have learnt the demo units from the broker."""
+        from services.volunteers.models import UnitView as VolunteerUnit
+        from web.models import UnitView as WebUnit
+
+        deadline = time.monotonic() + timeout
+        for app, model in ((self.web, WebUnit), (self.apps["volunteers"], VolunteerUnit)):
+            factory = service_context(app).session_factory
+            while True:
+                with factory() as session:
+                    if session.scalar(select(model.unit_id).where(model.path == "/nb/bl/xq/fc/")):
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the demo units did not reach web and volunteers")
+                time.sleep(0.1)
 
     def stop(self) -> None:
         """Stop workers, then the broker."""
@@ -79,6 +103,8 @@ def run(settings: Settings, host: str, port: int, seed: bool = True) -> None:
                     f"  石榴 Shiliu is running at {url}",
                     f"  health: {url}/healthz   readiness: {url}/readyz",
                     f"  data folder: {settings.data_dir.resolve()}   broker: {settings.kafka_bootstrap}",
+                    "  demonstration sign-ins:",
+                    *[f"    {line}" for line in demo_sign_ins()],
                     "  Ctrl-C stops everything.",
                     "",
                 ]

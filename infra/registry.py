@@ -13,19 +13,15 @@ class Part:
     """One deployable part: an HTTP app, optionally with its outbox relay and consumer."""
 
     name: str
-    app_module: str
-    migrated: bool = True
-    consumes: bool = True
+    package: str
 
-    def create_app(self, settings: Settings):
+    def create_app(self, settings: Settings, **kwargs):
         """Create the part's Flask app."""
-        return importlib.import_module(self.app_module).create_app(settings)
+        return importlib.import_module(f"{self.package}.app").create_app(settings, **kwargs)
 
     def handlers(self) -> dict:
         """Return the part's consumer handlers by event type."""
-        if not self.consumes:
-            return {}
-        return importlib.import_module(f"services.{self.name}.handlers").HANDLERS
+        return importlib.import_module(f"{self.package}.handlers").HANDLERS
 
     def group_id(self, settings: Settings) -> str:
         """Return the consumer group of the part (prefixed like the topics)."""
@@ -35,9 +31,10 @@ class Part:
 SERVICES = {
     part.name: part
     for part in (
-        Part("activities", "services.activities.app"),
-        Part("volunteers", "services.volunteers.app"),
-        Part("ledger", "services.ledger.app"),
+        Part("activities", "services.activities"),
+        Part("volunteers", "services.volunteers"),
+        Part("ledger", "services.ledger"),
     )
 }
-WEB = Part("web", "web.app", migrated=False, consumes=False)
+WEB = Part("web", "web")
+PARTS = {**SERVICES, WEB.name: WEB}

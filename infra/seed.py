@@ -80,3 +80,53 @@ def seed_demo(session_factory: sessionmaker, progress=None) -> int:
 
         plant(DEMO_CITY, None)
     return created
+
+
+DEMO_PASSWORD = "shiliu2026"
+# (username or phone, name, role or None for a volunteer, unit path)
+DEMO_ACCOUNTS = (
+    ("admin", "市民宗局管理员", "admin", "/nb/"),
+    ("organizer", "富春社区 陈书记", "organizer", "/nb/bl/xq/fc/"),
+    ("committee", "北仑区评审委员 马老师", "committee", "/nb/bl/"),
+    ("13800000001", "阿依古丽", None, "/nb/bl/xq/fc/"),
+)
+
+
+def demo_sign_ins() -> list[str]:
+    """The demonstration sign-ins, for the `make run` banner."""
+    return [f"{name}: {login} / {DEMO_PASSWORD}" for login, name, _role, _path in DEMO_ACCOUNTS]
+
+
+def seed_demo_accounts(web_app) -> int:
+    """Create the demonstration accounts once (web and its service apps must be running)."""
+    from sqlalchemy import select
+
+    from services.common.app import service_context
+    from web import operations
+    from web.models import Account, UnitView
+
+    factory = service_context(web_app).session_factory
+    created = 0
+    with web_app.test_request_context("/"):
+        for login, name, role, path in DEMO_ACCOUNTS:
+            with factory() as session, session.begin():
+                if session.scalar(select(Account.id).where(Account.username == login)):
+                    continue
+                place = session.scalar(select(UnitView).where(UnitView.path == path))
+                if role is None:
+                    operations.register_volunteer(
+                        session,
+                        {
+                            "phone": login,
+                            "password": DEMO_PASSWORD,
+                            "name": name,
+                            "home_unit_id": place.unit_id,
+                            "languages": ["维吾尔语", "普通话"],
+                        },
+                    )
+                else:
+                    operations.create_staff_unchecked(
+                        session, login, name, DEMO_PASSWORD, role, place.unit_id
+                    )
+                created += 1
+    return created

@@ -126,10 +126,10 @@ def settings(make_settings, engine_name, broker) -> Settings:
 @pytest.fixture
 def contexts(settings):
     """Migrated ServiceContexts of every service, on this test's settings."""
-    from infra.registry import SERVICES
+    from infra.registry import PARTS
 
     made = {}
-    for name in SERVICES:
+    for name in PARTS:
         upgrade(name, settings.database_url(name))
         made[name] = ServiceContext.create(name, settings)
     yield made

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.types import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -23,8 +25,8 @@ class Unit(Base):
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     path: Mapped[str] = mapped_column(String(512), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def as_payload(self) -> dict:
         """Return the unit as a ``unit.*`` event payload."""

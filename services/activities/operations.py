@@ -93,15 +93,59 @@ def list_units(session: Session, under_path: str | None = None) -> list[Unit]:
     return list(session.scalars(query))
 
 
-def rename_unit(session: Session, unit_id: str, name: str) -> Unit:
-    """Give a unit a new name and announce it (``unit.updated``)."""
+def get_unit(session: Session, unit_id: str) -> Unit:
+    """Return a unit or raise NotFound."""
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise NotFound(f"单位 {unit_id} 不存在", code="unknown-unit")
+    return unit
+
+
+def rename_unit(session: Session, unit_id: str, name: str) -> Unit:
+    """Give a unit a new name and announce it (``unit.updated``)."""
+    unit = get_unit(session, unit_id)
     if unit.name == name:
         return unit
     unit.name = name
     unit.updated_at = utcnow()
     session.flush()
     _publish(session, "unit.updated", {**unit.as_payload(), "changes": ["name"]})
+    return unit
+
+
+def move_unit(session: Session, unit_id: str, new_parent_id: str) -> Unit:
+    """Hang a unit and its subtree under another parent; announce every changed path."""
+    unit = get_unit(session, unit_id)
+    parent = get_unit(session, new_parent_id)
+    if parent.path.startswith(unit.path):
+        raise Conflict("不能把单位移到它自己或它的下级单位之下", code="move-into-own-subtree")
+    expected = ADMINISTRATIVE_PARENT.get(unit.kind)
+    if unit.kind in ADMINISTRATIVE_PARENT and parent.kind != expected:
+        raise DomainError(
+            f"{unit.kind} 类单位只能挂在 {expected} 类单位之下",
+            code="invalid-parent",
+            errors={"parent_id": [f"{unit.kind} 类单位只能挂在 {expected} 类单位之下"]},
+        )
+    if unit.parent_id == parent.id:
+        return unit
+    old_prefix, new_prefix = unit.path, f"{parent.path}{unit.slug}/"
+    if session.scalar(select(Unit.id).where(Unit.path == new_prefix)):
+        raise Conflict(f"新的上级下已有简称为 {unit.slug} 的单位", code="duplicate-unit")
+    subtree = list(
+        session.scalars(select(Unit).where(Unit.path.startswith(old_prefix)).order_by(Unit.path))
+    )
+    new_paths = {member.id: new_prefix + member.path[len(old_prefix) :] for member in subtree}
+    # Give every path a temporary, unique value first so the unique index never sees a clash.
+    for member in subtree:
+        member.path = f"#{member.id}"
+    session.flush()
+    now = utcnow()
+    unit.parent_id = parent.id
+    for member in subtree:
+        member.path = new_paths[member.id]
+        member.updated_at = now
+    session.flush()
+    for member in subtree:
+        changes = ["parent_id", "path"] if member is unit else ["path"]
+        _publish(session, "unit.updated", {**member.as_payload(), "changes": changes})
     return unit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,18 +23,6 @@ from services.common.errors import DomainError, problem
 log = structlog.get_logger(__name__)
 
 
-def _any_listening(bootstrap: str, timeout: float = 1.0) -> bool:
-    """Tell quickly whether any bootstrap address accepts a TCP connection."""
-    for address in bootstrap.split(","):
-        host, _, port = address.strip().rpartition(":")
-        try:
-            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-            return True
-        except OSError:
-            continue
-    return False
-
-
 class BrokerProbe:
     """Answers "is the broker reachable?", remembering the answer for a moment."""
 
@@ -51,7 +39,7 @@ class BrokerProbe:
             if time.monotonic() - self._checked_at < self.ttl:
                 return self._answer
             try:
-                if not _any_listening(self.settings.kafka_bootstrap):
+                if not kafka_clients.listening(self.settings.kafka_bootstrap):
                     raise ConnectionRefusedError(self.settings.kafka_bootstrap)
                 client = kafka_clients.admin(self.settings, request_timeout_ms=2000)
                 try:
@@ -105,6 +93,18 @@ def db() -> Session:
     if "db" not in g:
         g.db = service_context().session_factory()
     return g.db
+
+
+@contextlib.contextmanager
+def transaction():
+    """This request's session, committed at the end of the block or rolled back on error."""
+    session = db()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:

@@ -11,7 +11,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import NullPool
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def package_dir(service: str) -> Path:
+    """Return the folder of a part: services/<name>, or web/."""
+    return ROOT / "web" if service == "web" else ROOT / "services" / service
 
 
 class Base(DeclarativeBase):
@@ -59,7 +64,7 @@ def make_session_factory(engine: Engine) -> sessionmaker:
 def alembic_config(service: str, url: str) -> Config:
     """Return the Alembic configuration of one service's migrations."""
     config = Config()
-    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("script_location", str(package_dir(service) / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["service"] = service
     return config

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events.envelope import utcnow
 from services.common.db import upsert
+from services.common.types import UTCDateTime
 
 
 class UnitViewMixin:
@@ -21,7 +22,7 @@ class UnitViewMixin:
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(512), index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 def apply_unit_state(session: Session, model: type, payload: dict) -> None:

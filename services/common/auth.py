@@ -1,0 +1,183 @@
+"""Access tokens and scopes. web signs tokens; every service verifies them and checks scope itself.
+
+A token carries the account id and its role grants, each held at a unit and covering the unit's
+whole subtree (the unit's materialised path is in the grant, so a scope check is a prefix test).
+Tokens are HS256 JWTs signed with SHILIU_SECRET_KEY, audience ``shiliu``, issuer ``shiliu-web``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import jwt
+from flask import current_app, g, request
+
+from events.envelope import utcnow
+from services.common.errors import DomainError
+
+AUDIENCE = "shiliu"
+ISSUER = "shiliu-web"
+ALGORITHM = "HS256"
+TOKEN_LIFETIME = timedelta(minutes=15)
+STAFF_ROLES = ("organizer", "committee", "admin")
+SYSTEM = "system"  # web's own calls into the services (e.g. creating a volunteer profile)
+
+
+class Unauthenticated(DomainError):
+    """No valid token: missing, tampered, expired or meant for someone else."""
+
+    status = 401
+    code = "unauthenticated"
+    title = "请先登录"
+
+
+class Forbidden(DomainError):
+    """A valid token whose roles do not reach what was asked."""
+
+    status = 403
+    code = "forbidden"
+    title = "没有权限"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role held at a unit; it covers the unit's subtree."""
+
+    role: str
+    unit_id: str
+    unit_path: str
+
+    def covers(self, path: str | None) -> bool:
+        """Tell whether this grant reaches a unit with the given path."""
+        return path is not None and path.startswith(self.unit_path)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and with which grants."""
+
+    account_id: str
+    name: str = ""
+    grants: tuple[Grant, ...] = field(default_factory=tuple)
+    system: bool = False
+
+    def has_role(self, role: str) -> bool:
+        """Tell whether any grant is of this role."""
+        return any(grant.role == role for grant in self.grants)
+
+    def can(self, role: str, path: str | None) -> bool:
+        """Tell whether the principal holds ``role`` (or a role in a tuple) at a unit covering path."""
+        roles = (role,) if isinstance(role, str) else role
+        return self.system or any(g.role in roles and g.covers(path) for g in self.grants)
+
+    def paths(self, role: str | tuple[str, ...]) -> list[str]:
+        """Return the unit paths where the principal holds the role(s)."""
+        roles = (role,) if isinstance(role, str) else role
+        return [grant.unit_path for grant in self.grants if grant.role in roles]
+
+
+def issue_token(
+    secret: str,
+    account_id: str,
+    grants: list[Grant] | tuple[Grant, ...] = (),
+    name: str = "",
+    lifetime: timedelta = TOKEN_LIFETIME,
+    audience: str = AUDIENCE,
+    system: bool = False,
+) -> str:
+    """Sign an access token for an account and its grants."""
+    now = utcnow()
+    claims = {
+        "sub": account_id,
+        "name": name,
+        "aud": audience,
+        "iss": ISSUER,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "grants": [
+            {"role": g.role, "unit_id": g.unit_id, "unit_path": g.unit_path} for g in grants
+        ],
+    }
+    if system:
+        claims["system"] = True
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    """Check a token's signature, expiry, audience and issuer; return its principal."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("登录已过期，请重新获取令牌", code="token-expired") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthenticated("令牌不是签发给本平台的", code="token-wrong-audience") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("令牌无效", code="token-invalid") from exc
+    try:
+        grants = tuple(
+            Grant(str(item["role"]), str(item["unit_id"]), str(item["unit_path"]))
+            for item in claims.get("grants", [])
+        )
+    except (KeyError, TypeError) as exc:
+        raise Unauthenticated("令牌无效", code="token-invalid") from exc
+    return Principal(
+        str(claims["sub"]), str(claims.get("name", "")), grants, bool(claims.get("system"))
+    )
+
+
+def principal() -> Principal | None:
+    """Return the caller of this request, from its bearer token, or None when anonymous."""
+    if "principal" not in g:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            g.principal = None
+        else:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("Authorization 头必须是 “Bearer 令牌”", code="token-invalid")
+            g.principal = verify_token(current_app.config["SECRET_KEY"], token.strip())
+    return g.principal
+
+
+def require_principal() -> Principal:
+    """Return the caller, or refuse with 401."""
+    who = principal()
+    if who is None:
+        raise Unauthenticated("需要登录后才能操作", code="unauthenticated")
+    return who
+
+
+def require_scope(role: str | tuple[str, ...], path: str | None) -> Principal:
+    """Return the caller if they hold the role at a unit covering path; 401/403 otherwise."""
+    who = require_principal()
+    if not who.can(role, path):
+        raise Forbidden("你的角色不覆盖这个单位", code="out-of-scope")
+    return who
+
+
+def require_system() -> Principal:
+    """Only web's own service calls may pass."""
+    who = require_principal()
+    if not who.system:
+        raise Forbidden("只有平台内部调用可以执行此操作", code="system-only")
+    return who
+
+
+def authenticated(view):
+    """Decorator: the view needs any signed-in caller."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        require_principal()
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,147 @@
+"""web's JSON API: tokens, registration, the signed-in account, staff and roles, the audit trail."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+from services.common.api import PageArgs
+from services.common.app import db, transaction
+from web import operations
+from web.identity import access_token_for, current_principal, require_account
+from web.schemas import (
+    AccountList,
+    AccountOut,
+    AccountQuery,
+    AuditPage,
+    GrantOut,
+    PasswordChange,
+    ProfileChange,
+    Registration,
+    RoleGrantIn,
+    StaffCreate,
+    TokenOut,
+    TokenRequest,
+)
+
+blp = Blueprint(
+    "identity", __name__, url_prefix="/api/v1", description="账号与权限 Accounts and access"
+)
+
+
+def client_address() -> str:
+    """The caller's address (the gateway's X-Forwarded-For is trusted only via ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
+@blp.post("/auth/token")
+@blp.arguments(TokenRequest)
+@blp.response(200, TokenOut)
+def token(body):
+    """Exchange a username (a volunteer's mobile number) and password for a bearer token."""
+    with transaction() as session:
+        account = operations.authenticate(
+            session, body["username"], body["password"], client_address()
+        )
+    if account is None:
+        raise operations.wrong_credentials()
+    return access_token_for(account)
+
+
+@blp.post("/accounts")
+@blp.arguments(Registration)
+@blp.response(201, AccountOut)
+def register(body):
+    """A resident registers as a volunteer."""
+    with transaction() as session:
+        return operations.register_volunteer(session, body)
+
+
+def me_document(account) -> dict:
+    """The signed-in account as its owner sees it: the full phone number, roles, profile."""
+    who = operations.principal_of(db(), account)
+    return {
+        "id": account.id,
+        "username": account.username,
+        "display_name": account.display_name,
+        "kind": account.kind,
+        "phone": account.phone,
+        "roles": [
+            {"role": g.role, "unit_id": g.unit_id, "unit_path": g.unit_path} for g in who.grants
+        ],
+        "profile": operations.load_profile(account),
+    }
+
+
+@blp.get("/me")
+def me():
+    """The signed-in account, its roles and its volunteer profile."""
+    return me_document(require_account())
+
+
+@blp.patch("/me")
+@blp.arguments(ProfileChange)
+def change_me(body):
+    """Change one's own volunteer profile."""
+    account = require_account()
+    with transaction() as session:
+        operations.update_profile(session, account, body)
+    return me_document(account)
+
+
+@blp.post("/me/password")
+@blp.arguments(PasswordChange)
+@blp.response(204)
+def change_password(body):
+    """Change one's own password."""
+    account = require_account()
+    with transaction() as session:
+        operations.change_password(session, account, body["current_password"], body["new_password"])
+
+
+@blp.post("/staff")
+@blp.arguments(StaffCreate)
+@blp.response(201, AccountOut)
+def create_staff(body):
+    """An administrator creates a staff account with a role at a unit in their scope."""
+    with transaction() as session:
+        return operations.create_staff(session, current_principal(), body)
+
+
+@blp.get("/accounts")
+@blp.arguments(AccountQuery, location="query")
+@blp.response(200, AccountList)
+def find_accounts(args):
+    """Accounts an administrator manages, by mobile number, username or name."""
+    found = operations.find_accounts(db(), current_principal(), args["q"])
+    return {"items": found, "total": len(found)}
+
+
+@blp.post("/accounts/<account_id>/roles")
+@blp.arguments(RoleGrantIn)
+@blp.response(201, GrantOut)
+def grant_role(body, account_id):
+    """Grant a role at a unit in the administrator's scope."""
+    with transaction() as session:
+        return operations.grant_role(
+            session, current_principal(), account_id, body["role"], body["unit_id"]
+        )
+
+
+@blp.delete("/accounts/<account_id>/roles/<int:grant_id>")
+@blp.response(204)
+def revoke_role(account_id, grant_id):
+    """Revoke a role granted at a unit in the administrator's scope."""
+    with transaction() as session:
+        operations.revoke_role(session, current_principal(), account_id, grant_id)
+
+
+@blp.get("/audit")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, AuditPage)
+def audit_trail(args):
+    """The audit trail of the administrator's units, newest first."""
+    items, total = operations.audit_entries(
+        db(), current_principal(), args["page"], args["per_page"]
+    )
+    return {"items": items, "total": total, **args}

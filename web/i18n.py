@@ -1,0 +1,75 @@
+"""Chinese first, English on request: ?lang=en, a remembered choice, or Accept-Language.
+
+Message ids are the Chinese text; ``web/translations/en.po`` holds the English. The catalog is
+compiled in memory at start-up with Babel, so no compiled files are kept in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from babel.messages import mofile, pofile
+from babel.support import NullTranslations, Translations
+from flask import Flask, g, request
+
+LOCALES = ("zh", "en")
+COOKIE = "shiliu_lang"
+_CATALOGS: dict[str, NullTranslations] = {}
+
+
+def _load(locale: str) -> NullTranslations:
+    path = Path(__file__).parent / "translations" / f"{locale}.po"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as source:
+        catalog = pofile.read_po(source, locale=locale)
+    buffer = io.BytesIO()
+    mofile.write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def current_locale() -> str:
+    """The locale of this request."""
+    if "locale" not in g:
+        asked = request.args.get("lang") or request.cookies.get(COOKIE)
+        if asked not in LOCALES:
+            asked = request.accept_languages.best_match(LOCALES, default="zh")
+        g.locale = asked
+    return g.locale
+
+
+def gettext(message: str, **values) -> str:
+    """Translate a Chinese message id into the request's locale and fill in its values."""
+    try:
+        locale = current_locale()
+    except RuntimeError:  # outside a request
+        locale = "zh"
+    text = message
+    if locale != "zh":
+        if locale not in _CATALOGS:
+            _CATALOGS[locale] = _load(locale)
+        text = _CATALOGS[locale].gettext(message)
+    return text.format(**values) if values else text
+
+
+_ = gettext
+
+
+def init_app(app: Flask) -> None:
+    """Install gettext into templates and remember an explicit ?lang= choice."""
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(
+        lambda message: gettext(message), lambda s, p, n: gettext(s if n == 1 else p), newstyle=True
+    )
+    app.jinja_env.globals["current_locale"] = current_locale
+
+    @app.after_request
+    def _remember_language(response):
+        asked = request.args.get("lang")
+        if asked in LOCALES:
+            response.set_cookie(
+                COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            )
+        return response

@@ -1,0 +1,451 @@
+"""Accounts, roles and sign-in: web's domain operations. Each runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from events.envelope import utcnow
+from services.common.auth import STAFF_ROLES, Forbidden, Grant, Principal
+from services.common.errors import Conflict, DomainError, NotFound
+from web import services_client
+from web.models import Account, AuditEntry, RoleGrant, SignInFailure, UnitView
+
+HASHER = PasswordHasher()  # argon2id, memory-hard
+FREE_ATTEMPTS = 10
+FIRST_WAIT = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(minutes=15)
+
+
+class TooManyAttempts(DomainError):
+    """Sign-in slowed down after consecutive wrong passwords."""
+
+    status = 429
+    code = "too-many-attempts"
+    title = "尝试次数过多"
+
+    def __init__(self, wait: timedelta):
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        super().__init__(f"连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试")
+        self.retry_after = seconds
+
+
+class InvalidCredentials(DomainError):
+    """Wrong username or password (never saying which)."""
+
+    status = 401
+    code = "invalid-credentials"
+    title = "登录失败"
+
+
+# ---- audit -------------------------------------------------------------------------------
+
+
+def audit(
+    session: Session,
+    actor_id: str | None,
+    action: str,
+    subject_id: str | None,
+    unit_path: str | None = None,
+    **detail,
+) -> None:
+    """Record a sensitive act in the audit trail."""
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor_id=actor_id,
+            action=action,
+            subject_id=subject_id,
+            unit_path=unit_path,
+            detail=detail,
+        )
+    )
+
+
+def audit_entries(session: Session, who: Principal, page: int, per_page: int):
+    """Return the audit entries of the administrator's units, newest first."""
+    paths = who.paths("admin")
+    if not paths:
+        raise Forbidden("只有管理员可以查看审计记录", code="admin-only")
+    condition = or_(*[AuditEntry.unit_path.startswith(path) for path in paths])
+    query = select(AuditEntry).where(condition).order_by(AuditEntry.id.desc())
+    total = len(session.scalars(select(AuditEntry.id).where(condition)).all())
+    return session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all(), total
+
+
+# ---- units -------------------------------------------------------------------------------
+
+
+def unit(
+    session: Session, unit_id: str, field: str = "unit_id", kinds: tuple[str, ...] = ()
+) -> UnitView:
+    """Return a known unit (of one of the kinds), or refuse with a per-field message."""
+    found = session.get(UnitView, unit_id) if unit_id else None
+    if found is None or (kinds and found.kind not in kinds):
+        raise DomainError("单位不存在", code="unknown-unit", errors={field: ["单位不存在"]})
+    return found
+
+
+def units(session: Session, kinds: tuple[str, ...] = ()) -> list[UnitView]:
+    """Return the known units in tree order."""
+    query = select(UnitView).order_by(UnitView.path)
+    if kinds:
+        query = query.where(UnitView.kind.in_(kinds))
+    return list(session.scalars(query))
+
+
+# ---- accounts ----------------------------------------------------------------------------
+
+
+def principal_of(session: Session, account: Account) -> Principal:
+    """Return the account with its current grants and their unit paths."""
+    grants = []
+    for grant in account.grants:
+        seen = session.get(UnitView, grant.unit_id)
+        if seen is not None:
+            grants.append(Grant(grant.role, grant.unit_id, seen.path))
+    return Principal(account.id, account.display_name, tuple(grants))
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    """Return an account or raise NotFound."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound("账号不存在", code="unknown-account")
+    return account
+
+
+def _check_password_strength(password: str, *avoid: str) -> None:
+    problems = []
+    if len(password) < 8:
+        problems.append("密码至少 8 位")
+    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        problems.append("密码须同时包含字母和数字")
+    if any(part and part in password for part in avoid):
+        problems.append("密码不能包含手机号或用户名")
+    if problems:
+        raise DomainError("密码太弱", code="weak-password", errors={"password": problems})
+
+
+def _new_account(session: Session, **fields) -> Account:
+    now = utcnow()
+    account = Account(id=str(uuid.uuid4()), created_at=now, password_changed_at=now, **fields)
+    session.add(account)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        field = "phone" if fields.get("phone") else "username"
+        message = "该手机号已注册" if field == "phone" else "用户名已被使用"
+        raise Conflict(message, code="duplicate-account", errors={field: [message]}) from exc
+    return account
+
+
+def register_volunteer(session: Session, data: dict) -> Account:
+    """Create a volunteer's account and, in services/volunteers, their profile."""
+    unit(session, data["home_unit_id"], "home_unit_id", ("community",))
+    if data.get("team_id"):
+        unit(session, data["team_id"], "team_id", ("volunteer_team",))
+    _check_password_strength(data["password"], data["phone"])
+    if data.get("ethnicity") and not data.get("ethnicity_consent"):
+        raise DomainError(
+            "填写民族须同意用于统计",
+            code="consent-required",
+            errors={"ethnicity_consent": ["填写民族须勾选同意（仅用于不少于 5 人的汇总统计）"]},
+        )
+    if session.scalar(select(Account.id).where(Account.phone == data["phone"])):
+        raise Conflict(
+            "该手机号已注册", code="duplicate-account", errors={"phone": ["该手机号已注册"]}
+        )
+    account = _new_account(
+        session,
+        username=data["phone"],
+        phone=data["phone"],
+        display_name=data["name"],
+        kind="volunteer",
+        home_unit_id=data["home_unit_id"],
+        password_hash=HASHER.hash(data["password"]),
+    )
+    save_profile(account, data)
+    audit(
+        session,
+        account.id,
+        "account.registered",
+        account.id,
+        session.get(UnitView, data["home_unit_id"]).path,
+    )
+    return account
+
+
+PROFILE_FIELDS = ("home_unit_id", "team_id", "languages", "ethnicity", "ethnicity_consent")
+
+
+def save_profile(account: Account, data: dict) -> dict:
+    """Write the volunteer profile in services/volunteers (idempotent by account id)."""
+    profile = {"display_name": data.get("name") or account.display_name}
+    profile.update({name: data.get(name) for name in PROFILE_FIELDS if name in data})
+    return services_client.call(
+        "volunteers", "PUT", f"/api/v1/volunteers/{account.id}", json=profile
+    )
+
+
+def load_profile(account: Account) -> dict | None:
+    """Return the account's volunteer profile, or None for staff without one."""
+    if account.kind != "volunteer":
+        return None
+    return services_client.call("volunteers", "GET", f"/api/v1/volunteers/{account.id}")
+
+
+def update_profile(session: Session, account: Account, changes: dict) -> dict:
+    """Change a volunteer's own profile; the change is audited (without its values)."""
+    current = load_profile(account)
+    if current is None:
+        raise DomainError("工作人员账号没有志愿者资料", code="no-profile")
+    merged = {
+        "name": changes.get("name", account.display_name),
+        "home_unit_id": changes.get("home_unit_id", current["home_unit_id"]),
+        "team_id": changes.get("team_id", current.get("team_id")),
+        "languages": changes.get("languages", current.get("languages", [])),
+        "ethnicity": changes.get("ethnicity", current.get("ethnicity")),
+        "ethnicity_consent": changes.get(
+            "ethnicity_consent", bool(current.get("ethnicity_consent_at"))
+        ),
+    }
+    unit(session, merged["home_unit_id"], "home_unit_id", ("community",))
+    if merged["team_id"]:
+        unit(session, merged["team_id"], "team_id", ("volunteer_team",))
+    profile = save_profile(account, merged)
+    account.display_name = merged["name"]
+    if merged["home_unit_id"] != account.home_unit_id:
+        account.home_unit_id = merged["home_unit_id"]
+    audit(
+        session,
+        account.id,
+        "profile.changed",
+        account.id,
+        session.get(UnitView, merged["home_unit_id"]).path,
+        fields=sorted(changes),
+    )
+    return profile
+
+
+def create_staff(session: Session, actor: Principal, data: dict) -> Account:
+    """An administrator creates a staff account holding one role at a unit in their scope."""
+    place = unit(session, data["unit_id"])
+    if not actor.can("admin", place.path):
+        raise Forbidden("只能在自己管理的单位范围内创建工作人员", code="out-of-scope")
+    return _create_staff(
+        session,
+        actor,
+        data["username"],
+        data["name"],
+        data["password"],
+        data["role"],
+        place.unit_id,
+    )
+
+
+def create_staff_unchecked(
+    session: Session, username: str, name: str, password: str, role: str, unit_id: str
+) -> Account:
+    """Create a staff account from the command line (the first administrator of a city)."""
+    return _create_staff(session, None, username, name, password, role, unit_id)
+
+
+def _create_staff(session, actor, username, name, password, role, unit_id) -> Account:
+    _check_password_strength(password, username)
+    account = _new_account(
+        session,
+        username=username,
+        phone=None,
+        display_name=name,
+        kind="staff",
+        home_unit_id=None,
+        password_hash=HASHER.hash(password),
+    )
+    grant_role(session, actor, account.id, role, unit_id)
+    return account
+
+
+def grant_role(
+    session: Session, actor: Principal | None, account_id: str, role: str, unit_id: str
+) -> RoleGrant:
+    """Give an account a staff role at a unit (an administrator of that unit, or the CLI)."""
+    if role not in STAFF_ROLES:
+        raise DomainError(
+            "角色须为 organizer、committee 或 admin",
+            code="unknown-role",
+            errors={"role": ["角色须为 organizer、committee 或 admin"]},
+        )
+    place = unit(session, unit_id)
+    if actor is not None and not actor.can("admin", place.path):
+        raise Forbidden("只能在自己管理的单位范围内授予角色", code="out-of-scope")
+    account = get_account(session, account_id)
+    existing = session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.account_id == account.id,
+            RoleGrant.role == role,
+            RoleGrant.unit_id == unit_id,
+            RoleGrant.revoked_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    grant = RoleGrant(
+        account_id=account.id,
+        role=role,
+        unit_id=place.unit_id,
+        granted_by=actor.account_id if actor else None,
+        granted_at=utcnow(),
+    )
+    session.add(grant)
+    session.flush()
+    audit(
+        session,
+        actor.account_id if actor else None,
+        "role.granted",
+        account.id,
+        place.path,
+        role=role,
+        unit_id=place.unit_id,
+        unit_name=place.name,
+    )
+    session.expire(account, ["grants"])
+    return grant
+
+
+def revoke_role(session: Session, actor: Principal, account_id: str, grant_id: int) -> None:
+    """Take a role back; the grant stays as history."""
+    grant = session.get(RoleGrant, grant_id)
+    if grant is None or grant.account_id != account_id or grant.revoked_at is not None:
+        raise NotFound("该角色授予不存在", code="unknown-grant")
+    place = unit(session, grant.unit_id)
+    if not actor.can("admin", place.path):
+        raise Forbidden("只能撤销自己管理的单位范围内的角色", code="out-of-scope")
+    grant.revoked_at, grant.revoked_by = utcnow(), actor.account_id
+    audit(
+        session,
+        actor.account_id,
+        "role.revoked",
+        account_id,
+        place.path,
+        role=grant.role,
+        unit_id=place.unit_id,
+        unit_name=place.name,
+    )
+
+
+def find_accounts(session: Session, actor: Principal, query: str) -> list[Account]:
+    """Accounts an administrator may manage: living in, or holding roles in, their units."""
+    paths = actor.paths("admin")
+    if not paths:
+        raise Forbidden("只有管理员可以管理账号", code="admin-only")
+    in_scope = select(UnitView.unit_id).where(or_(*[UnitView.path.startswith(p) for p in paths]))
+    statement = select(Account).where(
+        or_(
+            Account.home_unit_id.in_(in_scope),
+            Account.id.in_(select(RoleGrant.account_id).where(RoleGrant.unit_id.in_(in_scope))),
+        )
+    )
+    query = (query or "").strip()
+    if query:
+        statement = statement.where(
+            or_(
+                Account.phone == query,
+                Account.username == query,
+                Account.display_name.contains(query),
+            )
+        )
+    return list(session.scalars(statement.order_by(Account.created_at.desc()).limit(50)))
+
+
+def ensure_in_scope(session: Session, actor: Principal, account: Account) -> None:
+    """Refuse when the account is outside every unit the administrator manages."""
+    if account.id not in {a.id for a in find_accounts(session, actor, account.username)}:
+        raise Forbidden("该账号不在你管理的单位范围内", code="out-of-scope")
+
+
+# ---- signing in --------------------------------------------------------------------------
+
+
+def _throttles(session: Session, keys: list[str]) -> list[SignInFailure]:
+    rows = []
+    for key in keys:
+        row = session.get(SignInFailure, key, with_for_update=True)
+        rows.append(row)
+    return rows
+
+
+def authenticate(
+    session: Session, username: str, password: str, address: str, now: datetime | None = None
+) -> Account | None:
+    """Check a password; None when wrong (the failure is recorded: commit it, then refuse).
+
+    After ten wrong passwords in a row, that account and that address must wait before the
+    next attempt, 30 seconds at first and twice as long after each further failure.
+    """
+    now = now or utcnow()
+    keys = [f"account:{username.strip().lower()}", f"address:{address}"]
+    rows = _throttles(session, keys)
+    waits = [
+        row.blocked_until - now
+        for row in rows
+        if row and row.blocked_until and row.blocked_until > now
+    ]
+    if waits:
+        raise TooManyAttempts(max(waits))
+    account = session.scalar(select(Account).where(Account.username == username.strip()))
+    valid = False
+    if account is not None:
+        try:
+            valid = HASHER.verify(account.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            valid = False
+    else:
+        HASHER.hash(password)  # the same work either way: do not reveal which accounts exist
+    if valid:
+        for row in rows:
+            if row is not None:
+                session.delete(row)
+        return account
+    for key, row in zip(keys, rows, strict=True):
+        if row is None:
+            row = SignInFailure(key=key, failures=0)
+            session.add(row)
+        row.failures += 1
+        row.last_failure_at = now
+        if row.failures >= FREE_ATTEMPTS:
+            wait = min(LONGEST_WAIT, FIRST_WAIT * 2 ** (row.failures - FREE_ATTEMPTS))
+            row.blocked_until = now + wait
+    session.flush()
+    return None
+
+
+def wrong_credentials() -> InvalidCredentials:
+    """The refusal for a wrong username or password."""
+    return InvalidCredentials("用户名（手机号）或密码不正确")
+
+
+def change_password(session: Session, account: Account, current: str, new: str) -> None:
+    """Change one's own password, given the current one."""
+    try:
+        HASHER.verify(account.password_hash, current)
+    except (VerificationError, InvalidHashError) as exc:
+        raise DomainError(
+            "当前密码不正确", code="wrong-password", errors={"current_password": ["当前密码不正确"]}
+        ) from exc
+    try:
+        _check_password_strength(new, account.username, account.phone or "")
+    except DomainError as exc:
+        exc.errors = {"new_password": exc.errors["password"]}
+        raise
+    account.password_hash = HASHER.hash(new)
+    account.password_changed_at = utcnow()
+    audit(session, account.id, "password.changed", account.id, None)

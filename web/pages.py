@@ -1,0 +1,300 @@
+"""The pages: registration, sign-in, one's profile, and the administrator's units, accounts, audit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required, login_user, logout_user
+
+from services.common.app import db, transaction
+from services.common.errors import DomainError
+from web import operations, services_client
+from web.api import client_address
+from web.forms import (
+    EmptyForm,
+    GrantForm,
+    LoginForm,
+    PasswordForm,
+    ProfileForm,
+    RegistrationForm,
+    SearchForm,
+    StaffForm,
+    UnitChangeForm,
+    UnitForm,
+)
+from web.i18n import _
+from web.identity import access_token_for, current_principal, require_account
+
+bp = Blueprint("pages", __name__)
+
+
+def _show_errors(form, error: DomainError) -> None:
+    """Put a domain error's per-field messages next to the fields, or flash it."""
+    placed = False
+    for name, messages in (error.errors or {}).items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors or []) + [_(m) for m in messages]
+            placed = True
+    if not placed:
+        flash(_(error.detail), "error")
+
+
+def _communities_and_teams():
+    session = db()
+    return operations.units(session, ("community",)), operations.units(session, ("volunteer_team",))
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/me"
+
+
+@bp.get("/")
+def home():
+    """The front page."""
+    return render_template("home.html")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """A resident registers as a volunteer."""
+    form = RegistrationForm()
+    form.fill_choices(*_communities_and_teams())
+    if form.validate_on_submit():
+        data = {**form.profile(), "phone": form.phone.data.strip(), "password": form.password.data}
+        try:
+            from web.schemas import Registration
+
+            errors = Registration().validate(data)
+            if errors:
+                raise DomainError("请检查填写的内容", code="validation", errors=errors)
+            with transaction() as session:
+                account = operations.register_volunteer(session, data)
+            login_user(account)
+            flash(_("注册成功，欢迎加入！"), "success")
+            return redirect(url_for("pages.me"))
+        except DomainError as error:
+            _show_errors(form, error)
+    return render_template("register.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with a mobile number (or staff username) and password."""
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with transaction() as session:
+                account = operations.authenticate(
+                    session, form.username.data, form.password.data, client_address()
+                )
+            if account is None:
+                raise operations.wrong_credentials()
+            login_user(account)
+            flash(_("已登录"), "success")
+            return redirect(_safe_next(request.args.get("next")))
+        except DomainError as error:
+            flash(_(error.detail) if error.code != "too-many-attempts" else error.detail, "error")
+            status = error.status
+    return render_template("login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out."""
+    if EmptyForm().validate_on_submit():
+        logout_user()
+        flash(_("已退出登录"), "success")
+    return redirect(url_for("pages.home"))
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@login_required
+def me():
+    """One's own account: full phone number, roles, volunteer profile (editable)."""
+    account = require_account()
+    profile = operations.load_profile(account)
+    form = ProfileForm()
+    form.fill_choices(*_communities_and_teams())
+    if profile and request.method == "GET":
+        form.name.data = account.display_name
+        form.home_unit_id.data = profile["home_unit_id"]
+        form.team_id.data = profile.get("team_id") or ""
+        form.languages.data = "，".join(profile.get("languages") or [])
+        form.ethnicity.data = profile.get("ethnicity") or ""
+        form.ethnicity_consent.data = bool(profile.get("ethnicity_consent_at"))
+    if profile and form.validate_on_submit():
+        try:
+            with transaction() as session:
+                profile = operations.update_profile(session, account, form.profile())
+            flash(_("资料已保存"), "success")
+            return redirect(url_for("pages.me"))
+        except DomainError as error:
+            _show_errors(form, error)
+    units = {u.unit_id: u for u in operations.units(db())}
+    return render_template(
+        "me.html",
+        account=account,
+        profile=profile,
+        form=form,
+        units=units,
+        grants=operations.principal_of(db(), account).grants,
+    )
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's password."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            with transaction() as session:
+                operations.change_password(
+                    session, require_account(), form.current_password.data, form.new_password.data
+                )
+            flash(_("密码已修改"), "success")
+            return redirect(url_for("pages.me"))
+        except DomainError as error:
+            _show_errors(form, error)
+    return render_template("password.html", form=form)
+
+
+# ---- administration ----------------------------------------------------------------------
+
+
+def _admin():
+    who = current_principal()
+    if not who.paths("admin"):
+        raise DomainError(_("只有管理员可以访问此页面"), code="admin-only", status=403)
+    return who
+
+
+def _units_in_scope(who) -> list:
+    paths = who.paths("admin")
+    return [u for u in operations.units(db()) if any(u.path.startswith(p) for p in paths)]
+
+
+def _unit_choices(units) -> list[tuple[str, str]]:
+    return [(u.unit_id, "　" * (u.path.count("/") - 2) + u.name) for u in units]
+
+
+@bp.route("/admin/units", methods=["GET", "POST"])
+@login_required
+def admin_units():
+    """Add, rename and move units within the administrator's scope."""
+    who = _admin()
+    units = _units_in_scope(who)
+    add, change = UnitForm(prefix="add"), UnitChangeForm(prefix="change")
+    add.parent_id.choices = change.unit_id.choices = _unit_choices(units)
+    change.parent_id.choices = [("", _("不移动"))] + _unit_choices(units)
+    token = access_token_for(require_account())["access_token"]
+    try:
+        if "add-name" in request.form and add.validate_on_submit():
+            services_client.call(
+                "activities",
+                "POST",
+                "/api/v1/units",
+                token=token,
+                json={
+                    "name": add.name.data.strip(),
+                    "kind": add.kind.data,
+                    "parent_id": add.parent_id.data,
+                },
+            )
+            flash(_("单位已添加（各服务同步需要几秒钟）"), "success")
+            return redirect(url_for("pages.admin_units"))
+        if "change-unit_id" in request.form and change.validate_on_submit():
+            body = {}
+            if change.name.data and change.name.data.strip():
+                body["name"] = change.name.data.strip()
+            if change.parent_id.data:
+                body["parent_id"] = change.parent_id.data
+            services_client.call(
+                "activities",
+                "PATCH",
+                f"/api/v1/units/{change.unit_id.data}",
+                token=token,
+                json=body,
+            )
+            flash(_("单位已更新（各服务同步需要几秒钟）"), "success")
+            return redirect(url_for("pages.admin_units"))
+    except DomainError as error:
+        _show_errors(add if "add-name" in request.form else change, error)
+    return render_template("admin_units.html", units=units, add=add, change=change)
+
+
+@bp.route("/admin/accounts", methods=["GET", "POST"])
+@login_required
+def admin_accounts():
+    """Find accounts and create staff accounts within the administrator's scope."""
+    who = _admin()
+    search = SearchForm(request.args)
+    staff = StaffForm()
+    staff.unit_id.choices = _unit_choices(_units_in_scope(who))
+    if staff.validate_on_submit():
+        try:
+            from web.schemas import StaffCreate
+
+            data = {
+                f: getattr(staff, f).data
+                for f in ("username", "name", "password", "role", "unit_id")
+            }
+            errors = StaffCreate().validate(data)
+            if errors:
+                raise DomainError("请检查填写的内容", code="validation", errors=errors)
+            with transaction() as session:
+                account = operations.create_staff(session, who, data)
+            flash(_("工作人员账号已创建"), "success")
+            return redirect(url_for("pages.admin_account", account_id=account.id))
+        except DomainError as error:
+            _show_errors(staff, error)
+    found = operations.find_accounts(db(), who, search.q.data or "")
+    return render_template("admin_accounts.html", search=search, staff=staff, found=found)
+
+
+@bp.route("/admin/accounts/<account_id>", methods=["GET", "POST"])
+@login_required
+def admin_account(account_id):
+    """One account: its roles, granting and revoking them."""
+    who = _admin()
+    session = db()
+    account = operations.get_account(session, account_id)
+    operations.ensure_in_scope(session, who, account)
+    form, revoke = GrantForm(), EmptyForm()
+    units = _units_in_scope(who)
+    form.unit_id.choices = _unit_choices(units)
+    if form.validate_on_submit():
+        try:
+            with transaction() as session:
+                operations.grant_role(session, who, account.id, form.role.data, form.unit_id.data)
+            flash(_("角色已授予"), "success")
+            return redirect(url_for("pages.admin_account", account_id=account.id))
+        except DomainError as error:
+            _show_errors(form, error)
+    names = {u.unit_id: u.name for u in operations.units(db())}
+    return render_template(
+        "admin_account.html", account=account, form=form, revoke=revoke, names=names
+    )
+
+
+@bp.post("/admin/accounts/<account_id>/roles/<int:grant_id>/revoke")
+@login_required
+def admin_revoke(account_id, grant_id):
+    """Revoke one role."""
+    who = _admin()
+    if EmptyForm().validate_on_submit():
+        with transaction() as session:
+            operations.revoke_role(session, who, account_id, grant_id)
+        flash(_("角色已撤销"), "success")
+    return redirect(url_for("pages.admin_account", account_id=account_id))
+
+
+@bp.get("/admin/audit")
+@login_required
+def admin_audit():
+    """The audit trail of the administrator's units."""
+    who = _admin()
+    page = max(1, request.args.get("page", 1, type=int))
+    items, total = operations.audit_entries(db(), who, page, 50)
+    return render_template("admin_audit.html", items=items, total=total, page=page)

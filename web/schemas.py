@@ -1,0 +1,168 @@
+"""HTTP schemas of web. Messages are Chinese message ids; English comes from web/translations."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.common.auth import STAFF_ROLES
+from web.ethnic_groups import ETHNIC_GROUPS
+
+PHONE = validate.Regexp(r"^1[3-9]\d{9}$", error="请输入 11 位中国大陆手机号")
+NAME = validate.Length(min=1, max=50, error="姓名须为 1 到 50 个字符")
+PASSWORD = validate.Length(max=128, error="密码最长 128 个字符")
+REQUIRED = {"required": "必填"}
+
+
+class TokenRequest(Schema):
+    """Credentials for an access token."""
+
+    username = fields.String(
+        required=True, validate=validate.Length(max=64), error_messages=REQUIRED
+    )
+    password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
+
+
+class TokenOut(Schema):
+    """A bearer token."""
+
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class ProfileFields(Schema):
+    """The parts of a volunteer profile a person fills in."""
+
+    team_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    languages = fields.List(
+        fields.String(validate=validate.Length(min=1, max=30, error="每种语言最多 30 个字符")),
+        load_default=list,
+        validate=validate.Length(max=20, error="最多填写 20 种语言"),
+    )
+    ethnicity = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(ETHNIC_GROUPS, error="请从列表中选择民族"),
+    )
+    ethnicity_consent = fields.Boolean(load_default=False)
+
+
+class Registration(ProfileFields):
+    """A resident registering as a volunteer."""
+
+    phone = fields.String(required=True, validate=PHONE, error_messages=REQUIRED)
+    password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
+    name = fields.String(required=True, validate=NAME, error_messages=REQUIRED)
+    home_unit_id = fields.String(
+        required=True, validate=validate.Length(max=64), error_messages=REQUIRED
+    )
+
+
+class ProfileChange(Schema):
+    """Changes to one's own profile (every field optional)."""
+
+    name = fields.String(validate=NAME)
+    home_unit_id = fields.String(validate=validate.Length(max=64))
+    team_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    languages = fields.List(
+        fields.String(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=20)
+    )
+    ethnicity = fields.String(
+        allow_none=True, validate=validate.OneOf(ETHNIC_GROUPS, error="请从列表中选择民族")
+    )
+    ethnicity_consent = fields.Boolean()
+
+
+class PasswordChange(Schema):
+    """A new password, given the current one."""
+
+    current_password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
+    new_password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
+
+
+class StaffCreate(Schema):
+    """A staff account with its first role."""
+
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.-]{3,64}$", error="用户名为 3 到 64 位字母、数字、点、下划线或连字符"
+        ),
+    )
+    name = fields.String(required=True, validate=NAME)
+    password = fields.String(required=True, validate=PASSWORD)
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(STAFF_ROLES, error="角色须为 organizer、committee 或 admin"),
+    )
+    unit_id = fields.String(required=True)
+
+
+class RoleGrantIn(Schema):
+    """A role to grant at a unit."""
+
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(STAFF_ROLES, error="角色须为 organizer、committee 或 admin"),
+    )
+    unit_id = fields.String(required=True)
+
+
+class GrantOut(Schema):
+    """A role held at a unit."""
+
+    id = fields.Integer()
+    role = fields.String()
+    unit_id = fields.String()
+    granted_at = fields.DateTime()
+
+
+class AccountOut(Schema):
+    """An account as an administrator sees it: the phone number masked."""
+
+    id = fields.String()
+    username = fields.Method("masked_username")
+    display_name = fields.String()
+    kind = fields.String()
+    phone = fields.String(attribute="masked_phone")
+    home_unit_id = fields.String(allow_none=True)
+    grants = fields.List(fields.Nested(GrantOut))
+    created_at = fields.DateTime()
+
+    def masked_username(self, account):
+        """A volunteer's username is their phone number: mask it too."""
+        return account.masked_phone if account.kind == "volunteer" else account.username
+
+
+class AccountList(Schema):
+    """Accounts found."""
+
+    items = fields.List(fields.Nested(AccountOut))
+    total = fields.Integer()
+
+
+class AccountQuery(Schema):
+    """Search for accounts."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=64))
+
+
+class AuditOut(Schema):
+    """One audit entry."""
+
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.String(allow_none=True)
+    action = fields.String()
+    subject_id = fields.String(allow_none=True)
+    unit_path = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class AuditPage(Schema):
+    """A page of the audit trail."""
+
+    items = fields.List(fields.Nested(AuditOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

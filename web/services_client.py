@@ -1,0 +1,65 @@
+"""web's calls into the services: in-process when they run in the same process, HTTP otherwise."""
+
+from __future__ import annotations
+
+import os
+
+import requests
+from flask import current_app
+
+from services.common.auth import issue_token
+from services.common.errors import DomainError
+
+
+class ServiceUnavailable(DomainError):
+    """A service did not answer; nothing was changed."""
+
+    status = 503
+    code = "service-unavailable"
+    title = "服务暂不可用"
+
+
+def _base_url(service: str) -> str:
+    return os.environ.get(f"SHILIU_{service.upper()}_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def system_token() -> str:
+    """A short-lived token for web's own calls (e.g. creating a volunteer profile)."""
+    return issue_token(current_app.config["SECRET_KEY"], "web", name="web", system=True)
+
+
+def call(service: str, method: str, path: str, *, token: str | None = None, json=None, params=None):
+    """Call a service's API and return its JSON; a 4xx becomes the same DomainError here."""
+    headers = {"Authorization": f"Bearer {token or system_token()}"}
+    in_process = current_app.config.get("SHILIU_SERVICE_APPS", {}).get(service)
+    try:
+        if in_process is not None:
+            response = in_process.test_client().open(
+                path, method=method, json=json, query_string=params, headers=headers
+            )
+            status, body = response.status_code, response.get_json(silent=True)
+        else:
+            answer = requests.request(
+                method,
+                _base_url(service) + path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=10,
+            )
+            status, body = answer.status_code, (answer.json() if answer.content else None)
+    except (requests.RequestException, ValueError) as exc:
+        raise ServiceUnavailable(f"{service} 服务暂时无法访问，请稍后再试") from exc
+    if status >= 500:
+        raise ServiceUnavailable(f"{service} 服务暂时无法处理，请稍后再试")
+    if status >= 400:
+        body = body or {}
+        code = str(body.get("type", "error")).rsplit(":", 1)[-1]
+        raise DomainError(
+            body.get("detail") or body.get("title") or "请求无效",
+            code=code,
+            errors=body.get("errors"),
+            status=status,
+            title=body.get("title"),
+        )
+    return body
