@@ -30,7 +30,7 @@ class Settings:
     heartbeat_interval_ms: int | None = 1000
     max_poll_interval_ms: int | None = 60000
     log_format: str = "console"
-    secret_key: str = "dev-only-secret-change-me"
+    secret_key: str = "development-only-secret-never-use-in-production"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -44,6 +44,8 @@ class Settings:
             or f"sqlite:///{(data_dir / f'{name}.db').resolve()}"
             for name in SERVICES
         }
+        if mode == "production" and not env.get("SHILIU_SECRET_KEY"):
+            raise RuntimeError("SHILIU_SECRET_KEY must be set in production (32 bytes or more)")
         # The embedded broker needs short group timeouts to settle in seconds; a real
         # Kafka cluster keeps the client defaults unless the operator says otherwise.
         short = not bootstrap

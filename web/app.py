@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from events.settings import Settings
 from services.common.api import make_api
-from services.common.app import create_base_app, db
+from services.common.app import create_base_app, db, http_problem
 from services.common.errors import DomainError, problem
 from web import i18n
 from web.api import blp as api_blueprint
@@ -18,17 +18,6 @@ from web.models import Account
 from web.pages import bp as pages_blueprint
 
 NAME = "web"
-
-
-def _translated_problem(status: int, code: str, title: str, detail: str | None, errors=None):
-    if isinstance(errors, dict):
-        errors = {
-            where: {name: [_(m) for m in msgs] for name, msgs in fields_.items()}
-            if isinstance(fields_, dict)
-            else [_(m) for m in fields_]
-            for where, fields_ in errors.items()
-        }
-    return problem(status, code, _(title), _(detail) if detail else None, errors=errors)
 
 
 def create_app(config: Settings | None = None, services: dict[str, Flask] | None = None) -> Flask:
@@ -62,7 +51,8 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         if request.path.startswith("/api/"):
-            response = _translated_problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+            errors = {name: [_(m) for m in msgs] for name, msgs in (exc.errors or {}).items()}
+            response = problem(exc.status, exc.code, _(exc.title), _(exc.detail), errors=errors)
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             if exc.status == 401:
@@ -73,9 +63,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
-            messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-            code = (exc.name or "error").lower().replace(" ", "-")
-            return _translated_problem(exc.code or 500, code, exc.name, exc.description, messages)
+            return http_problem(exc, translate=_)
         return render_template("error.html", title=exc.name, detail=exc.description), exc.code
 
     return app

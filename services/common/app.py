@@ -107,6 +107,24 @@ def transaction():
         raise
 
 
+def http_problem(exc: HTTPException, translate=lambda text: text):
+    """Shape a werkzeug/flask-smorest HTTP error as problem+json (422 names each bad field)."""
+    messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+    if exc.code == 422:
+        title, detail = "请检查填写的内容", "有字段不符合要求，详见 errors"
+    else:
+        title, detail = exc.name, exc.description
+    if messages:
+        messages = {
+            where: {name: [translate(m) for m in msgs] for name, msgs in fields_.items()}
+            if isinstance(fields_, dict)
+            else [translate(m) for m in fields_]
+            for where, fields_ in messages.items()
+        }
+    code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
+    return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
+
+
 def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:
     """Create a Flask app with the shared behaviour; the service adds its own routes."""
     settings = settings or Settings.from_env()
@@ -145,14 +163,7 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
     def _http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):
             return exc
-        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-        return problem(
-            exc.code or 500,
-            (exc.name or "error").lower().replace(" ", "-"),
-            exc.name,
-            exc.description,
-            errors=messages,
-        )
+        return http_problem(exc)
 
     @app.get("/healthz")
     def healthz():
