@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from events.settings import Settings
 from services.common.api import make_api
-from services.common.app import create_base_app, db, http_problem
+from services.common.app import create_base_app, db, http_problem, translate_errors
 from services.common.errors import DomainError, problem
 from web import i18n
 from web.api import blp as api_blueprint
@@ -51,7 +51,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         if request.path.startswith("/api/"):
-            errors = {name: [_(m) for m in msgs] for name, msgs in (exc.errors or {}).items()}
+            errors = translate_errors(exc.errors, _)
             response = problem(exc.status, exc.code, _(exc.title), _(exc.detail), errors=errors)
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)

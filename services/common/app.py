@@ -107,6 +107,15 @@ def transaction():
         raise
 
 
+def translate_errors(errors, translate):
+    """Translate every message of a per-field error map, however deeply it is nested."""
+    if isinstance(errors, dict):
+        return {key: translate_errors(value, translate) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [translate_errors(item, translate) for item in errors]
+    return translate(errors) if isinstance(errors, str) else errors
+
+
 def http_problem(exc: HTTPException, translate=lambda text: text):
     """Shape a werkzeug/flask-smorest HTTP error as problem+json (422 names each bad field)."""
     messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
@@ -114,13 +123,7 @@ def http_problem(exc: HTTPException, translate=lambda text: text):
         title, detail = "请检查填写的内容", "有字段不符合要求，详见 errors"
     else:
         title, detail = exc.name, exc.description
-    if messages:
-        messages = {
-            where: {name: [translate(m) for m in msgs] for name, msgs in fields_.items()}
-            if isinstance(fields_, dict)
-            else [translate(m) for m in fields_]
-            for where, fields_ in messages.items()
-        }
+    messages = translate_errors(messages, translate)
     code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
     return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
 
