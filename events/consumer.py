@@ -132,7 +132,7 @@ class ConsumerRunner:
             correlation_id=event.correlation_id, event_id=event.id, event_type=event.type
         ):
             handler(session, event, payload)
-            self.log.debug("event applied")
+            self.log.info("event applied")
 
     def apply_records(self, records: list) -> list[Outcome]:
         """Apply records in one transaction; return one outcome per record.

@@ -135,3 +135,35 @@ def contexts(settings):
     yield made
     for ctx in made.values():
         ctx.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def city(broker, tmp_path_factory):
+    """The whole platform with the demonstration city and its sign-ins, shared by a module.
+
+    Yields a helper with a werkzeug client on the one base URL and ways to sign in.
+    """
+    from tests_support import City
+
+    from infra.dev import Platform
+
+    settings = replace(
+        Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path_factory.mktemp("city"))}),
+        kafka_bootstrap=broker,
+        embedded_broker=False,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+    )
+    settings = replace(
+        settings,
+        database_urls=_database_urls("sqlite", tmp_path_factory.mktemp("db"), []),
+    )
+    from events import kafka as kafka_clients
+
+    kafka_clients.ensure_topics(settings)
+    running = Platform(settings)
+    gateway = running.start(seed=True)
+    yield City(running, gateway)
+    running.stop()
