@@ -326,5 +326,6 @@ def test_shiliu_accounts_create_makes_the_first_administrator(city, monkeypatch)
         ],
     )
     assert weak.exit_code != 0 and "密码至少 8 位" in weak.output
+    city.token("dq-admin", "dachai2026")
     me = city.client.get("/api/v1/me", headers=city.as_("dq-admin")).get_json()
     assert me["roles"][0]["unit_path"] == "/nb/bl/dq/"
