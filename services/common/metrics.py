@@ -56,7 +56,7 @@ def consumer_group(name: str, settings: Settings) -> tuple[str, list[str]] | Non
 
 def read_broker(settings: Settings, group_id: str, topics: list[str]) -> BrokerReading:
     """Ask the broker for a group's lag per partition and the size of its topics' dead letters."""
-    client = kafka_clients.admin(settings, request_timeout_ms=3000)
+    client = kafka_clients.admin(settings, request_timeout_ms=3000, bootstrap_timeout_ms=3000)
     try:
         dlq_topics = [topic + DLQ_SUFFIX for topic in topics]
         described = client.describe_topics(topics + dlq_topics)
