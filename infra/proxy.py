@@ -27,7 +27,8 @@ from services.common.errors import problem
 log = structlog.get_logger(__name__)
 
 PARTS = (*SERVICES, WEB)
-# Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded.
+# Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded;
+# the length is set again by whoever sends the body on. Host is kept: pages see the public one.
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -37,7 +38,6 @@ HOP_BY_HOP = {
     "trailer",
     "transfer-encoding",
     "upgrade",
-    "host",
     "content-length",
 }
 CHUNK = 64 * 1024
