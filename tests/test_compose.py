@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +30,10 @@ def test_the_compose_file_follows_the_compose_specification(tmp_path):
     result = _validate(COMPOSE)
     assert result.returncode == 0, result.stdout + result.stderr
 
-    broken = tmp_path / "docker-compose.yml"
-    broken.write_text(COMPOSE.read_text() + "\n  typo:\n    imagee: shiliu\n")
+    compose = load()
+    compose["services"]["gateway"]["imagee"] = "shiliu:latest"  # a misspelt key
+    broken = tmp_path / "docker-compose.json"  # JSON is YAML too
+    broken.write_text(json.dumps(compose))
     result = _validate(broken)
     assert result.returncode != 0 and "imagee" in result.stdout + result.stderr
 
