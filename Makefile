@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TOOLS := .tools
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format bench install tools system-deps clean
+.PHONY: run test lint format bench install tools system-deps compose-check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -47,9 +47,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## make test: lint, then the whole suite (SQLite, and PostgreSQL when it answers)
-test: $(STAMP) system-deps tools lint
+## make test: lint, validate docker-compose.yml, then the whole suite (SQLite, and PostgreSQL when it answers)
+test: $(STAMP) system-deps tools lint compose-check
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## docker-compose.yml against the Compose Specification's JSON schema (no Docker needed)
+compose-check: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 ## make bench: throughput against raw kafka-python on the same broker, in the same run
 bench: $(STAMP)

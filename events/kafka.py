@@ -66,13 +66,16 @@ def all_topics(settings: Settings) -> list[str]:
     return names
 
 
-def ensure_topics(settings: Settings, replication_factor: int = 1) -> list[str]:
-    """Create every Shiliu topic that does not exist yet; return the names created."""
+def ensure_topics(
+    settings: Settings, replication_factor: int = 1, configs: dict[str, str] | None = None
+) -> list[str]:
+    """Create every Shiliu topic that does not exist yet (with these topic configs); return the
+    names created. Topics that exist are left as they are."""
     client = admin(settings)
     try:
         existing = set(client.list_topics())
         wanted = [
-            NewTopic(name, settings.topic_partitions, replication_factor)
+            NewTopic(name, settings.topic_partitions, replication_factor, topic_configs=configs)
             for name in all_topics(settings)
             if name not in existing
         ]

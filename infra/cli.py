@@ -142,13 +142,38 @@ def events_list() -> None:
 
 @main.command()
 @click.option("--create", is_flag=True, help="Create the topics that are missing.")
-def topics(create: bool) -> None:
+@click.option(
+    "--replication-factor",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Replicas of each topic it creates (3 on a three-broker cluster).",
+)
+@click.option(
+    "--retention-ms",
+    default=-1,
+    show_default=True,
+    type=click.IntRange(min=-1),
+    help="retention.ms of each topic it creates; -1 keeps every event forever, for replay.",
+)
+@click.option(
+    "--wait",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds to wait for the broker to answer first.",
+)
+def topics(create: bool, replication_factor: int, retention_ms: int, wait: float) -> None:
     """List the Shiliu topics on the broker (and create missing ones)."""
     from events import kafka as kafka_clients
 
     settings = _settings()
+    if wait:
+        kafka_clients.wait_until_reachable(settings, wait)
     if create:
-        created = kafka_clients.ensure_topics(settings)
+        created = kafka_clients.ensure_topics(
+            settings, replication_factor, configs={"retention.ms": str(retention_ms)}
+        )
         click.echo(f"created {len(created)} topics")
     client = kafka_clients.admin(settings)
     try:
@@ -157,6 +182,36 @@ def topics(create: bool) -> None:
         client.close()
     for name in kafka_clients.all_topics(settings):
         click.echo(f"{'✓' if name in present else '✗'} {name}")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--timeout", default=3.0, show_default=True, help="Seconds to wait for an answer.")
+def probe(url: str, timeout: float) -> None:
+    """Exit 0 if URL answers with a success status (container health checks)."""
+    import requests
+
+    try:
+        status = requests.get(url, timeout=timeout).status_code
+    except requests.RequestException as exc:
+        raise click.ClickException(f"{url}: {type(exc).__name__}") from exc
+    if status >= 400:
+        raise click.ClickException(f"{url}: HTTP {status}")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
+def ready(service: str) -> None:
+    """Exit 0 if the service's database and the broker answer (worker health checks)."""
+    from services.common.app import ServiceContext
+
+    ctx = ServiceContext.create(service, _settings())
+    try:
+        report = ctx.readiness()
+    finally:
+        ctx.engine.dispose()
+    if not report["ready"]:
+        raise click.ClickException(json.dumps(report, ensure_ascii=False))
 
 
 @main.group()

@@ -1,20 +1,28 @@
-"""One base URL for everything: routes each request to the app whose URL map claims it."""
+"""One base URL for everything: routes each request to the part whose URL map claims it.
+
+``route`` is the one routing decision. The in-process ``Gateway`` (``shiliu dev``) calls the
+owner app directly; the production gateway (``infra.proxy``) forwards to the owner's upstream.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 
 from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import RequestRedirect
+from werkzeug.routing import Map, RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from services.common.app import ServiceContext, service_context
 
+WEB = "web"
+METRICS_PREFIX = "/metrics/"
 
-def claims(app: Flask, path: str, method: str) -> bool:
-    """Tell whether a Flask app has a route for this path (any method counts)."""
-    adapter = app.url_map.bind("gateway")
+
+def claims(url_map: Map, path: str, method: str) -> bool:
+    """Tell whether a URL map has a route for this path (any method counts)."""
+    adapter = url_map.bind("gateway")
     try:
         adapter.match(path, method)
         return True
@@ -22,6 +30,27 @@ def claims(app: Flask, path: str, method: str) -> bool:
         return True
     except NotFound:
         return False
+
+
+def route(url_maps: Mapping[str, Map], path: str, method: str) -> tuple[str, str]:
+    """Return (part, path on that part) for a request: a service claims its ``/api/`` paths,
+    ``/metrics/<part>`` is that part's ``/metrics``, and web serves everything else."""
+    if path.startswith(METRICS_PREFIX):
+        part = path[len(METRICS_PREFIX) :].strip("/")
+        if part in url_maps:
+            return part, "/metrics"
+    if path.startswith("/api/"):
+        for name, url_map in url_maps.items():
+            if name != WEB and claims(url_map, path, method):
+                return name, path
+    return WEB, path
+
+
+def json_response(body: dict, status: int = 200) -> Response:
+    """Return a JSON response the gateway itself answers with (health, readiness)."""
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+    )
 
 
 class Gateway:
@@ -35,6 +64,8 @@ class Gateway:
     ):
         self.services = services
         self.web = web
+        self.apps: dict[str, Flask] = {**services, WEB: web}
+        self.url_maps = {name: app.url_map for name, app in self.apps.items()}
         self._readiness = readiness
 
     def readiness(self) -> dict:
@@ -42,32 +73,22 @@ class Gateway:
         if self._readiness is not None:
             return self._readiness()
         contexts: dict[str, ServiceContext] = {
-            name: service_context(app) for name, app in {**self.services, "web": self.web}.items()
+            name: service_context(app) for name, app in self.apps.items()
         }
         report = {name: ctx.readiness() for name, ctx in contexts.items()}
         return {"ready": all(part["ready"] for part in report.values()), "services": report}
 
     def owner(self, path: str, method: str) -> Flask:
         """Return the app that serves this path."""
-        if path.startswith("/api/"):
-            for app in self.services.values():
-                if claims(app, path, method):
-                    return app
-        return self.web
+        return self.apps[route(self.url_maps, path, method)[0]]
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "/") or "/"
         if path == "/healthz":
-            return Response('{"status":"alive"}', mimetype="application/json")(
-                environ, start_response
-            )
+            return json_response({"status": "alive"})(environ, start_response)
         if path == "/readyz":
             report = self.readiness()
-            response = Response(
-                Flask.json_provider_class(self.web).dumps(report),
-                status=200 if report["ready"] else 503,
-                mimetype="application/json",
-            )
-            return response(environ, start_response)
-        request = Request(environ)
-        return self.owner(path, request.method)(environ, start_response)
+            return json_response(report, 200 if report["ready"] else 503)(environ, start_response)
+        part, part_path = route(self.url_maps, path, Request(environ).method)
+        environ["PATH_INFO"] = part_path
+        return self.apps[part](environ, start_response)

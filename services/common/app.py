@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from events import context
 from events import kafka as kafka_clients
 from events.settings import Settings
+from services.common import metrics
 from services.common.db import make_engine, make_session_factory
 from services.common.errors import DomainError, problem
 
@@ -139,6 +140,7 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
     )
     app.json.ensure_ascii = False
     app.extensions["shiliu"] = ServiceContext.create(name, settings)
+    metrics.install(app, app.extensions["shiliu"])
 
     @app.before_request
     def _bind_correlation_id():

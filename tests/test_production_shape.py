@@ -1,0 +1,253 @@
+"""The production shape without Docker: the compose file's own start commands, run here.
+
+gunicorn serves each service, web and the gateway (each on a free port of 127.0.0.1),
+``shiliu worker`` runs each service's relay and consumer, the one-shot jobs create the topics,
+migrate and load the demonstration city, all against PostgreSQL (one new database per service)
+and the session's broker, and every request goes through the gateway's one base URL.
+
+The journey today: the platform becomes ready, the demonstration units are listed and reach the
+volunteers' and the ledger's own databases, the page is served. Later issues extend it here,
+with more tests on the same ``production`` fixture: a resident registers (web), signs up for an
+activity (volunteers), checks in at the venue and gets points (ledger), all through
+``production.gateway_url``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from backbone import wait_for
+from compose_check import interpolate, load
+from conftest import POSTGRES, POSTGRES_URL
+from sqlalchemy import create_engine, make_url, text
+
+from events.settings import SERVICES as DATABASES
+from infra.broker import free_port
+from infra.registry import SERVICES
+
+HTTP_PARTS = (*SERVICES, "web", "gateway")
+BIN = Path(sys.executable).parent
+
+
+class Processes:
+    """The subprocesses of one production shape, each logging to its own file, stopped together."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.running: dict[str, subprocess.Popen] = {}
+
+    def log(self, name: str, lines: int = 40) -> str:
+        """Return the last lines a process wrote."""
+        path = self.folder / f"{name}.log"
+        text_ = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text_.splitlines()[-lines:])
+
+    def run(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        """Run a one-shot job to completion; fail with its output if it fails."""
+        with open(self.folder / f"{name}.log", "wb") as output:
+            result = subprocess.run(
+                command, env=env, stdout=output, stderr=subprocess.STDOUT, timeout=180
+            )
+        assert result.returncode == 0, f"{name} failed:\n{self.log(name)}"
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        """Start a long-running process in its own process group."""
+        with open(self.folder / f"{name}.log", "wb") as output:
+            self.running[name] = subprocess.Popen(
+                command,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def assert_alive(self) -> None:
+        """Fail, with its output, if any process has exited."""
+        for name, process in self.running.items():
+            assert process.poll() is None, (
+                f"{name} exited ({process.returncode}):\n{self.log(name)}"
+            )
+
+    def stop_all(self) -> None:
+        """SIGTERM every process group, wait for a clean exit, SIGKILL what is left."""
+        for process in self.running.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.running.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+            # Whatever is left of the group (gunicorn's workers, should any linger) goes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@dataclass
+class Production:
+    """A running production shape: its base URL and the databases behind it."""
+
+    gateway_url: str
+    database_urls: dict[str, str]
+    processes: Processes = field(repr=False)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        """GET a path of the one base URL."""
+        return requests.get(self.gateway_url + path, timeout=10, **kwargs)
+
+    def count(self, service: str, table: str) -> int:
+        """Count the rows of a table in one service's own database."""
+        engine = create_engine(self.database_urls[service])
+        try:
+            with engine.connect() as conn:
+                return conn.scalar(text(f"SELECT count(*) FROM {table}"))
+        finally:
+            engine.dispose()
+
+
+def compose_command(compose: dict, service: str, port: int | None = None) -> list[str]:
+    """The container's command from docker-compose.yml, bound to 127.0.0.1:port if it serves."""
+    command = [str(interpolate(word, {})) for word in compose["services"][service]["command"]]
+    if port is not None:
+        command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    return command
+
+
+def compose_environment(compose: dict, service: str) -> dict[str, str]:
+    """The container's environment from docker-compose.yml (defaults interpolated)."""
+    environment = compose["services"][service].get("environment") or {}
+    return {name: str(interpolate(value, {})) for name, value in environment.items()}
+
+
+def _create_databases(tag: str, folder: Path) -> tuple[dict[str, str], list[str]]:
+    """One new database per service: PostgreSQL when it answers here, else SQLite files."""
+    if not POSTGRES:
+        return {name: f"sqlite:///{folder / f'{name}.db'}" for name in DATABASES}, []
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    urls, created = {}, []
+    with admin.connect() as conn:
+        for name in DATABASES:
+            database = f"shiliu_{tag}_{name}"
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+            created.append(database)
+            url = make_url(POSTGRES_URL).set(database=database, query={})
+            urls[name] = url.render_as_string(hide_password=False)
+    admin.dispose()
+    return urls, created
+
+
+def _drop_databases(created: list[str]) -> None:
+    if not created:
+        return
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for database in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _ready(production: Production) -> bool:
+    production.processes.assert_alive()
+    try:
+        return production.get("/readyz").status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope="module")
+def production(broker, tmp_path_factory):
+    """Every part started as its container would be, on PostgreSQL and the session's broker."""
+    folder = tmp_path_factory.mktemp("production")
+    compose = load()
+    tag = uuid.uuid4().hex[:8]
+    urls, created = _create_databases(tag, folder)
+    ports = {part: free_port() for part in HTTP_PARTS}
+    local = {
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SHILIU_DATA_DIR": str(folder / "data"),
+        "SHILIU_KAFKA_BOOTSTRAP": broker,
+        "SHILIU_TOPIC_PREFIX": f"p{tag}.",
+        # The embedded broker settles a group in seconds only with short timeouts (DESIGN §4).
+        "SHILIU_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+        "SHILIU_KAFKA_MAX_POLL_INTERVAL_MS": "30000",
+        # One gunicorn worker per part: this machine has two cores for all of them.
+        "WEB_CONCURRENCY": "1",
+        **{f"SHILIU_{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+        **{
+            f"SHILIU_UPSTREAM_{part.upper()}": f"http://127.0.0.1:{ports[part]}"
+            for part in HTTP_PARTS
+            if part != "gateway"
+        },
+    }
+
+    def env(service: str) -> dict[str, str]:
+        return {**os.environ, **compose_environment(compose, service), **local}
+
+    processes = Processes(folder)
+    try:
+        processes.run("topics", compose_command(compose, "topics"), env("topics"))
+        processes.run("migrate", compose_command(compose, "migrate"), env("migrate"))
+        processes.run("seed", compose_command(compose, "seed"), env("seed"))
+        for name in SERVICES:
+            worker = f"{name}-worker"
+            processes.start(worker, compose_command(compose, worker), env(worker))
+        for part in HTTP_PARTS:
+            processes.start(part, compose_command(compose, part, ports[part]), env(part))
+        running = Production(f"http://127.0.0.1:{ports['gateway']}", urls, processes)
+        wait_for(
+            lambda: _ready(running), timeout=120, interval=0.5, message="the gateway's /readyz"
+        )
+        yield running
+    finally:
+        processes.stop_all()
+        _drop_databases(created)
+
+
+def test_the_gateway_is_ready_when_every_part_is(production):
+    answer = production.get("/readyz")
+    assert answer.status_code == 200
+    report = answer.json()
+    assert report["ready"] is True
+    assert set(report["services"]) == {*SERVICES, "web"}
+    for part, state in report["services"].items():
+        assert state["database"] == "ok" and state["broker"] == "ok", part
+    assert production.get("/healthz").json() == {"status": "alive"}
+
+
+def test_the_demonstration_units_are_served_and_reach_the_volunteers_and_the_ledger(production):
+    listed = production.get("/api/v1/units").json()
+    assert listed["total"] == 12
+    assert {"宁波市", "新碶街道", "北仑区“石榴红”志愿服务队"} <= {
+        u["name"] for u in listed["items"]
+    }
+    for service in ("volunteers", "ledger"):
+        wait_for(
+            lambda service=service: (
+                production.processes.assert_alive() or production.count(service, "unit_views") == 12
+            ),
+            timeout=60,
+            message=f"the units to reach the {service} database",
+        )
+    metrics = production.get("/metrics/activities").text
+    assert 'shiliu_outbox_backlog{service="activities"} 0.0' in metrics
+
+
+def test_the_page_and_the_correlation_id_pass_through_the_gateway(production):
+    page = production.get("/")
+    assert page.status_code == 200 and "石榴" in page.text
+    missing = production.get("/api/v1/nothing-here", headers={"X-Correlation-ID": "smoke-1"})
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"].startswith("application/problem+json")
+    assert missing.headers["X-Correlation-ID"] == "smoke-1"
