@@ -200,7 +200,7 @@ def probe(url: str, timeout: float) -> None:
 
 
 @main.command()
-@click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.argument("service", type=click.Choice(sorted(PARTS)))
 def ready(service: str) -> None:
     """Exit 0 if the service's database and the broker answer (worker health checks)."""
     from services.common.app import ServiceContext

@@ -106,6 +106,10 @@ class Production:
         """GET a path of the one base URL."""
         return requests.get(self.gateway_url + path, timeout=10, **kwargs)
 
+    def post(self, path: str, **kwargs) -> requests.Response:
+        """POST to a path of the one base URL."""
+        return requests.post(self.gateway_url + path, timeout=10, **kwargs)
+
     def count(self, service: str, table: str) -> int:
         """Count the rows of a table in one service's own database."""
         engine = create_engine(self.database_urls[service])
@@ -184,6 +188,9 @@ def production(broker, tmp_path_factory):
         "SHILIU_KAFKA_MAX_POLL_INTERVAL_MS": "30000",
         # One gunicorn worker per part: this machine has two cores for all of them.
         "WEB_CONCURRENCY": "1",
+        # What infra/compose.env gives every container.
+        "SHILIU_SECRET_KEY": f"smoke-test-secret-{uuid.uuid4().hex}",
+        **{f"SHILIU_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
         **{f"SHILIU_{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
         **{
             f"SHILIU_UPSTREAM_{part.upper()}": f"http://127.0.0.1:{ports[part]}"
@@ -200,7 +207,7 @@ def production(broker, tmp_path_factory):
         processes.run("topics", compose_command(compose, "topics"), env("topics"))
         processes.run("migrate", compose_command(compose, "migrate"), env("migrate"))
         processes.run("seed", compose_command(compose, "seed"), env("seed"))
-        for name in SERVICES:
+        for name in (*SERVICES, "web"):
             worker = f"{name}-worker"
             processes.start(worker, compose_command(compose, worker), env(worker))
         for part in HTTP_PARTS:
@@ -251,3 +258,32 @@ def test_the_page_and_the_correlation_id_pass_through_the_gateway(production):
     assert missing.status_code == 404
     assert missing.headers["Content-Type"].startswith("application/problem+json")
     assert missing.headers["X-Correlation-ID"] == "smoke-1"
+
+
+def test_a_resident_registers_and_signs_in_through_the_gateway(production):
+    """The first part of the resident's journey (signing up, checking in and points follow)."""
+    units = production.get("/api/v1/units").json()["items"]
+    community = next(u for u in units if u["name"] == "富春社区")
+    registered = production.post(
+        "/api/v1/accounts",
+        json={
+            "phone": "13600001234",
+            "password": "smoke2026pw",
+            "name": "烟测居民",
+            "home_unit_id": community["id"],
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    token = production.post(
+        "/api/v1/auth/token", json={"username": "13600001234", "password": "smoke2026pw"}
+    )
+    assert token.status_code == 200, token.text
+    me = production.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert me.json()["profile"]["home_unit_id"] == community["id"]
+    wait_for(
+        lambda: production.count("ledger", "volunteer_views") == 1,
+        timeout=60,
+        message="the ledger to learn of the new volunteer",
+    )

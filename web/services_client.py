@@ -19,8 +19,16 @@ class ServiceUnavailable(DomainError):
     title = "服务暂不可用"
 
 
+# Where web finds each service when they run in other processes (the gateway by default).
+SERVICE_URLS = {
+    "activities": "SHILIU_ACTIVITIES_URL",
+    "volunteers": "SHILIU_VOLUNTEERS_URL",
+    "ledger": "SHILIU_LEDGER_URL",
+}
+
+
 def _base_url(service: str) -> str:
-    return os.environ.get(f"SHILIU_{service.upper()}_URL", "http://127.0.0.1:8000").rstrip("/")
+    return os.environ.get(SERVICE_URLS[service], "http://127.0.0.1:8000").rstrip("/")
 
 
 def system_token() -> str:
