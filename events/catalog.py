@@ -155,6 +155,12 @@ _ACTIVITY = {
         {"shift_id": "s-1", "name": "默认岗位", "capacity": 30, "hour_weight": None},
         {"shift_id": "s-2", "name": "翻译", "capacity": 2, "hour_weight": "1.50"},
     ],
+    "address": "新碶街道富春社区文化家园",
+    "latitude": "29.906123",
+    "longitude": "121.844567",
+    "checkin_radius_m": 300,
+    "checkin_opens_at": None,
+    "checkin_closes_at": None,
 }
 _VOLUNTEER = {
     "volunteer_id": "v-1",
@@ -179,6 +185,8 @@ _CONFIRMED = {
     "activity_date": "2026-03-08",
     "confirmed_by": "acc-9",
     "confirmed_at": "2026-03-08T10:00:00+00:00",
+    "shift_weight": "1.50",
+    "cross_group": True,
 }
 _ENTRY = {
     "entry_id": "e-1",
@@ -288,6 +296,19 @@ register(
     "volunteer_id",
     s.AttendanceCorrected,
     {**_CONFIRMED, "hours": "3.0", "previous_hours": "3.5", "reason": "提前半小时离场"},
+)
+register(
+    "attendance.summarized",
+    "shiliu.attendance",
+    "activity_id",
+    s.AttendanceSummarized,
+    {
+        "activity_id": "a-1",
+        "attendees": 18,
+        "distinct_groups": 4,
+        "cross_group": True,
+        "confirmed_at": "2026-03-08T10:00:00+00:00",
+    },
 )
 register(
     "attendance.no_show",

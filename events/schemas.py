@@ -85,6 +85,12 @@ class ActivityState(Payload):
     walk_ins_allowed = fields.Boolean(load_default=False)
     points_rule_version = fields.Integer(load_default=None, allow_none=True)
     shifts = fields.List(fields.Nested(Shift), required=True)
+    address = fields.String(load_default="")
+    latitude = fields.Decimal(as_string=True, places=6, load_default=None, allow_none=True)
+    longitude = fields.Decimal(as_string=True, places=6, load_default=None, allow_none=True)
+    checkin_radius_m = fields.Integer(load_default=None, allow_none=True)
+    checkin_opens_at = _time(load_default=None, allow_none=True)
+    checkin_closes_at = _time(load_default=None, allow_none=True)
 
 
 class ActivityUpdated(ActivityState):
@@ -194,6 +200,8 @@ class AttendanceConfirmed(Payload):
     activity_date = fields.Date(required=True)
     confirmed_by = _id()
     confirmed_at = _time(required=True)
+    shift_weight = fields.Decimal(as_string=True, places=2, load_default=None, allow_none=True)
+    cross_group = fields.Boolean(load_default=False)
 
 
 class AttendanceCorrected(AttendanceConfirmed):
@@ -201,6 +209,17 @@ class AttendanceCorrected(AttendanceConfirmed):
 
     previous_hours = fields.Decimal(as_string=True, places=1, required=True)
     reason = fields.String(required=True)
+
+
+class AttendanceSummarized(Payload):
+    """An activity's confirmed attendance in aggregate: the only form in which ethnicity leaves
+    services/volunteers. ``distinct_groups`` is null when fewer than five attended."""
+
+    activity_id = _id()
+    attendees = fields.Integer(required=True)
+    distinct_groups = fields.Integer(load_default=None, allow_none=True)
+    cross_group = fields.Boolean(required=True)
+    confirmed_at = _time(required=True)
 
 
 class NoShow(Payload):
