@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from events.settings import Settings
 from services.common.api import make_api
 from services.common.app import create_base_app, db, http_problem, translate_errors
 from services.common.errors import DomainError, problem
-from web import i18n
+from web import i18n, operations
 from web.api import blp as api_blueprint
 from web.i18n import _
 from web.models import Account
 from web.pages import bp as pages_blueprint
 
 NAME = "web"
+
+# What a person sees when a page cannot be shown (werkzeug's own names are English).
+PAGE_ERRORS = {
+    400: ("请求无效", "请返回上一页重新操作。"),
+    403: ("没有权限", "你的账号不能访问这个页面。"),
+    404: ("页面不存在", "请检查网址，或回到首页。"),
+    405: ("不支持这种操作", "请返回上一页重新操作。"),
+    429: ("尝试次数过多", "请稍后再试。"),
+}
 
 
 def create_app(config: Settings | None = None, services: dict[str, Flask] | None = None) -> Flask:
@@ -48,6 +57,14 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     def _load(account_id: str):
         return db().get(Account, account_id)
 
+    @app.context_processor
+    def _navigation():
+        """What the navigation offers: 管理 only to administrators (from their current grants)."""
+        is_admin = False
+        if current_user.is_authenticated:
+            is_admin = bool(operations.principal_of(db(), current_user).paths("admin"))
+        return {"is_admin": is_admin}
+
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         if request.path.startswith("/api/"):
@@ -64,6 +81,10 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return http_problem(exc, translate=_)
-        return render_template("error.html", title=exc.name, detail=exc.description), exc.code
+        if isinstance(exc, CSRFError):
+            title, detail = "页面已过期", "为了安全，表单需要重新提交：请返回上一页，刷新后再试。"
+        else:
+            title, detail = PAGE_ERRORS.get(exc.code, ("出错了", "请稍后再试，或回到首页。"))
+        return render_template("error.html", title=_(title), detail=_(detail)), exc.code
 
     return app

@@ -2,48 +2,95 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional
 
 from web.ethnic_groups import ETHNIC_GROUPS
-from web.i18n import _
+from web.i18n import _, current_locale
 
-ROLE_CHOICES = (("organizer", "活动组织者"), ("committee", "评审委员"), ("admin", "管理员"))
-UNIT_KIND_CHOICES = (
-    ("district", "区/县"),
-    ("street", "街道/镇"),
-    ("community", "社区/村"),
-    ("enterprise", "企业"),
-    ("school", "学校"),
-    ("social_organization", "社会组织"),
-    ("volunteer_team", "志愿服务队"),
-)
+# Labels, descriptions and messages below are Chinese message ids: the templates translate
+# them, and the option labels are translated when a form is built (the choices are callables).
+ROLES = {"organizer": "活动组织者", "committee": "评审委员", "admin": "管理员"}
+UNIT_KINDS = {
+    "district": "区/县",
+    "street": "街道/镇",
+    "community": "社区/村",
+    "enterprise": "企业",
+    "school": "学校",
+    "social_organization": "社会组织",
+    "volunteer_team": "志愿服务队",
+}
+PASSWORD_RULE = "至少 8 位，须同时包含字母和数字"
 
 
-class LoginForm(FlaskForm):
+def _options(labels: dict[str, str]):
+    return lambda: [SelectChoice(value, _(label)) for value, label in labels.items()]
+
+
+def _ethnic_groups() -> list[SelectChoice]:
+    return [SelectChoice("", _("不填写"))] + [SelectChoice(e, _(e)) for e in ETHNIC_GROUPS]
+
+
+@cache
+def _wtforms_chinese():
+    return get_translations(["zh"])
+
+
+class Form(FlaskForm):
+    """A page form whose built-in validator messages follow the page's language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own Chinese messages on Chinese pages, its English ones otherwise."""
+            return _wtforms_chinese() if current_locale() == "zh" else None
+
+
+class LoginForm(Form):
     """Sign in."""
 
-    username = StringField("手机号或用户名", validators=[DataRequired("必填"), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired("必填"), Length(max=128)])
+    username = StringField(
+        "手机号或用户名",
+        validators=[DataRequired("必填"), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        "密码",
+        validators=[DataRequired("必填"), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     """The fields of a volunteer profile."""
 
-    name = StringField("姓名", validators=[DataRequired("必填"), Length(max=50)])
+    name = StringField(
+        "姓名",
+        validators=[DataRequired("必填"), Length(max=50)],
+        render_kw={"autocomplete": "name"},
+    )
     home_unit_id = SelectField("所在社区", validators=[DataRequired("必填")])
     team_id = SelectField("志愿服务队（可选）", validators=[Optional()])
-    languages = StringField("会说的语言（可选，用逗号分隔）", validators=[Length(max=300)])
-    ethnicity = SelectField(
-        "民族（可选）", choices=[("", "不填写")] + [(e, e) for e in ETHNIC_GROUPS]
+    languages = StringField(
+        "会说的语言（可选）",
+        description="用逗号分隔，例如：普通话，维吾尔语",
+        validators=[Length(max=300)],
     )
+    ethnicity = SelectField("民族（可选）", choices=_ethnic_groups)
     ethnicity_consent = BooleanField("我同意平台保存我的民族信息，仅用于不少于 5 人的汇总统计")
 
     def fill_choices(self, communities, teams) -> None:
         """Offer the known communities and teams."""
-        self.home_unit_id.choices = [("", _("请选择"))] + [(u.unit_id, u.name) for u in communities]
-        self.team_id.choices = [("", _("不参加"))] + [(u.unit_id, u.name) for u in teams]
+        self.home_unit_id.choices = [SelectChoice("", _("请选择"))] + [
+            SelectChoice(u.unit_id, u.name) for u in communities
+        ]
+        self.team_id.choices = [SelectChoice("", _("不参加"))] + [
+            SelectChoice(u.unit_id, u.name) for u in teams
+        ]
 
     def profile(self) -> dict:
         """The profile fields as the operations take them."""
@@ -63,47 +110,71 @@ class ProfileForm(FlaskForm):
 class RegistrationForm(ProfileForm):
     """A resident registers."""
 
-    phone = StringField("手机号", validators=[DataRequired("必填"), Length(max=20)])
+    phone = TelField(
+        "手机号",
+        description="11 位中国大陆手机号，以后用它登录",
+        validators=[DataRequired("必填"), Length(max=20)],
+        render_kw={"autocomplete": "tel", "inputmode": "numeric", "maxlength": 20},
+    )
     password = PasswordField(
-        "密码（至少 8 位，含字母和数字）", validators=[DataRequired("必填"), Length(max=128)]
+        "密码",
+        description=PASSWORD_RULE,
+        validators=[DataRequired("必填"), Length(max=128)],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     """Change one's password."""
 
-    current_password = PasswordField("当前密码", validators=[DataRequired("必填")])
+    current_password = PasswordField(
+        "当前密码",
+        validators=[DataRequired("必填")],
+        render_kw={"autocomplete": "current-password"},
+    )
     new_password = PasswordField(
-        "新密码（至少 8 位，含字母和数字）", validators=[DataRequired("必填")]
+        "新密码",
+        description=PASSWORD_RULE,
+        validators=[DataRequired("必填")],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     """Grant a role at a unit."""
 
-    role = SelectField("角色", choices=ROLE_CHOICES)
+    role = SelectField("角色", choices=_options(ROLES))
     unit_id = SelectField("单位", validators=[DataRequired("必填")])
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     """Create a staff account."""
 
-    username = StringField("用户名", validators=[DataRequired("必填"), Length(max=64)])
+    username = StringField(
+        "用户名",
+        validators=[DataRequired("必填"), Length(max=64)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
     name = StringField("姓名", validators=[DataRequired("必填"), Length(max=50)])
-    password = PasswordField("初始密码", validators=[DataRequired("必填")])
-    role = SelectField("角色", choices=ROLE_CHOICES)
+    password = PasswordField(
+        "初始密码",
+        description=PASSWORD_RULE,
+        validators=[DataRequired("必填")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    role = SelectField("角色", choices=_options(ROLES))
     unit_id = SelectField("单位", validators=[DataRequired("必填")])
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     """Add a unit under a parent."""
 
     name = StringField("名称", validators=[DataRequired("必填"), Length(max=100)])
-    kind = SelectField("类型", choices=UNIT_KIND_CHOICES)
+    kind = SelectField("类型", choices=_options(UNIT_KINDS))
     parent_id = SelectField("上级单位", validators=[DataRequired("必填")])
 
 
-class UnitChangeForm(FlaskForm):
+class UnitChangeForm(Form):
     """Rename or move a unit."""
 
     unit_id = SelectField("单位", validators=[DataRequired("必填")])
@@ -111,7 +182,7 @@ class UnitChangeForm(FlaskForm):
     parent_id = SelectField("移到新的上级（不移则留空）", validators=[Optional()])
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """Search accounts."""
 
     class Meta:
@@ -120,5 +191,5 @@ class SearchForm(FlaskForm):
     q = StringField("手机号、用户名或姓名", validators=[Length(max=64)])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """A form with only its CSRF token (sign out, revoke)."""

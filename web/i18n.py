@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import urlencode
 
 from babel.messages import mofile, pofile
 from babel.support import NullTranslations, Translations
@@ -57,6 +58,13 @@ def gettext(message: str, **values) -> str:
 _ = gettext
 
 
+def language_url(locale: str) -> str:
+    """This page's address in another language, keeping the rest of its query."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [locale]
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
 def init_app(app: Flask) -> None:
     """Install gettext into templates and remember an explicit ?lang= choice."""
     app.jinja_env.add_extension("jinja2.ext.i18n")
@@ -64,6 +72,7 @@ def init_app(app: Flask) -> None:
         lambda message: gettext(message), lambda s, p, n: gettext(s if n == 1 else p), newstyle=True
     )
     app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["language_url"] = language_url
 
     @app.after_request
     def _remember_language(response):

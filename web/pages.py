@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from services.common.app import db, transaction
+from services.common.auth import Forbidden
 from services.common.errors import DomainError
 from web import operations, services_client
 from web.api import client_address
@@ -23,6 +25,7 @@ from web.forms import (
 )
 from web.i18n import _
 from web.identity import access_token_for, current_principal, require_account
+from web.models import Account
 
 bp = Blueprint("pages", __name__)
 
@@ -94,7 +97,14 @@ def login():
             flash(_("已登录"), "success")
             return redirect(_safe_next(request.args.get("next")))
         except DomainError as error:
-            flash(_(error.detail) if error.code != "too-many-attempts" else error.detail, "error")
+            if error.code == "too-many-attempts":
+                message = _(
+                    "连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试",
+                    seconds=error.retry_after,
+                )
+            else:
+                message = _(error.detail)
+            flash(message, "error")
             status = error.status
     return render_template("login.html", form=form), status
 
@@ -166,7 +176,7 @@ def password():
 def _admin():
     who = current_principal()
     if not who.paths("admin"):
-        raise DomainError(_("只有管理员可以访问此页面"), code="admin-only", status=403)
+        raise Forbidden("只有管理员可以访问此页面", code="admin-only")
     return who
 
 
@@ -175,8 +185,9 @@ def _units_in_scope(who) -> list:
     return [u for u in operations.units(db()) if any(u.path.startswith(p) for p in paths)]
 
 
-def _unit_choices(units) -> list[tuple[str, str]]:
-    return [(u.unit_id, "　" * (u.path.count("/") - 2) + u.name) for u in units]
+def _unit_choices(units) -> list[SelectChoice]:
+    """The units as options, indented by their depth in the tree."""
+    return [SelectChoice(u.unit_id, "　" * (u.path.count("/") - 2) + u.name) for u in units]
 
 
 @bp.route("/admin/units", methods=["GET", "POST"])
@@ -187,7 +198,7 @@ def admin_units():
     units = _units_in_scope(who)
     add, change = UnitForm(prefix="add"), UnitChangeForm(prefix="change")
     add.parent_id.choices = change.unit_id.choices = _unit_choices(units)
-    change.parent_id.choices = [("", _("不移动"))] + _unit_choices(units)
+    change.parent_id.choices = [SelectChoice("", _("不移动"))] + _unit_choices(units)
     token = access_token_for(require_account())["access_token"]
     try:
         if "add-name" in request.form and add.validate_on_submit():
@@ -264,6 +275,8 @@ def admin_account(account_id):
     form, revoke = GrantForm(), EmptyForm()
     units = _units_in_scope(who)
     form.unit_id.choices = _unit_choices(units)
+    if request.method == "GET" and account.home_unit_id in {u.unit_id for u in units}:
+        form.unit_id.data = account.home_unit_id  # most roles are held at one's own community
     if form.validate_on_submit():
         try:
             with transaction() as session:
@@ -297,4 +310,8 @@ def admin_audit():
     who = _admin()
     page = max(1, request.args.get("page", 1, type=int))
     items, total = operations.audit_entries(db(), who, page, 50)
-    return render_template("admin_audit.html", items=items, total=total, page=page)
+    ids = {e.actor_id for e in items} | {e.subject_id for e in items}
+    people = {a.id: a.display_name for a in (db().get(Account, i) for i in ids if i) if a}
+    return render_template(
+        "admin_audit.html", items=items, total=total, page=page, per_page=50, people=people
+    )
