@@ -31,6 +31,7 @@ class Settings:
     max_poll_interval_ms: int | None = 60000
     log_format: str = "console"
     secret_key: str = "development-only-secret-never-use-in-production"
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             ),
             log_format=env.get("SHILIU_LOG_FORMAT", "json" if mode == "production" else "console"),
             secret_key=env.get("SHILIU_SECRET_KEY", cls.secret_key),
+            trusted_proxies=_int(env, "SHILIU_TRUSTED_PROXIES", 0),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -30,7 +30,7 @@ blp = Blueprint(
 
 
 def client_address() -> str:
-    """The caller's address (the gateway's X-Forwarded-For is trusted only via ProxyFix)."""
+    """The caller's address (X-Forwarded-For counts only with SHILIU_TRUSTED_PROXIES set)."""
     return request.remote_addr or "unknown"
 
 

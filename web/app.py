@@ -69,13 +69,15 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     def _domain_error(exc: DomainError):
         if request.path.startswith("/api/"):
             errors = translate_errors(exc.errors, _)
-            response = problem(exc.status, exc.code, _(exc.title), _(exc.detail), errors=errors)
+            detail = _(exc.template, **exc.values)
+            response = problem(exc.status, exc.code, _(exc.title), detail, errors=errors)
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        return render_template("error.html", title=_(exc.title), detail=_(exc.detail)), exc.status
+        detail = _(exc.template, **exc.values)
+        return render_template("error.html", title=_(exc.title), detail=detail), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

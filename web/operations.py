@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,10 @@ class TooManyAttempts(DomainError):
 
     def __init__(self, wait: timedelta):
         seconds = max(1, math.ceil(wait.total_seconds()))
-        super().__init__(f"连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试")
+        super().__init__(
+            "连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试",
+            values={"seconds": seconds},
+        )
         self.retry_after = seconds
 
 
@@ -76,7 +79,7 @@ def audit_entries(session: Session, who: Principal, page: int, per_page: int):
         raise Forbidden("只有管理员可以查看审计记录", code="admin-only")
     condition = or_(*[AuditEntry.unit_path.startswith(path) for path in paths])
     query = select(AuditEntry).where(condition).order_by(AuditEntry.id.desc())
-    total = len(session.scalars(select(AuditEntry.id).where(condition)).all())
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(condition))
     return session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all(), total
 
 
@@ -342,18 +345,22 @@ def revoke_role(session: Session, actor: Principal, account_id: str, grant_id: i
     )
 
 
-def find_accounts(session: Session, actor: Principal, query: str) -> list[Account]:
-    """Accounts an administrator may manage: living in, or holding roles in, their units."""
+def _managed(actor: Principal):
+    """The condition "an account the administrator manages": living in, or holding roles in,
+    the administrator's units."""
     paths = actor.paths("admin")
     if not paths:
         raise Forbidden("只有管理员可以管理账号", code="admin-only")
     in_scope = select(UnitView.unit_id).where(or_(*[UnitView.path.startswith(p) for p in paths]))
-    statement = select(Account).where(
-        or_(
-            Account.home_unit_id.in_(in_scope),
-            Account.id.in_(select(RoleGrant.account_id).where(RoleGrant.unit_id.in_(in_scope))),
-        )
+    return or_(
+        Account.home_unit_id.in_(in_scope),
+        Account.id.in_(select(RoleGrant.account_id).where(RoleGrant.unit_id.in_(in_scope))),
     )
+
+
+def find_accounts(session: Session, actor: Principal, query: str) -> list[Account]:
+    """Accounts an administrator manages, by mobile number, username or part of the name."""
+    statement = select(Account).where(_managed(actor))
     query = (query or "").strip()
     if query:
         statement = statement.where(
@@ -368,7 +375,8 @@ def find_accounts(session: Session, actor: Principal, query: str) -> list[Accoun
 
 def ensure_in_scope(session: Session, actor: Principal, account: Account) -> None:
     """Refuse when the account is outside every unit the administrator manages."""
-    if account.id not in {a.id for a in find_accounts(session, actor, account.username)}:
+    managed = session.scalar(select(Account.id).where(Account.id == account.id, _managed(actor)))
+    if managed is None:
         raise Forbidden("该账号不在你管理的单位范围内", code="out-of-scope")
 
 

@@ -97,14 +97,7 @@ def login():
             flash(_("已登录"), "success")
             return redirect(_safe_next(request.args.get("next")))
         except DomainError as error:
-            if error.code == "too-many-attempts":
-                message = _(
-                    "连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试",
-                    seconds=error.retry_after,
-                )
-            else:
-                message = _(error.detail)
-            flash(message, "error")
+            flash(_(error.template, **error.values), "error")
             status = error.status
     return render_template("login.html", form=form), status
 

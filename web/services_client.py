@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 
 import requests
+import structlog
 from flask import current_app
 
 from services.common.auth import issue_token
 from services.common.errors import DomainError
+
+log = structlog.get_logger(__name__)
 
 
 class ServiceUnavailable(DomainError):
@@ -57,9 +60,11 @@ def call(service: str, method: str, path: str, *, token: str | None = None, json
             )
             status, body = answer.status_code, (answer.json() if answer.content else None)
     except (requests.RequestException, ValueError) as exc:
-        raise ServiceUnavailable(f"{service} 服务暂时无法访问，请稍后再试") from exc
+        log.warning("service unreachable", service=service, error=str(exc))
+        raise ServiceUnavailable("服务暂时无法访问，请稍后再试") from exc
     if status >= 500:
-        raise ServiceUnavailable(f"{service} 服务暂时无法处理，请稍后再试")
+        log.warning("service failed", service=service, status=status)
+        raise ServiceUnavailable("服务暂时无法处理，请稍后再试")
     if status >= 400:
         body = body or {}
         code = str(body.get("type", "error")).rsplit(":", 1)[-1]

@@ -13,6 +13,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import context
 from events import kafka as kafka_clients
@@ -108,6 +109,19 @@ def transaction():
         raise
 
 
+HTTP_TITLES = {
+    400: "请求无效",
+    401: "请先登录",
+    403: "没有权限",
+    404: "未找到",
+    405: "不支持此操作",
+    409: "状态冲突",
+    413: "内容太大",
+    415: "请以 JSON 格式提交",
+    429: "请求太频繁",
+}
+
+
 def translate_errors(errors, translate):
     """Translate every message of a per-field error map, however deeply it is nested."""
     if isinstance(errors, dict):
@@ -123,7 +137,7 @@ def http_problem(exc: HTTPException, translate=lambda text: text):
     if exc.code == 422:
         title, detail = "请检查填写的内容", "有字段不符合要求，详见 errors"
     else:
-        title, detail = exc.name, exc.description
+        title, detail = HTTP_TITLES.get(exc.code, exc.name), exc.description
     messages = translate_errors(messages, translate)
     code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
     return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
@@ -140,6 +154,10 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
     )
     app.json.ensure_ascii = False
     app.extensions["shiliu"] = ServiceContext.create(name, settings)
+    if settings.trusted_proxies:
+        # Behind the gateway (and a TLS proxy): believe that many X-Forwarded-* hops.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     metrics.install(app, app.extensions["shiliu"])
 
     @app.before_request

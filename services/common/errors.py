@@ -6,7 +6,11 @@ from flask import Response, json
 
 
 class DomainError(Exception):
-    """A rule said no. ``code`` is stable for machines; ``title`` and ``detail`` are for people."""
+    """A rule said no. ``code`` is stable for machines; ``title`` and ``detail`` are for people.
+
+    ``detail`` may be a message template with ``{names}`` filled from ``values``, so that web can
+    translate the template and fill it in afterwards.
+    """
 
     status = 400
     code = "invalid"
@@ -20,9 +24,12 @@ class DomainError(Exception):
         errors: dict | None = None,
         status: int | None = None,
         title: str | None = None,
+        values: dict | None = None,
     ):
-        super().__init__(detail)
-        self.detail = detail
+        self.values = values or {}
+        super().__init__(detail.format(**self.values) if self.values else detail)
+        self.template = detail
+        self.detail = str(self)
         self.errors = errors
         if code:
             self.code = code
