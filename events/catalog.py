@@ -140,8 +140,8 @@ _UNIT = {
 _ACTIVITY = {
     "activity_id": "a-1",
     "title": "三月邻里节",
-    "category": "节庆联谊",
-    "dimensions": ["文化", "社会"],
+    "category": "festival",
+    "dimensions": ["culture", "society"],
     "host_unit_id": "u-xq",
     "host_unit_path": "/nb/bl/xq/",
     "co_host_unit_ids": [],

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from events.envelope import utcnow
 from services.activities import operations
-from services.activities.schemas import UnitChange, UnitCreate, UnitList, UnitOut, UnitQuery
+from services.activities.models import Activity
+from services.activities.schemas import (
+    ActivityChange,
+    ActivityCreate,
+    ActivityOut,
+    ActivityPage,
+    ActivityQuery,
+    CancelIn,
+    CopyIn,
+    UnitChange,
+    UnitCreate,
+    UnitList,
+    UnitOut,
+    UnitQuery,
+)
+from services.activities.vocabulary import CATEGORIES, STATUSES
 from services.common.app import db, transaction
-from services.common.auth import require_scope
-from services.common.errors import DomainError
+from services.common.auth import Forbidden, principal, require_principal, require_scope
+from services.common.errors import DomainError, NotFound
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="单位树 The unit tree")
 
@@ -51,3 +67,155 @@ def change_unit(body, unit_id):
         if "name" in body:
             operations.rename_unit(session, unit_id, body["name"])
         return unit
+
+
+# ---- activities --------------------------------------------------------------------------
+
+activities = Blueprint(
+    "activities", __name__, url_prefix="/api/v1/activities", description="活动 Activities"
+)
+ORGANIZING = ("organizer", "admin")
+PUBLIC_STATUSES = ("published",)
+PAST_STATUSES = ("published", "completed", "closed")
+
+
+def present(activity: Activity, taken: dict[str, int]) -> dict:
+    """The activity with labels and the places left on each shift."""
+    shifts = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "capacity": s.capacity,
+            "hour_weight": s.hour_weight,
+            "taken": taken.get(s.id, 0),
+            "free": max(0, s.capacity - taken.get(s.id, 0)),
+        }
+        for s in activity.shifts
+    ]
+    return {
+        **{c.key: getattr(activity, c.key) for c in Activity.__table__.columns},
+        "status_label": STATUSES[activity.status],
+        "category_label": CATEGORIES.get(activity.category, activity.category),
+        "host_unit_name": activity.host_unit.name,
+        "shifts": shifts,
+        "free_places": sum(s["free"] for s in shifts),
+    }
+
+
+def _one(session, activity: Activity) -> dict:
+    return present(activity, operations.places_taken(session, [activity]))
+
+
+def _organized(session, activity_id: str, lock: bool = True) -> Activity:
+    """The activity, if the caller organizes at a unit covering its host unit."""
+    activity = operations.get_activity(session, activity_id, lock=lock)
+    require_scope(ORGANIZING, activity.host_unit.path)
+    return activity
+
+
+@activities.post("")
+@activities.arguments(ActivityCreate)
+@activities.response(201, ActivityOut)
+def create_activity(body):
+    """Create a draft activity hosted by a unit the organizer covers."""
+    with transaction() as session:
+        host = operations.get_unit(session, body["host_unit_id"])
+        who = require_scope(ORGANIZING, host.path)
+        return _one(session, operations.create_activity(session, who.account_id, body))
+
+
+@activities.get("")
+@activities.arguments(ActivityQuery, location="query")
+@activities.response(200, ActivityPage)
+def list_activities(query):
+    """Upcoming published activities for everyone; with ``mine``, those the caller organizes."""
+    session = db()
+    paths = None
+    if query["mine"]:
+        paths = require_principal().paths(ORGANIZING)
+        if not paths:
+            raise Forbidden("只有活动组织者可以查看自己组织的活动", code="organizers-only")
+        statuses = (query["status"],) if query.get("status") else tuple(STATUSES)
+    elif query.get("from") or query.get("to"):
+        statuses = PAST_STATUSES
+    else:
+        statuses = PUBLIC_STATUSES
+        query["from"] = utcnow()
+    items, total = operations.list_activities(session, query, statuses, paths)
+    taken = operations.places_taken(session, items)
+    return {
+        "items": [present(a, taken) for a in items],
+        "total": total,
+        "page": query["page"],
+        "per_page": query["per_page"],
+    }
+
+
+@activities.get("/<activity_id>")
+@activities.response(200, ActivityOut)
+def get_activity(activity_id):
+    """One activity; a draft only for its organizers."""
+    session = db()
+    activity = operations.get_activity(session, activity_id)
+    if activity.status == "draft":
+        who = principal()
+        if who is None or not who.can(ORGANIZING, activity.host_unit.path):
+            raise NotFound("活动不存在", code="unknown-activity")
+    return _one(session, activity)
+
+
+@activities.patch("/<activity_id>")
+@activities.arguments(ActivityChange)
+@activities.response(200, ActivityOut)
+def change_activity(body, activity_id):
+    """Change a draft or published activity (a published one announces what changed)."""
+    with transaction() as session:
+        activity = _organized(session, activity_id)
+        return _one(session, operations.update_activity(session, activity, body))
+
+
+@activities.post("/<activity_id>/publish")
+@activities.response(200, ActivityOut)
+def publish(activity_id):
+    """Publish a draft."""
+    with transaction() as session:
+        return _one(session, operations.publish_activity(session, _organized(session, activity_id)))
+
+
+@activities.post("/<activity_id>/cancel")
+@activities.arguments(CancelIn)
+@activities.response(200, ActivityOut)
+def cancel(body, activity_id):
+    """Cancel before completion, with the reason volunteers are told."""
+    with transaction() as session:
+        activity = _organized(session, activity_id)
+        return _one(session, operations.cancel_activity(session, activity, body["reason"]))
+
+
+@activities.post("/<activity_id>/complete")
+@activities.response(200, ActivityOut)
+def complete(activity_id):
+    """Mark a published activity as held."""
+    with transaction() as session:
+        return _one(
+            session, operations.complete_activity(session, _organized(session, activity_id))
+        )
+
+
+@activities.post("/<activity_id>/close")
+@activities.response(200, ActivityOut)
+def close(activity_id):
+    """Close a completed activity."""
+    with transaction() as session:
+        return _one(session, operations.close_activity(session, _organized(session, activity_id)))
+
+
+@activities.post("/<activity_id>/copy")
+@activities.arguments(CopyIn)
+@activities.response(201, ActivityOut)
+def copy(body, activity_id):
+    """Copy an activity onto new dates, as a new draft."""
+    with transaction() as session:
+        source = _organized(session, activity_id, lock=False)
+        who = require_principal()
+        return _one(session, operations.copy_activity(session, who.account_id, source, body))

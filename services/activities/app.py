@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from events.settings import Settings
-from services.activities.api import blp
+from services.activities.api import activities, blp
 from services.common.api import make_api
 from services.common.app import create_base_app
 
@@ -15,5 +15,7 @@ NAME = "activities"
 def create_app(config: Settings | None = None) -> Flask:
     """Create the activities service app."""
     app = create_base_app(NAME, config, __name__)
-    make_api(app, "石榴 activities").register_blueprint(blp)
+    api = make_api(app, "石榴 activities")
+    api.register_blueprint(blp)
+    api.register_blueprint(activities)
     return app

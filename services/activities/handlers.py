@@ -1,5 +1,20 @@
-"""What services/activities does with each event it consumes: nothing yet; it only publishes."""
+"""What services/activities does with each event it consumes: how many places sign-ups hold."""
 
 from __future__ import annotations
 
-HANDLERS: dict = {}
+from services.activities import operations
+
+
+def _holding(holds_place: bool | None):
+    def handler(session, _event, payload: dict) -> None:
+        operations.record_signup(session, payload, holds_place)
+
+    return handler
+
+
+HANDLERS = {
+    "signup.confirmed": _holding(True),
+    "signup.promoted": _holding(True),
+    "signup.waitlisted": _holding(False),
+    "signup.cancelled": _holding(None),
+}

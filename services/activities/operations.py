@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
-from services.activities.models import Unit
+from services.activities.models import Activity, Shift, SignupSeen, Unit
+from services.activities.vocabulary import STATUSES
 from services.common.errors import Conflict, DomainError, NotFound
 
 PRODUCER = "activities"
@@ -149,3 +150,296 @@ def move_unit(session: Session, unit_id: str, new_parent_id: str) -> Unit:
         changes = ["parent_id", "path"] if member is unit else ["path"]
         _publish(session, "unit.updated", {**member.as_payload(), "changes": changes})
     return unit
+
+
+# ---- activities --------------------------------------------------------------------------
+
+CHANGEABLE = (
+    "title", "description", "category", "dimensions", "co_host_unit_ids", "address", "latitude",
+    "longitude", "checkin_radius_m", "starts_at", "ends_at", "signup_opens_at", "signup_closes_at",
+    "walk_ins_allowed", "points_rule_version",
+)  # fmt: skip
+
+
+class InvalidActivity(DomainError):
+    """An activity whose fields do not fit together."""
+
+    status = 422
+    code = "invalid-activity"
+    title = "请检查填写的内容"
+
+
+class WrongStatus(Conflict):
+    """A lifecycle step that the activity's current status does not allow."""
+
+    code = "wrong-status"
+
+
+def _wrong_status(activity: Activity, doing: str) -> WrongStatus:
+    label = STATUSES[activity.status]
+    return WrongStatus(
+        "活动当前状态为“{status}”，不能{doing}",
+        values={"status": label, "doing": doing},
+        errors={"status": [activity.status]},
+    )
+
+
+def _check_fields(session: Session, values: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    if values["ends_at"] <= values["starts_at"]:
+        errors["ends_at"] = ["结束时间必须晚于开始时间"]
+    opens, closes = values.get("signup_opens_at"), values.get("signup_closes_at")
+    if opens and opens > values["starts_at"]:
+        errors["signup_opens_at"] = ["报名须在活动开始前开放"]
+    if closes and closes > values["starts_at"]:
+        errors["signup_closes_at"] = ["报名截止时间不能晚于活动开始时间"]
+    if opens and closes and closes <= opens:
+        errors["signup_closes_at"] = ["报名截止时间必须晚于报名开始时间"]
+    if (values.get("latitude") is None) != (values.get("longitude") is None):
+        errors["longitude"] = ["经度和纬度须同时填写"]
+    if values.get("checkin_radius_m") and values.get("latitude") is None:
+        errors["checkin_radius_m"] = ["设置签到范围须先填写活动地点的经纬度"]
+    unknown = [u for u in values.get("co_host_unit_ids") or [] if session.get(Unit, u) is None]
+    if unknown:
+        errors["co_host_unit_ids"] = ["协办单位不存在"]
+    if errors:
+        raise InvalidActivity("请检查填写的内容", errors=errors)
+
+
+def _shift_places(session: Session, shift_ids: list[str]) -> dict[str, int]:
+    """Places held on each shift, as learnt from signup.* events."""
+    if not shift_ids:
+        return {}
+    rows = session.execute(
+        select(SignupSeen.shift_id, func.coalesce(func.sum(SignupSeen.party_size), 0))
+        .where(SignupSeen.shift_id.in_(shift_ids), SignupSeen.holds_place.is_(True))
+        .group_by(SignupSeen.shift_id)
+    )
+    return {shift_id: int(taken) for shift_id, taken in rows}
+
+
+def places_taken(session: Session, activities: list[Activity]) -> dict[str, int]:
+    """Places held on every shift of the given activities."""
+    return _shift_places(session, [s.id for a in activities for s in a.shifts])
+
+
+def _set_shifts(session: Session, activity: Activity, shifts: list[dict]) -> bool:
+    """Replace the activity's shifts; refuse to shrink or drop one below its sign-ups."""
+    taken = _shift_places(session, [s.id for s in activity.shifts])
+    existing = {s.id: s for s in activity.shifts}
+    keep: list[Shift] = []
+    errors: list[str] = []
+    for position, spec in enumerate(shifts):
+        shift = existing.get(spec.get("id") or "")
+        if spec.get("id") and shift is None:
+            raise InvalidActivity(
+                "请检查填写的内容", errors={"shifts": [f"岗位 {spec['id']} 不属于这个活动"]}
+            )
+        if shift is None:
+            shift = Shift(id=str(uuid.uuid4()), activity_id=activity.id)
+        if taken.get(shift.id, 0) > spec["capacity"]:
+            errors.append(
+                f"岗位“{shift.name}”已有 {taken[shift.id]} 人报名，名额不能少于 {taken[shift.id]}"
+            )
+        shift.position, shift.name = position, spec["name"]
+        shift.capacity, shift.hour_weight = spec["capacity"], spec.get("hour_weight")
+        keep.append(shift)
+    for gone in set(existing) - {s.id for s in keep}:
+        if taken.get(gone, 0):
+            errors.append(f"岗位“{existing[gone].name}”已有 {taken[gone]} 人报名，不能删除")
+    if errors:
+        raise Conflict("；".join(errors), code="shift-has-signups", errors={"shifts": errors})
+    before = [(s.id, s.name, s.capacity, s.hour_weight) for s in activity.shifts]
+    activity.shifts = keep
+    return before != [(s.id, s.name, s.capacity, s.hour_weight) for s in keep]
+
+
+def activity_payload(activity: Activity) -> dict:
+    """The activity as an ``activity.*`` state payload."""
+    return {
+        "activity_id": activity.id,
+        "title": activity.title,
+        "category": activity.category,
+        "dimensions": list(activity.dimensions),
+        "host_unit_id": activity.host_unit_id,
+        "host_unit_path": activity.host_unit.path,
+        "co_host_unit_ids": list(activity.co_host_unit_ids or []),
+        "starts_at": activity.starts_at,
+        "ends_at": activity.ends_at,
+        "signup_opens_at": activity.signup_opens_at,
+        "signup_closes_at": activity.signup_closes_at,
+        "walk_ins_allowed": activity.walk_ins_allowed,
+        "points_rule_version": activity.points_rule_version,
+        "shifts": [
+            {"shift_id": s.id, "name": s.name, "capacity": s.capacity, "hour_weight": s.hour_weight}
+            for s in activity.shifts
+        ],
+        "address": activity.address,
+        "latitude": activity.latitude,
+        "longitude": activity.longitude,
+        "checkin_radius_m": activity.checkin_radius_m,
+        "checkin_opens_at": None,
+        "checkin_closes_at": None,
+    }
+
+
+def create_activity(session: Session, created_by: str, data: dict) -> Activity:
+    """Create a draft activity with its shifts (a default shift when none is given)."""
+    host = get_unit(session, data["host_unit_id"])
+    _check_fields(session, data)
+    now = utcnow()
+    activity = Activity(
+        id=str(uuid.uuid4()),
+        status="draft",
+        host_unit_id=host.id,
+        host_unit=host,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        **{name: data.get(name) for name in CHANGEABLE if name in data},
+    )
+    activity.description = activity.description or ""
+    activity.address = activity.address or ""
+    activity.co_host_unit_ids = activity.co_host_unit_ids or []
+    session.add(activity)
+    _set_shifts(session, activity, data["shifts"])
+    session.flush()
+    return activity
+
+
+def get_activity(session: Session, activity_id: str, lock: bool = False) -> Activity:
+    """Return an activity or raise NotFound."""
+    activity = session.get(Activity, activity_id, with_for_update=lock)
+    if activity is None:
+        raise NotFound("活动不存在", code="unknown-activity")
+    return activity
+
+
+def update_activity(session: Session, activity: Activity, changes: dict) -> Activity:
+    """Change a draft or published activity; a published one announces what changed."""
+    if activity.status not in ("draft", "published"):
+        raise _wrong_status(activity, "修改")
+    merged = {name: changes.get(name, getattr(activity, name)) for name in CHANGEABLE}
+    _check_fields(session, merged)
+    changed = [
+        name for name in CHANGEABLE if name in changes and changes[name] != getattr(activity, name)
+    ]
+    for name in changed:
+        setattr(activity, name, changes[name])
+    if "shifts" in changes and _set_shifts(session, activity, changes["shifts"]):
+        changed.append("shifts")
+    if not changed:
+        return activity
+    activity.updated_at = utcnow()
+    session.flush()
+    if activity.status == "published":
+        _publish(session, "activity.updated", {**activity_payload(activity), "changes": changed})
+    return activity
+
+
+def publish_activity(session: Session, activity: Activity) -> Activity:
+    """Make a draft visible to volunteers (``activity.published``)."""
+    if activity.status != "draft":
+        raise _wrong_status(activity, "发布")
+    activity.status, activity.published_at = "published", utcnow()
+    activity.updated_at = activity.published_at
+    session.flush()
+    _publish(session, "activity.published", activity_payload(activity))
+    return activity
+
+
+def cancel_activity(session: Session, activity: Activity, reason: str) -> Activity:
+    """Call an activity off before completion, telling its volunteers why."""
+    if activity.status not in ("draft", "published"):
+        raise _wrong_status(activity, "取消")
+    was_published = activity.status == "published"
+    activity.status, activity.cancel_reason, activity.updated_at = "cancelled", reason, utcnow()
+    session.flush()
+    if was_published:
+        _publish(
+            session,
+            "activity.cancelled",
+            {"activity_id": activity.id, "reason": reason, "cancelled_at": activity.updated_at},
+        )
+    return activity
+
+
+def complete_activity(session: Session, activity: Activity) -> Activity:
+    """Mark a published activity as held, once it has started; attendance can be confirmed."""
+    if activity.status != "published":
+        raise _wrong_status(activity, "标记为已完成")
+    now = utcnow()
+    if now < activity.starts_at:
+        raise Conflict("活动尚未开始，不能标记为已完成", code="not-started")
+    activity.status, activity.updated_at = "completed", now
+    session.flush()
+    _publish(session, "activity.completed", {"activity_id": activity.id, "completed_at": now})
+    return activity
+
+
+def close_activity(session: Session, activity: Activity) -> Activity:
+    """Close a completed activity: its attendance is final."""
+    if activity.status != "completed":
+        raise _wrong_status(activity, "关闭")
+    activity.status, activity.updated_at = "closed", utcnow()
+    session.flush()
+    _publish(
+        session, "activity.closed", {"activity_id": activity.id, "closed_at": activity.updated_at}
+    )
+    return activity
+
+
+def copy_activity(session: Session, created_by: str, source: Activity, data: dict) -> Activity:
+    """A new draft like ``source`` on new dates (the sign-up window moves along with it)."""
+    shift = data["starts_at"] - source.starts_at
+    fields_ = {name: getattr(source, name) for name in CHANGEABLE}
+    fields_.update(starts_at=data["starts_at"], ends_at=data["ends_at"])
+    for name in ("signup_opens_at", "signup_closes_at"):
+        if fields_[name] is not None:
+            fields_[name] = fields_[name] + shift
+    fields_["title"] = data.get("title") or source.title
+    fields_["host_unit_id"] = source.host_unit_id
+    fields_["shifts"] = [
+        {"name": s.name, "capacity": s.capacity, "hour_weight": s.hour_weight}
+        for s in source.shifts
+    ]
+    return create_activity(session, created_by, fields_)
+
+
+def list_activities(
+    session: Session, filters: dict, statuses: tuple[str, ...], paths: list[str] | None = None
+):
+    """One page of activities matching the filters, soonest first, with the total."""
+    query = select(Activity).join(Activity.host_unit).where(Activity.status.in_(statuses))
+    if paths is not None:
+        if not paths:
+            return [], 0
+        query = query.where(or_(*[Unit.path.startswith(p) for p in paths]))
+    if filters.get("unit_id"):
+        query = query.where(Unit.path.startswith(get_unit(session, filters["unit_id"]).path))
+    if filters.get("category"):
+        query = query.where(Activity.category == filters["category"])
+    if filters.get("from"):
+        query = query.where(Activity.ends_at >= filters["from"])
+    if filters.get("to"):
+        query = query.where(Activity.starts_at <= filters["to"])
+    query = query.order_by(Activity.starts_at, Activity.id)
+    found = list(session.scalars(query).unique())
+    if filters.get("dimension"):
+        found = [a for a in found if filters["dimension"] in a.dimensions]
+    if filters.get("has_free_places"):
+        taken = places_taken(session, found)
+        found = [a for a in found if any(s.capacity > taken.get(s.id, 0) for s in a.shifts)]
+    page, per_page = filters["page"], filters["per_page"]
+    return found[(page - 1) * per_page : page * per_page], len(found)
+
+
+def record_signup(session: Session, payload: dict, holds_place: bool | None) -> None:
+    """Remember whether a sign-up holds places (from signup.* events); None means cancelled."""
+    seen = session.get(SignupSeen, payload["signup_id"])
+    if seen is None:
+        seen = SignupSeen(signup_id=payload["signup_id"])
+        session.add(seen)
+    seen.activity_id, seen.shift_id = payload["activity_id"], payload["shift_id"]
+    seen.party_size = payload.get("party_size") or 1
+    seen.holds_place = bool(holds_place)

@@ -6,6 +6,14 @@ from alembic import context
 from sqlalchemy import MetaData, create_engine, pool
 
 from events.store import metadata as backbone_metadata
+from services.common.types import UTCDateTime
+
+
+def render_item(type_, obj, autogen_context):
+    """Write our own column types as the plain SQLAlchemy types they store as."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run(service_metadata: MetaData) -> None:
@@ -14,12 +22,19 @@ def run(service_metadata: MetaData) -> None:
     target = [service_metadata, backbone_metadata]
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target, render_as_batch=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target,
+            render_as_batch=True,
+            render_item=render_item,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target, render_as_batch=True)
+        context.configure(
+            connection=conn, target_metadata=target, render_as_batch=True, render_item=render_item
+        )
         with context.begin_transaction():
             context.run_migrations()
