@@ -45,21 +45,17 @@ def upgrade() -> None:
         sa.Column("latitude", sa.Numeric(precision=9, scale=6), nullable=True),
         sa.Column("longitude", sa.Numeric(precision=9, scale=6), nullable=True),
         sa.Column("checkin_radius_m", sa.Integer(), nullable=True),
-        sa.Column("starts_at", services.common.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", services.common.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "signup_opens_at", services.common.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "signup_closes_at", services.common.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("signup_opens_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("signup_closes_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("walk_ins_allowed", sa.Boolean(), nullable=False),
         sa.Column("points_rule_version", sa.Integer(), nullable=True),
         sa.Column("cancel_reason", sa.String(length=500), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=False),
-        sa.Column("created_at", services.common.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", services.common.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("published_at", services.common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["host_unit_id"],
             ["units.id"],
