@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
 from events.schemas import UNIT_KINDS
 from services.activities.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
@@ -77,7 +77,10 @@ def _aware(**kwargs):
 
 
 class ShiftIn(Schema):
-    """A shift as an organizer describes it."""
+    """A shift as an organizer describes it (read-only fields of a fetched shift are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
 
     id = fields.String(load_default=None, metadata={"description": "an existing shift's id"})
     name = fields.String(
