@@ -32,6 +32,7 @@ class Settings:
     log_format: str = "console"
     secret_key: str = "development-only-secret-never-use-in-production"
     trusted_proxies: int = 0
+    timezone: str = "Asia/Shanghai"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -71,6 +72,7 @@ class Settings:
             log_format=env.get("SHILIU_LOG_FORMAT", "json" if mode == "production" else "console"),
             secret_key=env.get("SHILIU_SECRET_KEY", cls.secret_key),
             trusted_proxies=_int(env, "SHILIU_TRUSTED_PROXIES", 0),
+            timezone=env.get("SHILIU_TIMEZONE", "Asia/Shanghai"),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -31,6 +31,10 @@ PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
 MESSAGE_MODULES = (
     "web/app.py",
     "web/pages.py",
+    "web/pages_activities.py",
+    "events/vocabulary.py",
+    "services/activities/operations.py",
+    "services/activities/schemas.py",
     "web/forms.py",
     "web/schemas.py",
     "web/operations.py",

@@ -13,9 +13,10 @@ from services.common.app import create_base_app, db, http_problem, translate_err
 from services.common.errors import DomainError, problem
 from web import i18n, operations
 from web.api import blp as api_blueprint
-from web.i18n import _
+from web.i18n import _, explain
 from web.models import Account
 from web.pages import bp as pages_blueprint
+from web.pages_activities import bp as activity_pages
 
 NAME = "web"
 
@@ -48,6 +49,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     api.register_blueprint(api_blueprint)
     csrf.exempt(api_blueprint)  # the JSON API takes bearer tokens or JSON bodies, never forms
     app.register_blueprint(pages_blueprint)
+    app.register_blueprint(activity_pages)
 
     login = LoginManager(app)
     login.login_view = "pages.login"
@@ -60,23 +62,25 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     @app.context_processor
     def _navigation():
         """What the navigation offers: 管理 only to administrators (from their current grants)."""
-        is_admin = False
+        is_admin = is_organizer = False
         if current_user.is_authenticated:
-            is_admin = bool(operations.principal_of(db(), current_user).paths("admin"))
-        return {"is_admin": is_admin}
+            who = operations.principal_of(db(), current_user)
+            is_admin = bool(who.paths("admin"))
+            is_organizer = bool(who.paths(("organizer", "admin")))
+        return {"is_admin": is_admin, "is_organizer": is_organizer}
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         if request.path.startswith("/api/"):
             errors = translate_errors(exc.errors, _)
-            detail = _(exc.template, **exc.values)
+            detail = explain(exc)
             response = problem(exc.status, exc.code, _(exc.title), detail, errors=errors)
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        detail = _(exc.template, **exc.values)
+        detail = explain(exc)
         return render_template("error.html", title=_(exc.title), detail=detail), exc.status
 
     @app.errorhandler(HTTPException)

@@ -5,11 +5,26 @@ from __future__ import annotations
 from functools import cache
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from events.vocabulary import CATEGORIES, DIMENSIONS
 from web.ethnic_groups import ETHNIC_GROUPS
 from web.i18n import _, current_locale
 
@@ -193,3 +208,65 @@ class SearchForm(Form):
 
 class EmptyForm(Form):
     """A form with only its CSRF token (sign out, revoke)."""
+
+
+class ShiftForm(Form):
+    """One shift row of the activity form (a blank row is ignored)."""
+
+    class Meta(Form.Meta):
+        csrf = False
+
+    id = HiddenField()
+    name = StringField("岗位名称", validators=[Optional(), Length(max=50)])
+    capacity = IntegerField("名额", validators=[Optional(), NumberRange(min=1, max=10000)])
+    hour_weight = StringField("时长系数（可选）", validators=[Optional(), Length(max=5)])
+
+
+class ActivityForm(Form):
+    """Create or change an activity: everything a volunteer needs to decide, in a minute."""
+
+    title = StringField("活动名称", validators=[DataRequired("必填"), Length(max=100)])
+    category = SelectField("活动类别", choices=_options(CATEGORIES))
+    dimensions = SelectMultipleField(
+        "嵌入维度（至少选一项）",
+        choices=_options(DIMENSIONS),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    host_unit_id = SelectField("主办单位", validators=[DataRequired("必填")])
+    starts_at = DateTimeLocalField(
+        "开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("必填")]
+    )
+    ends_at = DateTimeLocalField(
+        "结束时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("必填")]
+    )
+    address = StringField("活动地点", validators=[Length(max=200)])
+    description = TextAreaField("活动简介", validators=[Length(max=5000)])
+    signup_closes_at = DateTimeLocalField(
+        "报名截止（可选）",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description="不填则开始前都可报名",
+    )
+    walk_ins_allowed = BooleanField("允许未报名的居民现场签到")
+    shifts = FieldList(FormField(ShiftForm), min_entries=3, max_entries=30)
+
+
+class CancelForm(Form):
+    """Why the activity is called off."""
+
+    reason = StringField(
+        "取消原因（会告知已报名的志愿者）",
+        validators=[DataRequired("必填"), Length(min=2, max=500)],
+    )
+
+
+class CopyForm(Form):
+    """New dates for a copy."""
+
+    starts_at = DateTimeLocalField(
+        "新的开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("必填")]
+    )
+    ends_at = DateTimeLocalField(
+        "新的结束时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("必填")]
+    )

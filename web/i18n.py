@@ -58,6 +58,12 @@ def gettext(message: str, **values) -> str:
 _ = gettext
 
 
+def explain(error) -> str:
+    """A domain error's detail in the request's language, its values translated too."""
+    values = {k: gettext(v) if isinstance(v, str) else v for k, v in error.values.items()}
+    return gettext(error.template, **values)
+
+
 def language_url(locale: str) -> str:
     """This page's address in another language, keeping the rest of its query."""
     args = request.args.to_dict(flat=False)

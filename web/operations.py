@@ -96,6 +96,11 @@ def unit(
     return found
 
 
+def units_by_id(session: Session) -> dict[str, UnitView]:
+    """Every known unit by id."""
+    return {u.unit_id: u for u in units(session)}
+
+
 def units(session: Session, kinds: tuple[str, ...] = ()) -> list[UnitView]:
     """Return the known units in tree order."""
     query = select(UnitView).order_by(UnitView.path)

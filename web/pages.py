@@ -23,7 +23,7 @@ from web.forms import (
     UnitChangeForm,
     UnitForm,
 )
-from web.i18n import _
+from web.i18n import _, explain
 from web.identity import access_token_for, current_principal, require_account
 from web.models import Account
 
@@ -97,7 +97,7 @@ def login():
             flash(_("已登录"), "success")
             return redirect(_safe_next(request.args.get("next")))
         except DomainError as error:
-            flash(_(error.template, **error.values), "error")
+            flash(explain(error), "error")
             status = error.status
     return render_template("login.html", form=form), status
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from events.envelope import utcnow
+from events.vocabulary import CATEGORIES, STATUSES
 from services.activities import operations
 from services.activities.models import Activity
 from services.activities.schemas import (
@@ -21,7 +22,6 @@ from services.activities.schemas import (
     UnitOut,
     UnitQuery,
 )
-from services.activities.vocabulary import CATEGORIES, STATUSES
 from services.common.app import db, transaction
 from services.common.auth import Forbidden, principal, require_principal, require_scope
 from services.common.errors import DomainError, NotFound

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
+from events.vocabulary import STATUSES
 from services.activities.models import Activity, Shift, SignupSeen, Unit
-from services.activities.vocabulary import STATUSES
 from services.common.errors import Conflict, DomainError, NotFound
 
 PRODUCER = "activities"

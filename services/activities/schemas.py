@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
 from events.schemas import UNIT_KINDS
-from services.activities.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
+from events.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
 
 NAME = validate.Length(min=1, max=100, error="名称须为 1 到 100 个字符")
 

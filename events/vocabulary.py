@@ -1,5 +1,6 @@
-"""The fixed lists activities are described with: codes in the API and on topics, Chinese labels
-on the page. Add a category here (and its English label in web/translations/en.po)."""
+"""The fixed lists activities are described with: codes in the API and on topics (part of the
+event contract), Chinese labels on the page. Add a category here (and its English label in
+web/translations/en.po)."""
 
 CATEGORIES = {
     "education": "宣传教育",
