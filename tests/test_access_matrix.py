@@ -91,7 +91,12 @@ def demo_volunteer(city):
 FC, XQ, SH = "/nb/bl/xq/fc/", "/nb/bl/xq/", "/nb/bl/xq/sh/"
 PAGES_NEEDING_SIGN_IN = signed_in(200, anonymous=302)
 ADMIN_PAGES = admin_only(200, anonymous=302)
-CSRF_REFUSED = every(400)  # a form posted without its CSRF token changes nothing
+CSRF_REFUSED = every(400)
+ORGANIZER_PAGES = {
+    **ADMIN_PAGES,
+    "organizer_in": 200,
+    "organizer_out": 200,
+}  # a form posted without its CSRF token changes nothing
 
 CASES = [
     # Health and metrics hold no personal data; operators keep /metrics inside their network.
@@ -291,6 +296,48 @@ CASES = [
         path=lambda c: f"/admin/accounts/{c.resident}/roles/{c.grant_to_revoke}/revoke",
     ),
     Case("web", "GET", "/admin/audit", ADMIN_PAGES, page=True),
+    Case("web", "GET", "/activities", every(200), page=True),
+    Case(
+        "web",
+        "GET",
+        "/activities/<activity_id>",
+        every(200),
+        page=True,
+        path=lambda c: f"/activities/{fresh_activity(c, 'published')}",
+    ),
+    Case("web", "GET", "/organize", ORGANIZER_PAGES, page=True),
+    Case("web", "GET", "/organize/activities/new", ORGANIZER_PAGES, page=True),
+    Case("web", "POST", "/organize/activities/new", CSRF_REFUSED, page=True),
+    *[
+        Case(
+            "web",
+            "GET",
+            rule,
+            {**ORGANIZER_PAGES, "organizer_out": 403},
+            page=True,
+            path=lambda c, rule=rule: rule.replace("<activity_id>", fresh_activity(c, "draft")),
+        )
+        for rule in (
+            "/organize/activities/<activity_id>",
+            "/organize/activities/<activity_id>/edit",
+        )
+    ],
+    Case(
+        "web",
+        "POST",
+        "/organize/activities/<activity_id>/edit",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/organize/activities/{fresh_activity(c, 'draft')}/edit",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/organize/activities/<activity_id>/<step>",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/organize/activities/{fresh_activity(c, 'draft')}/publish",
+    ),
 ]
 
 

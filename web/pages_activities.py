@@ -102,6 +102,14 @@ def _organizer():
     return who
 
 
+def _organized(who, activity_id: str) -> dict:
+    """The activity, if the signed-in organizer's units cover its host unit (403 otherwise)."""
+    activity = _api("GET", f"/api/v1/activities/{activity_id}")
+    if not who.can(ORGANIZING, _host_path(activity)):
+        raise DomainError("只能管理自己单位范围内的活动", code="out-of-scope", status=403)
+    return activity
+
+
 def _host_choices(who) -> list[SelectChoice]:
     paths = who.paths(ORGANIZING)
     units = [u for u in operations.units(db()) if any(u.path.startswith(p) for p in paths)]
@@ -206,7 +214,7 @@ def create():
 def edit(activity_id):
     """Change a draft or published activity."""
     who = _organizer()
-    activity = _api("GET", f"/api/v1/activities/{activity_id}")
+    activity = _organized(who, activity_id)
     form = ActivityForm()
     form.host_unit_id.choices = _host_choices(who)
     if request.method == "GET":
@@ -256,8 +264,7 @@ def edit(activity_id):
 @login_required
 def manage(activity_id):
     """The organizer's activity page: details, roster, and the next steps."""
-    _organizer()
-    activity = _api("GET", f"/api/v1/activities/{activity_id}")
+    activity = _organized(_organizer(), activity_id)
     try:
         roster = services_client.call(
             "volunteers", "GET", f"/api/v1/activities/{activity_id}/signups", token=_token()
