@@ -312,8 +312,9 @@ CASES = [
         Case(
             "web",
             "GET",
+            # Another unit's draft does not exist for an organizer outside it.
             rule,
-            {**ORGANIZER_PAGES, "organizer_out": 403},
+            {**ORGANIZER_PAGES, "organizer_out": 404},
             page=True,
             path=lambda c, rule=rule: rule.replace("<activity_id>", fresh_activity(c, "draft")),
         )
