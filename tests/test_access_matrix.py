@@ -256,6 +256,16 @@ CASES = [
         path=lambda c: f"/api/v1/accounts/{c.resident}/roles/{c.grant_to_revoke}",
     ),
     Case("web", "GET", "/api/v1/audit", admin_only(200)),
+    Case("web", "GET", "/api/v1/openapi.json", every(200)),
+    Case("web", "GET", "/api/v1/docs/", every(200), page=True),
+    Case(
+        "web",
+        "GET",
+        "/api/v1/docs/<path:path>",
+        every(200),
+        page=True,
+        path=lambda c: "/api/v1/docs/swagger-ui.css",
+    ),
     # web: pages
     Case("web", "GET", "/", every(200), page=True),
     Case("web", "GET", "/register", every(200), page=True),

@@ -11,7 +11,7 @@ from events.settings import Settings
 from services.common.api import make_api
 from services.common.app import create_base_app, db, http_problem, translate_errors
 from services.common.errors import DomainError, problem
-from web import i18n, operations
+from web import i18n, openapi, operations
 from web.api import blp as api_blueprint
 from web.i18n import _, explain
 from web.models import Account
@@ -50,6 +50,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     csrf.exempt(api_blueprint)  # the JSON API takes bearer tokens or JSON bodies, never forms
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(activity_pages)
+    openapi.init_app(app)
 
     login = LoginManager(app)
     login.login_view = "pages.login"

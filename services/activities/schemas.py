@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
 
 from events.schemas import UNIT_KINDS
 from events.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
@@ -93,15 +93,13 @@ class ShiftIn(Schema):
         validate=validate.Range(min=1, max=10000, error="名额须为 1 到 10000"),
         error_messages=REQUIRED,
     )
-    hour_weight = fields.Decimal(
-        load_default=None,
-        allow_none=True,
-        places=2,
-        as_string=True,
-        validate=validate.Range(
-            min=Decimal("0.5"), max=Decimal("3"), error="时长系数须在 0.5 到 3 之间"
-        ),
-    )
+    hour_weight = fields.Decimal(load_default=None, allow_none=True, places=2, as_string=True)
+
+    @validates("hour_weight")
+    def _weight(self, value, **_kwargs):
+        """0.5 to 3 (checked here: a Decimal range does not render in the OpenAPI document)."""
+        if value is not None and not Decimal("0.5") <= value <= Decimal("3"):
+            raise ValidationError("时长系数须在 0.5 到 3 之间")
 
 
 class ActivityFields(Schema):
@@ -116,10 +114,21 @@ class ActivityFields(Schema):
     )
     co_host_unit_ids = fields.List(fields.String(), validate=validate.Length(max=20))
     address = fields.String(validate=validate.Length(max=200, error="地址最多 200 个字符"))
-    latitude = fields.Decimal(allow_none=True, places=6, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Decimal(
-        allow_none=True, places=6, validate=validate.Range(min=-180, max=180)
-    )
+    latitude = fields.Decimal(allow_none=True, places=6, as_string=True)
+    longitude = fields.Decimal(allow_none=True, places=6, as_string=True)
+
+    @validates("latitude")
+    def _latitude(self, value, **_kwargs):
+        """-90 to 90 degrees."""
+        if value is not None and not -90 <= value <= 90:
+            raise ValidationError("纬度须在 -90 到 90 之间")
+
+    @validates("longitude")
+    def _longitude(self, value, **_kwargs):
+        """-180 to 180 degrees."""
+        if value is not None and not -180 <= value <= 180:
+            raise ValidationError("经度须在 -180 到 180 之间")
+
     checkin_radius_m = fields.Integer(
         allow_none=True,
         validate=validate.Range(min=20, max=5000, error="签到范围须在 20 到 5000 米之间"),

@@ -12,7 +12,9 @@ def make_api(app: Flask, title: str) -> Api:
     app.config.setdefault("API_TITLE", title)
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
-    return Api(app)
+    api = Api(app)
+    app.extensions["shiliu_api"] = api
+    return api
 
 
 class PageArgs(Schema):

@@ -1,0 +1,51 @@
+"""One OpenAPI document for the one base URL, valid, complete, with an interactive page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from infra.registry import PARTS
+from web.openapi import SchemaClash, merge
+
+
+def api_rules(city) -> set[tuple[str, str]]:
+    """(method, OpenAPI path) of every /api/ route of every part, from the URL maps."""
+    found = set()
+    for name in PARTS:
+        app = city.web if name == "web" else city.apps[name]
+        for rule in app.url_map.iter_rules():
+            if not rule.rule.startswith("/api/v1/") or rule.rule.startswith(
+                ("/api/v1/docs", "/api/v1/openapi")
+            ):
+                continue
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            found |= {(m.lower(), path) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def test_the_document_is_valid_openapi_and_lists_every_api_route(city):
+    answer = city.client.get("/api/v1/openapi.json")
+    assert answer.status_code == 200
+    document = answer.get_json()
+    validate(document)
+    documented = {(m, p) for p, ops in document["paths"].items() for m in ops if m != "parameters"}
+    assert api_rules(city) - documented == set()
+    assert "bearer" in document["components"]["securitySchemes"]
+
+
+def test_the_interactive_page_is_served_without_the_internet(city):
+    page = city.client.get("/api/v1/docs/")
+    assert page.status_code == 200 and b"/api/v1/openapi.json" in page.data
+    bundle = city.client.get("/api/v1/docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.data) > 100_000
+
+
+def test_two_parts_may_not_define_different_schemas_under_one_name():
+    one = {"components": {"schemas": {"Thing": {"type": "object"}}}}
+    other = {"components": {"schemas": {"Thing": {"type": "string"}}}}
+    assert merge({"a": one, "b": one})["components"]["schemas"] == {"Thing": {"type": "object"}}
+    with pytest.raises(SchemaClash):
+        merge({"a": one, "b": other})
