@@ -55,3 +55,17 @@ consumed_events = Table(
     Column("applied_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("consumer", "event_id", name="pk_consumed_events"),
 )
+
+# A POST that creates something may carry an Idempotency-Key: the key is recorded in the same
+# transaction as what the request created, and the first answer is kept to be given again.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), nullable=False),  # the caller's account id, or "anonymous"
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
+)

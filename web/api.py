@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from services.common.api import PageArgs
 from services.common.app import db, transaction
+from services.common.idempotency import idempotent
 from web import operations
 from web.identity import access_token_for, current_principal, require_account
 from web.schemas import (
@@ -49,6 +50,7 @@ def token(body):
 
 
 @blp.post("/accounts")
+@idempotent
 @blp.arguments(Registration)
 @blp.response(201, AccountOut)
 def register(body):
@@ -100,6 +102,7 @@ def change_password(body):
 
 
 @blp.post("/staff")
+@idempotent
 @blp.arguments(StaffCreate)
 @blp.response(201, AccountOut)
 def create_staff(body):
@@ -118,6 +121,7 @@ def find_accounts(args):
 
 
 @blp.post("/accounts/<account_id>/roles")
+@idempotent
 @blp.arguments(RoleGrantIn)
 @blp.response(201, GrantOut)
 def grant_role(body, account_id):

@@ -25,6 +25,7 @@ from services.activities.schemas import (
 from services.common.app import db, transaction
 from services.common.auth import Forbidden, principal, require_principal, require_scope
 from services.common.errors import DomainError, NotFound
+from services.common.idempotency import idempotent
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="单位树 The unit tree")
 
@@ -41,6 +42,7 @@ def list_units(query):
 
 
 @blp.post("")
+@idempotent
 @blp.arguments(UnitCreate)
 @blp.response(201, UnitOut)
 def create_unit(body):
@@ -114,6 +116,7 @@ def _organized(session, activity_id: str, lock: bool = True) -> Activity:
 
 
 @activities.post("")
+@idempotent
 @activities.arguments(ActivityCreate)
 @activities.response(201, ActivityOut)
 def create_activity(body):
@@ -211,6 +214,7 @@ def close(activity_id):
 
 
 @activities.post("/<activity_id>/copy")
+@idempotent
 @activities.arguments(CopyIn)
 @activities.response(201, ActivityOut)
 def copy(body, activity_id):

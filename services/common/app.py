@@ -21,6 +21,7 @@ from events.settings import Settings
 from services.common import metrics
 from services.common.db import make_engine, make_session_factory
 from services.common.errors import DomainError, problem
+from services.common.idempotency import record_key
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +103,7 @@ def transaction():
     """This request's session, committed at the end of the block or rolled back on error."""
     session = db()
     try:
+        record_key(session)  # an Idempotency-Key commits with the effect it guards
         yield session
         session.commit()
     except BaseException:
