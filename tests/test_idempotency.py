@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from sqlalchemy import func, select
+from test_activities import new_activity
 
 from services.activities.models import Activity
 from services.common.app import service_context
-from test_activities import new_activity
 
 
 def activities_titled(city, title: str) -> int:
