@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from databases import ENGINES, POSTGRES_URL
 from sqlalchemy import create_engine, text
 
 from events import logs
@@ -18,27 +19,6 @@ from services.common.db import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-POSTGRES_URL = os.environ.get(
-    "SHILIU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-def _postgres_available() -> bool:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - no PostgreSQL here means SQLite only
-        return False
-
-
-POSTGRES = _postgres_available()
-if os.environ.get("CI") and not POSTGRES:
-    raise RuntimeError(f"CI must exercise PostgreSQL, but {POSTGRES_URL} does not answer")
-ENGINES = ["sqlite", "postgresql"] if POSTGRES else ["sqlite"]
-
 logs.configure("console", level="INFO")
 
 

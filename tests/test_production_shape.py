@@ -27,7 +27,7 @@ import pytest
 import requests
 from backbone import wait_for
 from compose_check import interpolate, load
-from conftest import POSTGRES, POSTGRES_URL
+from databases import POSTGRES, POSTGRES_URL
 from sqlalchemy import create_engine, make_url, text
 
 from events.settings import SERVICES as DATABASES

@@ -44,6 +44,7 @@ MESSAGE_MODULES = (
     "services/common/app.py",
     "services/common/auth.py",
     "services/common/errors.py",
+    "services/common/idempotency.py",
 )
 
 
