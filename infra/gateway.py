@@ -46,6 +46,16 @@ def route(url_maps: Mapping[str, Map], path: str, method: str) -> tuple[str, str
     return WEB, path
 
 
+def health_answer(path: str, readiness) -> Response | None:
+    """The gateway's own answer to /healthz and /readyz (None for every other path)."""
+    if path == "/healthz":
+        return json_response({"status": "alive"})
+    if path == "/readyz":
+        report = readiness()
+        return json_response(report, 200 if report["ready"] else 503)
+    return None
+
+
 def json_response(body: dict, status: int = 200) -> Response:
     """Return a JSON response the gateway itself answers with (health, readiness)."""
     return Response(
@@ -84,11 +94,9 @@ class Gateway:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "/") or "/"
-        if path == "/healthz":
-            return json_response({"status": "alive"})(environ, start_response)
-        if path == "/readyz":
-            report = self.readiness()
-            return json_response(report, 200 if report["ready"] else 503)(environ, start_response)
+        health = health_answer(path, self.readiness)
+        if health is not None:
+            return health(environ, start_response)
         part, part_path = route(self.url_maps, path, Request(environ).method)
         environ["PATH_INFO"] = part_path
         return self.apps[part](environ, start_response)

@@ -19,7 +19,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from events.settings import Settings
-from infra.gateway import WEB, json_response, route
+from infra.gateway import WEB, health_answer, route
 from infra.registry import SERVICES
 from infra.registry import WEB as WEB_PART
 from services.common.errors import problem
@@ -190,11 +190,9 @@ class ProxyGateway:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "/") or "/"
-        if path == "/healthz":
-            return json_response({"status": "alive"})(environ, start_response)
-        if path == "/readyz":
-            report = self.readiness()
-            return json_response(report, 200 if report["ready"] else 503)(environ, start_response)
+        health = health_answer(path, self.readiness)
+        if health is not None:
+            return health(environ, start_response)
         part, part_path = route(self.maps, path, environ.get("REQUEST_METHOD", "GET"))
         answer = self.forward(environ, part, part_path)
         if isinstance(answer, Response):
