@@ -1,6 +1,8 @@
-"""The demonstration city: a few districts, streets, communities and a 石榴红 team."""
+"""The demonstration city: districts, streets, communities, a 石榴红 team, people, activities."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -79,7 +81,77 @@ def seed_demo(session_factory: sessionmaker, progress=None) -> int:
                 plant(child, unit.id)
 
         plant(DEMO_CITY, None)
+        seed_demo_activities(session)
     return created
+
+
+# (title, category, dimensions, host path, days ahead, start hour (UTC), hours, address, shifts)
+DEMO_ACTIVITIES = (
+    (
+        "富春社区“石榴籽”百家宴",
+        "festival",
+        ["culture", "society"],
+        "/nb/bl/xq/fc/",
+        5,
+        2,
+        3,
+        "富春社区文化家园",
+        [("后勤", 20, None), ("翻译", 2, "1.5")],
+    ),
+    (
+        "国家通用语言文字培训（第三期）",
+        "language",
+        ["culture", "economy"],
+        "/nb/bl/xq/",
+        9,
+        6,
+        2,
+        "新碶街道新时代文明实践站",
+        [("助教", 4, None)],
+    ),
+    (
+        "法律援助进社区",
+        "legal",
+        ["society", "psychology"],
+        "/nb/bl/dq/hs/",
+        12,
+        1,
+        3,
+        "横山社区党群服务中心",
+        [("咨询引导", 3, None), ("翻译", 1, "1.5")],
+    ),
+)
+
+
+def seed_demo_activities(session) -> None:
+    """Publish a few upcoming activities so the demonstration has something to sign up for."""
+    from datetime import timedelta
+
+    from events.envelope import utcnow
+
+    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    for title, category, dimensions, path, days, hour, hours, address, shifts in DEMO_ACTIVITIES:
+        host = session.scalar(select(Unit).where(Unit.path == path))
+        starts = (today + timedelta(days=days)).replace(hour=hour)
+        activity = operations.create_activity(
+            session,
+            "seed",
+            {
+                "title": title,
+                "category": category,
+                "dimensions": dimensions,
+                "host_unit_id": host.id,
+                "address": address,
+                "starts_at": starts,
+                "ends_at": starts + timedelta(hours=hours),
+                "walk_ins_allowed": True,
+                "shifts": [
+                    {"name": n, "capacity": c, "hour_weight": w and Decimal(w)}
+                    for n, c, w in shifts
+                ],
+            },
+        )
+        operations.publish_activity(session, activity)
 
 
 DEMO_PASSWORD = "shiliu2026"

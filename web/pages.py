@@ -53,8 +53,14 @@ def _safe_next(target: str | None) -> str:
 
 @bp.get("/")
 def home():
-    """The front page."""
-    return render_template("home.html")
+    """The front page, with the next few activities."""
+    try:
+        upcoming = services_client.call(
+            "activities", "GET", "/api/v1/activities", params={"per_page": 5}
+        )["items"]
+    except DomainError:
+        upcoming = []  # the page still works when the activities service does not answer
+    return render_template("home.html", upcoming=upcoming)
 
 
 @bp.route("/register", methods=["GET", "POST"])
