@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from volunteering import activity_payload, desk  # noqa: F401 - the fixture
+from volunteering import activity_payload
 
 from events.envelope import utcnow
 from services.volunteers.models import ShiftView, Signup

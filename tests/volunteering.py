@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from events import catalog
@@ -123,14 +122,6 @@ class Desk:
                 .order_by(outbox.c.seq)
             ).all()
         return [json.loads(bytes(v))["payload"] for v in values]
-
-
-@pytest.fixture
-def desk(settings, contexts):
-    """The volunteers service on this test's database (SQLite and PostgreSQL)."""
-    made = Desk(settings)
-    yield made
-    service_context(made.app).engine.dispose()
 
 
 def at(moment: datetime) -> str:

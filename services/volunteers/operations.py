@@ -703,7 +703,7 @@ def check_in(
         "status": "open",
         "created_at": now,
     }
-    inserted = session.execute(_insert_once(session, values)).rowcount
+    inserted = session.execute(_insert_once(session, values)).scalar() is not None
     record = attendance_of(session, activity_id, volunteer_id)
     if inserted:
         emit(
@@ -721,7 +721,7 @@ def check_in(
                 producer=PRODUCER,
             ),
         )
-    return record, bool(inserted)
+    return record, inserted
 
 
 def _insert_once(session: Session, values: dict):
@@ -730,9 +730,10 @@ def _insert_once(session: Session, values: dict):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return (
-        dialect_insert(Attendance)
+        dialect_insert(Attendance.__table__)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["activity_id", "volunteer_id"])
+        .returning(Attendance.__table__.c.id)
     )
 
 
@@ -758,11 +759,16 @@ def check_out(
         return record, False
     if record.status != "open":
         raise CheckinRefused("出勤已由组织者确认，不能再签退", code="attendance-final")
-    changed = session.execute(
-        update(Attendance)
-        .where(Attendance.id == record.id, Attendance.checked_out_at.is_(None))
-        .values(checked_out_at=now, checked_out_by=by or volunteer_id)
-    ).rowcount
+    table = Attendance.__table__
+    changed = (
+        session.execute(
+            update(table)
+            .where(table.c.id == record.id, table.c.checked_out_at.is_(None))
+            .values(checked_out_at=now, checked_out_by=by or volunteer_id)
+            .returning(table.c.id)
+        ).scalar()
+        is not None
+    )
     record = attendance_of(session, activity_id, volunteer_id)
     if changed:
         emit(
