@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from volunteering import city_activity, city_code, city_operation
 
 from infra.registry import PARTS
 
@@ -56,6 +59,49 @@ def unit_id(path):
 
 def demo_volunteer(city):
     return city.account("13800000001").id
+
+
+def activity_path(suffix: str = "", prepare=None, **overrides):
+    """A path under a fresh activity of 富春社区 (prepared as the case needs)."""
+
+    def make(city):
+        activity = city_activity(city, **overrides)
+        extra = prepare(city, activity) if prepare else None
+        return f"/api/v1/activities/{activity['activity_id']}{suffix}".format(extra=extra)
+
+    return make
+
+
+def volunteer_signed_up(city, activity):
+    return city_operation(city, "sign_up", activity["activity_id"], demo_volunteer(city)).id
+
+
+def volunteer_checked_in(city, activity):
+    volunteer_signed_up(city, activity)
+    moved = {**activity, "starts_at": activity["starts_at"] - timedelta(days=2, minutes=10)}
+    moved["ends_at"] = moved["starts_at"] + timedelta(hours=3)
+    city_operation(city, "apply_activity_state", moved)
+    city_operation(city, "check_in", activity["activity_id"], demo_volunteer(city), by="organizer")
+
+
+def current_code(city):
+    """A body with the live code of the activity in the case's path."""
+    return {"code": city_code(city, {"activity_id": city.case_path.split("/")[4]})}
+
+
+def certificate_code(city):
+    activity = city_activity(city, starts_in=-timedelta(minutes=10), walk_ins_allowed=True)
+    volunteer = demo_volunteer(city)
+    city_operation(city, "check_in", activity["activity_id"], volunteer, by="organizer")
+    entry = {"volunteer_id": volunteer, "hours": Decimal("2"), "reason": "矩阵测试"}
+    city_operation(
+        city, "confirm_attendance", activity["activity_id"], by="x", entries=[entry], no_shows=[]
+    )
+    return city_operation(city, "issue_certificate", volunteer)[0].code
+
+
+ORGANIZERS_ONLY = {**admin_only(200), "organizer_in": 200}
+SOON = timedelta(minutes=10)
 
 
 FC, XQ, SH = "/nb/bl/xq/fc/", "/nb/bl/xq/", "/nb/bl/xq/sh/"
@@ -108,6 +154,99 @@ CASES = [
         path=lambda c: f"/api/v1/volunteers/{demo_volunteer(c)}",
     ),
     Case("volunteers", "GET", "/api/v1/volunteers", {**signed_in(200), "volunteer": 403}),
+    # services/volunteers: sign-up, check-in, attendance (staff accounts have no volunteer
+    # profile, so they cannot sign up or check in for themselves)
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/signups",
+        {**signed_in(409), "volunteer": 201},
+        path=activity_path("/signups"),
+        body=lambda c: {},
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/signups/me",
+        signed_in(200),
+        path=activity_path("/signups/me"),
+    ),
+    Case(
+        "volunteers",
+        "DELETE",
+        "/api/v1/activities/<activity_id>/signups/me",
+        {**signed_in(404), "volunteer": 200},
+        path=activity_path("/signups/me", prepare=volunteer_signed_up),
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/signups/<signup_id>/removal",
+        {**admin_only(409), "organizer_in": 200},  # the administrator finds it removed already
+        path=activity_path("/signups/{extra}/removal", prepare=volunteer_signed_up),
+        body=lambda c: {"reason": "测试移出"},
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/signups",
+        ORGANIZERS_ONLY,
+        path=activity_path("/signups"),
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/checkin-code",
+        ORGANIZERS_ONLY,
+        path=activity_path("/checkin-code", starts_in=SOON),
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/checkins",
+        {**signed_in(409), "volunteer": 201},
+        path=activity_path("/checkins", starts_in=SOON, walk_ins_allowed=True),
+        body=current_code,
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/checkouts",
+        {**signed_in(409), "volunteer": 200},
+        path=activity_path("/checkouts", prepare=volunteer_checked_in),
+        body=current_code,
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/attendance",
+        ORGANIZERS_ONLY,
+        path=activity_path("/attendance"),
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/attendance/confirm",
+        ORGANIZERS_ONLY,
+        path=activity_path("/attendance/confirm", starts_in=-SOON),
+        body=lambda c: {"entries": [], "no_shows": []},
+    ),
+    Case("volunteers", "GET", "/api/v1/volunteers/me/signups", signed_in(200)),
+    Case("volunteers", "GET", "/api/v1/volunteers/me/hours", signed_in(200)),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/volunteers/me/certificate.pdf",
+        {**signed_in(404), "volunteer": 200},  # staff have no volunteer profile
+        path=lambda c: (certificate_code(c), "/api/v1/volunteers/me/certificate.pdf")[1],
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/hours-certificates/<code>",
+        every(200),
+        path=lambda c: f"/api/v1/hours-certificates/{certificate_code(c)}",
+    ),
     # web: JSON API
     Case(
         "web",
@@ -268,6 +407,7 @@ def test_every_route_has_an_entry(matrix_city):
 def test_access(matrix_city, case):
     city = matrix_city
     path = case.path(city) if case.path else case.rule
+    city.case_path = path
     outcomes = {}
     for persona in PERSONAS:  # the administrator goes last: their call may change the state
         body = case.body(city) if case.body else None

@@ -15,7 +15,7 @@ from services.common.app import service_context
 from services.common.auth import Grant, issue_token
 from services.volunteers import handlers
 from services.volunteers.app import create_app
-from services.volunteers.models import Volunteer
+from services.volunteers.models import ActivityView, Volunteer
 
 FC = "/nb/bl/xq/fc/"
 VENUE = ("29.906123", "121.844567")  # 富春社区文化家园
@@ -127,3 +127,36 @@ class Desk:
 def at(moment: datetime) -> str:
     """An RFC 3339 string of a moment."""
     return moment.isoformat()
+
+
+def city_activity(city, starts_in: timedelta = timedelta(days=2), **overrides) -> dict:
+    """An activity of 富春社区 applied straight to the city's volunteers projection."""
+    from services.volunteers import operations
+
+    fc = city.unit(FC)
+    payload = activity_payload(
+        starts_in=starts_in, host_unit_id=fc.unit_id, host_unit_path=fc.path, **overrides
+    )
+    factory = service_context(city.apps["volunteers"]).session_factory
+    with factory() as session, session.begin():
+        operations.apply_activity_state(session, payload)
+    return payload
+
+
+def city_operation(city, name: str, *args, **kwargs):
+    """Run one volunteers operation on the city's database, in its own transaction."""
+    from services.volunteers import operations
+
+    factory = service_context(city.apps["volunteers"]).session_factory
+    with factory() as session, session.begin():
+        return getattr(operations, name)(session, *args, **kwargs)
+
+
+def city_code(city, activity: dict) -> str:
+    """The live check-in code of a city activity."""
+    from services.volunteers import rules
+
+    factory = service_context(city.apps["volunteers"]).session_factory
+    with factory() as session:
+        secret = session.get(ActivityView, activity["activity_id"]).checkin_secret
+    return rules.current_code(secret, utcnow())[0]

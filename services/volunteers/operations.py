@@ -675,10 +675,12 @@ def check_in(
     if existing is not None:
         raise CheckinRefused("出勤已由组织者确认，不能再签到", code="attendance-final")
     _require_window(activity, now)
+    if session.get(Volunteer, volunteer_id) is None:
+        if by is None:
+            raise CheckinRefused("请先完善志愿者资料再签到", code="profile-required")
+        raise NotFound("志愿者不存在", code="unknown-volunteer")
     if by is None:
         _require_nearby(activity, location)
-    elif session.get(Volunteer, volunteer_id) is None:
-        raise NotFound("志愿者不存在", code="unknown-volunteer")
     signup = live_signup(session, activity_id, volunteer_id)
     if signup is None or signup.status != "confirmed":
         if not activity.walk_ins_allowed:
