@@ -100,7 +100,13 @@ def certificate_code(city):
     return city_operation(city, "issue_certificate", volunteer)[0].code
 
 
+def organize_path(page: str):
+    """The path of an organizer's volunteering page of a fresh activity."""
+    return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
+
+
 ORGANIZERS_ONLY = {**admin_only(200), "organizer_in": 200}
+ORGANIZER_PAGES = {**ORGANIZERS_ONLY, "anonymous": 302}
 SOON = timedelta(minutes=10)
 
 
@@ -352,6 +358,86 @@ CASES = [
         path=lambda c: f"/admin/accounts/{c.resident}/roles/{c.grant_to_revoke}/revoke",
     ),
     Case("web", "GET", "/admin/audit", ADMIN_PAGES, page=True),
+    # web: volunteering pages
+    Case(
+        "web",
+        "GET",
+        "/volunteering/activities/<activity_id>",
+        PAGES_NEEDING_SIGN_IN,
+        page=True,
+        path=lambda c: f"/volunteering/activities/{city_activity(c)['activity_id']}",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/activities/<activity_id>/signup",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/activities/{city_activity(c)['activity_id']}/signup",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/activities/<activity_id>/signup/cancel",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/activities/{city_activity(c)['activity_id']}/signup/cancel",
+    ),
+    Case("web", "GET", "/volunteering/me", PAGES_NEEDING_SIGN_IN, page=True),
+    Case(
+        "web",
+        "GET",
+        "/volunteering/me/certificate.pdf",
+        {**every(302), "volunteer": 200},  # the others have no confirmed hours: back to the list
+        page=True,
+        path=lambda c: (certificate_code(c), "/volunteering/me/certificate.pdf")[1],
+    ),
+    Case(
+        "web",
+        "GET",
+        "/volunteering/verify/<code>",
+        every(200),
+        page=True,
+        path=lambda c: f"/volunteering/verify/{certificate_code(c)}",
+    ),
+    Case(
+        "web",
+        "GET",
+        "/volunteering/checkin/<activity_id>",
+        PAGES_NEEDING_SIGN_IN,
+        page=True,
+        path=lambda c: f"/volunteering/checkin/{city_activity(c, starts_in=SOON)['activity_id']}",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/volunteering/checkin/<activity_id>",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/volunteering/checkin/{city_activity(c, starts_in=SOON)['activity_id']}",
+    ),
+    *[
+        Case(
+            "web",
+            "GET",
+            f"/volunteering/organize/<activity_id>/{page}",
+            {**ORGANIZER_PAGES},
+            page=True,
+            path=organize_path(page),
+        )
+        for page in ("roster", "live", "live.json", "attendance")
+    ],
+    *[
+        Case(
+            "web",
+            "POST",
+            f"/volunteering/organize/<activity_id>/{action}",
+            CSRF_REFUSED,
+            page=True,
+            path=organize_path(action.replace("<signup_id>", "s-1")),
+        )
+        for action in ("signups/<signup_id>/remove", "checkins", "attendance")
+    ],
 ]
 
 
