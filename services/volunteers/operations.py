@@ -648,6 +648,48 @@ def _require_nearby(activity: ActivityView, location: dict | None) -> None:
         )
 
 
+def _admissible_signup(
+    session: Session,
+    activity: ActivityView,
+    volunteer_id: str,
+    location: dict | None,
+    by: str | None,
+    now: datetime,
+) -> Signup | None:
+    """Check the window, the place and the person; return the confirmed sign-up the check-in
+    belongs to, or None for a walk-in where walk-ins are allowed."""
+    _require_window(activity, now)
+    # One query for both: does the volunteer exist, and what is their live sign-up?
+    found = session.execute(
+        select(Volunteer.id, Signup)
+        .outerjoin(
+            Signup,
+            (Signup.volunteer_id == Volunteer.id)
+            & (Signup.activity_id == activity.activity_id)
+            & Signup.status.in_(LIVE),
+        )
+        .where(Volunteer.id == volunteer_id)
+    ).first()
+    if found is None:
+        if by is None:
+            raise CheckinRefused("请先完善志愿者资料再签到", code="profile-required")
+        raise NotFound("志愿者不存在", code="unknown-volunteer")
+    if by is None:
+        _require_nearby(activity, location)
+    signup = found[1]
+    if signup is not None and signup.status == "confirmed":
+        return signup
+    if activity.walk_ins_allowed:
+        return None
+    if signup is not None:
+        raise CheckinRefused(
+            f"你在候补名单第 {waitlist_position(session, signup)} 位，还没有获得名额，"
+            "这个活动不接受现场报名",
+            code="waitlisted",
+        )
+    raise CheckinRefused("你没有报名这个活动，这个活动不接受现场签到", code="not-signed-up")
+
+
 def check_in(
     session: Session,
     activity_id: str,
@@ -669,29 +711,14 @@ def check_in(
     _refuse_unless_running(activity)
     if by is None:
         _require_code(activity, code, now)
-    existing = attendance_of(session, activity_id, volunteer_id)
-    if existing is not None and existing.checked_in_at is not None:
-        return existing, False
-    if existing is not None:
-        raise CheckinRefused("出勤已由组织者确认，不能再签到", code="attendance-final")
-    _require_window(activity, now)
-    if session.get(Volunteer, volunteer_id) is None:
-        if by is None:
-            raise CheckinRefused("请先完善志愿者资料再签到", code="profile-required")
-        raise NotFound("志愿者不存在", code="unknown-volunteer")
-    if by is None:
-        _require_nearby(activity, location)
-    signup = live_signup(session, activity_id, volunteer_id)
-    if signup is None or signup.status != "confirmed":
-        if not activity.walk_ins_allowed:
-            if signup is not None:
-                raise CheckinRefused(
-                    f"你在候补名单第 {waitlist_position(session, signup)} 位，还没有获得名额，"
-                    "这个活动不接受现场报名",
-                    code="waitlisted",
-                )
-            raise CheckinRefused("你没有报名这个活动，这个活动不接受现场签到", code="not-signed-up")
-        signup = None
+    try:
+        signup = _admissible_signup(session, activity, volunteer_id, location, by, now)
+    except DomainError:
+        # Refused now, but a repeated scan of someone already in is answered kindly.
+        existing = attendance_of(session, activity_id, volunteer_id)
+        if existing is not None and existing.checked_in_at is not None:
+            return existing, False
+        raise
     values = {
         "id": str(uuid.uuid4()),
         "activity_id": activity_id,
@@ -706,24 +733,28 @@ def check_in(
         "created_at": now,
     }
     inserted = session.execute(_insert_once(session, values)).scalar() is not None
-    record = attendance_of(session, activity_id, volunteer_id)
-    if inserted:
-        emit(
-            session,
-            catalog.make_event(
-                "attendance.checked_in",
-                {
-                    "attendance_id": record.id,
-                    "volunteer_id": volunteer_id,
-                    "activity_id": activity_id,
-                    "shift_id": record.shift_id,
-                    "checked_in_at": now,
-                    "method": record.checkin_method,
-                },
-                producer=PRODUCER,
-            ),
-        )
-    return record, inserted
+    if not inserted:  # an earlier (or concurrent) scan: answer with its record
+        existing = attendance_of(session, activity_id, volunteer_id)
+        if existing.checked_in_at is None:
+            raise CheckinRefused("出勤已由组织者确认，不能再签到", code="attendance-final")
+        return existing, False
+    record = Attendance(**values)  # what was just written, without reading it back
+    emit(
+        session,
+        catalog.make_event(
+            "attendance.checked_in",
+            {
+                "attendance_id": record.id,
+                "volunteer_id": volunteer_id,
+                "activity_id": activity_id,
+                "shift_id": record.shift_id,
+                "checked_in_at": now,
+                "method": record.checkin_method,
+            },
+            producer=PRODUCER,
+        ),
+    )
+    return record, True
 
 
 def _insert_once(session: Session, values: dict):
