@@ -276,13 +276,26 @@ def worker(service: str, relay: bool, consume: bool) -> None:
 
 
 @main.command()
+@click.argument(
+    "what", type=click.Choice(["backbone", "checkins"]), default="backbone", required=False
+)
 @click.option("--events", "count", default=50_000, show_default=True, help="Events per run.")
+@click.option(
+    "--volunteers", default=5_000, show_default=True, help="Check-ins per run (`checkins`)."
+)
+@click.option("--threads", default=8, show_default=True, help="Concurrent clients (`checkins`).")
 @click.option("--database-url", help="Run against this database (default: a fresh SQLite file).")
-def bench(count: int, database_url: str | None) -> None:
-    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`)."""
+def bench(what: str, count: int, volunteers: int, threads: int, database_url: str | None) -> None:
+    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`),
+    or `checkins`: check-ins through the API against a bare Flask insert on the same database."""
+    logs.configure(_settings().log_format, level="WARNING")
+    if what == "checkins":
+        from infra.bench_checkins import run_checkin_bench
+
+        run_checkin_bench(volunteers, threads, database_url)
+        return
     from infra.bench import run_backbone_bench
 
-    logs.configure(_settings().log_format, level="WARNING")
     run_backbone_bench(count, database_url)
 
 

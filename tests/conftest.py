@@ -117,6 +117,17 @@ def contexts(settings):
         ctx.engine.dispose()
 
 
+@pytest.fixture
+def desk(settings, contexts):
+    """The volunteers service alone on this test's database, with activities published into
+    its projection by calling its handlers (see tests/volunteering.py)."""
+    from volunteering import Desk
+
+    made = Desk(settings)
+    yield made
+    made.app.extensions["shiliu"].engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def city(broker, tmp_path_factory):
     """The whole platform with the demonstration city and its sign-ins, shared by a module.

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from volunteering import city_activity, city_code, city_operation
 
 from infra.registry import PARTS
 
@@ -86,6 +89,55 @@ def unit_id(path):
 
 def demo_volunteer(city):
     return city.account("13800000001").id
+
+
+def activity_path(suffix: str = "", prepare=None, **overrides):
+    """A path under a fresh activity of 富春社区 (prepared as the case needs)."""
+
+    def make(city):
+        activity = city_activity(city, **overrides)
+        extra = prepare(city, activity) if prepare else None
+        return f"/api/v1/activities/{activity['activity_id']}{suffix}".format(extra=extra)
+
+    return make
+
+
+def volunteer_signed_up(city, activity):
+    return city_operation(city, "sign_up", activity["activity_id"], demo_volunteer(city)).id
+
+
+def volunteer_checked_in(city, activity):
+    volunteer_signed_up(city, activity)
+    moved = {**activity, "starts_at": activity["starts_at"] - timedelta(days=2, minutes=10)}
+    moved["ends_at"] = moved["starts_at"] + timedelta(hours=3)
+    city_operation(city, "apply_activity_state", moved)
+    city_operation(city, "check_in", activity["activity_id"], demo_volunteer(city), by="organizer")
+
+
+def current_code(city):
+    """A body with the live code of the activity in the case's path."""
+    return {"code": city_code(city, {"activity_id": city.case_path.split("/")[4]})}
+
+
+def certificate_code(city):
+    activity = city_activity(city, starts_in=-timedelta(minutes=10), walk_ins_allowed=True)
+    volunteer = demo_volunteer(city)
+    city_operation(city, "check_in", activity["activity_id"], volunteer, by="organizer")
+    entry = {"volunteer_id": volunteer, "hours": Decimal("2"), "reason": "矩阵测试"}
+    city_operation(
+        city, "confirm_attendance", activity["activity_id"], by="x", entries=[entry], no_shows=[]
+    )
+    return city_operation(city, "issue_certificate", volunteer)[0].code
+
+
+def organize_path(page: str):
+    """The path of an organizer's volunteering page of a fresh activity."""
+    return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
+
+
+ORGANIZERS_ONLY = {**admin_only(200), "organizer_in": 200}
+UNIT_ORGANIZER_PAGES = {**ORGANIZERS_ONLY, "anonymous": 302}  # only the host unit's organizers
+SOON = timedelta(minutes=10)
 
 
 FC, XQ, SH = "/nb/bl/xq/fc/", "/nb/bl/xq/", "/nb/bl/xq/sh/"
@@ -191,6 +243,99 @@ CASES = [
         path=lambda c: f"/api/v1/volunteers/{demo_volunteer(c)}",
     ),
     Case("volunteers", "GET", "/api/v1/volunteers", {**signed_in(200), "volunteer": 403}),
+    # services/volunteers: sign-up, check-in, attendance (staff accounts have no volunteer
+    # profile, so they cannot sign up or check in for themselves)
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/signups",
+        {**signed_in(409), "volunteer": 201},
+        path=activity_path("/signups"),
+        body=lambda c: {},
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/signups/me",
+        signed_in(200),
+        path=activity_path("/signups/me"),
+    ),
+    Case(
+        "volunteers",
+        "DELETE",
+        "/api/v1/activities/<activity_id>/signups/me",
+        {**signed_in(404), "volunteer": 200},
+        path=activity_path("/signups/me", prepare=volunteer_signed_up),
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/signups/<signup_id>/removal",
+        ORGANIZERS_ONLY,
+        path=activity_path("/signups/{extra}/removal", prepare=volunteer_signed_up),
+        body=lambda c: {"reason": "测试移出"},
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/signups",
+        ORGANIZERS_ONLY,
+        path=activity_path("/signups"),
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/checkin-code",
+        ORGANIZERS_ONLY,
+        path=activity_path("/checkin-code", starts_in=SOON),
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/checkins",
+        {**signed_in(409), "volunteer": 201},
+        path=activity_path("/checkins", starts_in=SOON, walk_ins_allowed=True),
+        body=current_code,
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/checkouts",
+        {**signed_in(409), "volunteer": 200},
+        path=activity_path("/checkouts", prepare=volunteer_checked_in),
+        body=current_code,
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/activities/<activity_id>/attendance",
+        ORGANIZERS_ONLY,
+        path=activity_path("/attendance"),
+    ),
+    Case(
+        "volunteers",
+        "POST",
+        "/api/v1/activities/<activity_id>/attendance/confirm",
+        ORGANIZERS_ONLY,
+        path=activity_path("/attendance/confirm", starts_in=-SOON),
+        body=lambda c: {"entries": [], "no_shows": []},
+    ),
+    Case("volunteers", "GET", "/api/v1/volunteers/me/signups", signed_in(200)),
+    Case("volunteers", "GET", "/api/v1/volunteers/me/hours", signed_in(200)),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/volunteers/me/certificate.pdf",
+        {**signed_in(404), "volunteer": 200},  # staff have no volunteer profile
+        path=lambda c: (certificate_code(c), "/api/v1/volunteers/me/certificate.pdf")[1],
+    ),
+    Case(
+        "volunteers",
+        "GET",
+        "/api/v1/hours-certificates/<code>",
+        every(200),
+        path=lambda c: f"/api/v1/hours-certificates/{certificate_code(c)}",
+    ),
     # web: JSON API
     Case(
         "web",
@@ -349,6 +494,86 @@ CASES = [
         page=True,
         path=lambda c: f"/organize/activities/{fresh_activity(c, 'draft')}/publish",
     ),
+    # web: volunteering pages
+    Case(
+        "web",
+        "GET",
+        "/volunteering/activities/<activity_id>",
+        PAGES_NEEDING_SIGN_IN,
+        page=True,
+        path=lambda c: f"/volunteering/activities/{city_activity(c)['activity_id']}",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/activities/<activity_id>/signup",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/activities/{city_activity(c)['activity_id']}/signup",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/activities/<activity_id>/signup/cancel",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/activities/{city_activity(c)['activity_id']}/signup/cancel",
+    ),
+    Case("web", "GET", "/volunteering/me", PAGES_NEEDING_SIGN_IN, page=True),
+    Case(
+        "web",
+        "GET",
+        "/volunteering/me/certificate.pdf",
+        {**every(302), "volunteer": 200},  # the others have no confirmed hours: back to the list
+        page=True,
+        path=lambda c: (certificate_code(c), "/volunteering/me/certificate.pdf")[1],
+    ),
+    Case(
+        "web",
+        "GET",
+        "/volunteering/verify/<code>",
+        every(200),
+        page=True,
+        path=lambda c: f"/volunteering/verify/{certificate_code(c)}",
+    ),
+    Case(
+        "web",
+        "GET",
+        "/volunteering/checkin/<activity_id>",
+        PAGES_NEEDING_SIGN_IN,
+        page=True,
+        path=lambda c: f"/volunteering/checkin/{city_activity(c, starts_in=SOON)['activity_id']}",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/volunteering/checkin/<activity_id>",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/volunteering/checkin/{city_activity(c, starts_in=SOON)['activity_id']}",
+    ),
+    *[
+        Case(
+            "web",
+            "GET",
+            f"/volunteering/organize/<activity_id>/{page}",
+            UNIT_ORGANIZER_PAGES,
+            page=True,
+            path=organize_path(page),
+        )
+        for page in ("roster", "live", "live.json", "attendance")
+    ],
+    *[
+        Case(
+            "web",
+            "POST",
+            f"/volunteering/organize/<activity_id>/{action}",
+            CSRF_REFUSED,
+            page=True,
+            path=organize_path(action.replace("<signup_id>", "s-1")),
+        )
+        for action in ("signups/<signup_id>/remove", "checkins", "attendance")
+    ],
 ]
 
 
@@ -406,6 +631,7 @@ def test_access(matrix_city, case):
     outcomes = {}
     for persona in PERSONAS:  # the administrator goes last: their call may change the state
         path = case.path(city) if case.path else case.rule
+        city.case_path = path
         body = case.body(city) if case.body else None
         username = ACCOUNTS[persona]
         if case.page:

@@ -1,10 +1,21 @@
-"""Tables owned by services/volunteers: volunteer profiles and a projection of units."""
+"""Tables owned by services/volunteers: volunteer profiles, projections of units and activities,
+sign-ups, attendance and hours certificates."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.projections import UnitViewMixin
@@ -44,3 +55,128 @@ class Volunteer(Base):
             "home_unit_id": self.home_unit_id,
             "team_id": self.team_id,
         }
+
+
+class ActivityView(Base):
+    """This service's copy of a published activity, learnt from ``activity.*`` events, plus the
+    activity's check-in secret, which never leaves this service."""
+
+    __tablename__ = "activity_views"
+
+    activity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64))
+    dimensions: Mapped[list] = mapped_column(JSON, default=list)
+    host_unit_id: Mapped[str] = mapped_column(String(64))
+    host_unit_path: Mapped[str] = mapped_column(String(512), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signup_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signup_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    walk_ins_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[str | None] = mapped_column(String(16))  # a decimal string, as on the topic
+    longitude: Mapped[str | None] = mapped_column(String(16))
+    checkin_radius_m: Mapped[int | None] = mapped_column(Integer)
+    checkin_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkin_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # published | cancelled | completed | closed
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    checkin_secret: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShiftView(Base):
+    """A shift of a projected activity, with the places its confirmed sign-ups hold.
+
+    ``taken`` and ``queued`` are counters changed only while the row is locked, so capacity and
+    waitlist order hold under concurrent sign-ups on both engines.
+    """
+
+    __tablename__ = "shift_views"
+
+    shift_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activity_views.activity_id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    capacity: Mapped[int] = mapped_column(Integer)
+    hour_weight: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[int] = mapped_column(Integer, default=0)  # waitlist tickets handed out so far
+
+
+class Signup(Base):
+    """A volunteer's place on a shift (``confirmed``) or in its queue (``waitlisted``).
+
+    At most one live (confirmed or waitlisted) sign-up per volunteer and activity: a partial
+    unique index says so to both engines. ``promoted_at`` tells a place won from the waitlist.
+    """
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        Index(
+            "uq_signups_live",
+            "activity_id",
+            "volunteer_id",
+            unique=True,
+            sqlite_where=text("status IN ('confirmed', 'waitlisted')"),
+            postgresql_where=text("status IN ('confirmed', 'waitlisted')"),
+        ),
+        Index("ix_signups_queue", "shift_id", "status", "queue_no"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activity_views.activity_id"))
+    shift_id: Mapped[str] = mapped_column(ForeignKey("shift_views.shift_id"))
+    volunteer_id: Mapped[str] = mapped_column(String(64), index=True)
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))  # confirmed | waitlisted | cancelled
+    queue_no: Mapped[int | None] = mapped_column(Integer)  # waitlist ticket, per shift
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)  # by an organizer
+
+
+class Attendance(Base):
+    """One volunteer's presence at one activity: check-in, check-out, and the confirmed hours.
+
+    The unique constraint makes a repeated scan harmless: there is never a second record.
+    """
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("activity_id", "volunteer_id", name="uq_attendance_once"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activity_views.activity_id"))
+    volunteer_id: Mapped[str] = mapped_column(String(64), index=True)
+    signup_id: Mapped[str | None] = mapped_column(String(64))
+    shift_id: Mapped[str | None] = mapped_column(String(64))
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkin_method: Mapped[str | None] = mapped_column(String(16))  # code | manual
+    checked_in_by: Mapped[str | None] = mapped_column(String(64))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_out_by: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|confirmed|no_show
+    hours: Mapped[str | None] = mapped_column(String(8))  # confirmed hours, a decimal string
+    hours_reason: Mapped[str | None] = mapped_column(Text)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HoursCertificate(Base):
+    """A volunteer-hours certificate (志愿服务时长证明) as issued: anyone can verify its code."""
+
+    __tablename__ = "hours_certificates"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(String(64), index=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)  # of the records it lists
+    total_hours: Mapped[str] = mapped_column(String(16))
+    records: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)

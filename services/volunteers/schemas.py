@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 
 class ProfileIn(Schema):
@@ -45,3 +45,266 @@ class VolunteerPage(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
+
+
+# ---- sign-ups ----------------------------------------------------------------------------
+
+
+class SignupIn(Schema):
+    """A volunteer signs up: optionally for one shift, optionally bringing family members."""
+
+    shift_id = fields.String(load_default=None, allow_none=True)
+    party_size = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=10, error="同行人数须为 1 到 10 人（含本人）"),
+    )
+
+
+class RemovalIn(Schema):
+    """An organizer removes a sign-up, saying why."""
+
+    reason = fields.String(
+        required=True, validate=validate.Length(min=1, max=200, error="请说明移出的原因")
+    )
+
+
+class SignupOut(Schema):
+    """A sign-up as its volunteer and the organizer see it."""
+
+    id = fields.String()
+    activity_id = fields.String()
+    shift_id = fields.String()
+    volunteer_id = fields.String()
+    party_size = fields.Integer()
+    status = fields.String()
+    waitlist_position = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    promoted_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    removed = fields.Boolean()
+
+
+class ShiftPlacesOut(Schema):
+    """A shift with its places."""
+
+    shift_id = fields.String()
+    name = fields.String()
+    capacity = fields.Integer()
+    taken = fields.Integer()
+    free = fields.Integer()
+    waiting = fields.Integer()
+    hour_weight = fields.String(allow_none=True)
+
+
+class ActivityBrief(Schema):
+    """What volunteers here know of an activity."""
+
+    activity_id = fields.String()
+    title = fields.String()
+    status = fields.String()
+    cancel_reason = fields.String(allow_none=True)
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    address = fields.String()
+    host_unit_id = fields.String()
+    walk_ins_allowed = fields.Boolean()
+    signup_opens_at = fields.DateTime(allow_none=True)
+    signup_closes_at = fields.DateTime()
+    checkin_opens_at = fields.DateTime()
+    checkin_closes_at = fields.DateTime()
+    needs_location = fields.Boolean()
+
+
+class RosterEntry(SignupOut):
+    """A line of the organizer's roster."""
+
+    display_name = fields.String()
+    shift_name = fields.String()
+    checked_in_at = fields.DateTime(allow_none=True)
+
+
+class RosterPage(Schema):
+    """One page of an activity's roster, with its shifts."""
+
+    activity = fields.Nested(ActivityBrief)
+    shifts = fields.List(fields.Nested(ShiftPlacesOut))
+    items = fields.List(fields.Nested(RosterEntry))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AttendanceOut(Schema):
+    """An attendance record."""
+
+    id = fields.String()
+    activity_id = fields.String()
+    volunteer_id = fields.String()
+    shift_id = fields.String(allow_none=True)
+    walk_in = fields.Boolean()
+    checked_in_at = fields.DateTime(allow_none=True)
+    checkin_method = fields.String(allow_none=True)
+    checked_in_by = fields.String(allow_none=True)
+    checked_out_at = fields.DateTime(allow_none=True)
+    status = fields.String()
+    hours = fields.String(allow_none=True)
+
+
+class MySignup(Schema):
+    """One of a volunteer's sign-ups with its activity and attendance."""
+
+    signup = fields.Nested(SignupOut)
+    activity = fields.Nested(ActivityBrief)
+    shift_name = fields.String()
+    attendance = fields.Nested(AttendanceOut, allow_none=True)
+
+
+class MySignupPage(Schema):
+    """One page of a volunteer's sign-ups."""
+
+    items = fields.List(fields.Nested(MySignup))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class MySignupForActivity(Schema):
+    """A volunteer's view of one activity: its places and their own sign-up, if any."""
+
+    activity = fields.Nested(ActivityBrief)
+    shifts = fields.List(fields.Nested(ShiftPlacesOut))
+    signup = fields.Nested(SignupOut, allow_none=True)
+    attendance = fields.Nested(AttendanceOut, allow_none=True)
+
+
+# ---- check-in ----------------------------------------------------------------------------
+
+
+class CheckinCodeOut(Schema):
+    """The live code: show it, and show it again when it expires."""
+
+    activity_id = fields.String()
+    code = fields.String()
+    expires_at = fields.DateTime()
+    step_seconds = fields.Integer()
+    url = fields.String(metadata={"description": "the check-in page, relative to the base URL"})
+
+
+class CheckinIn(Schema):
+    """A volunteer's scan (``code`` and the browser's location) or an organizer's hand entry
+    (``volunteer_id``)."""
+
+    code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=12))
+    volunteer_id = fields.String(load_default=None, allow_none=True)
+    latitude = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90)
+    )
+    longitude = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180)
+    )
+
+
+class CheckinOut(AttendanceOut):
+    """An attendance record with what to tell the volunteer."""
+
+    already = fields.Boolean()
+    message = fields.String()
+
+
+# ---- attendance --------------------------------------------------------------------------
+
+
+def _half_hours(hours) -> None:
+    # A Decimal Range would render as strings in the OpenAPI document, so the range is here.
+    if not 0 <= hours <= 24:
+        raise ValidationError("时长须在 0 到 24 小时之间")
+    if (hours * 2) != (hours * 2).to_integral_value():
+        raise ValidationError("时长以 0.5 小时为单位")
+
+
+class ConfirmEntry(Schema):
+    """One volunteer's hours as the organizer confirms them."""
+
+    volunteer_id = fields.String(required=True)
+    hours = fields.Decimal(
+        required=True,
+        places=1,
+        validate=_half_hours,
+    )
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class ConfirmIn(Schema):
+    """The organizer's confirmation: hours per volunteer, and who did not come."""
+
+    entries = fields.List(fields.Nested(ConfirmEntry), load_default=list)
+    no_shows = fields.List(fields.String(), load_default=list)
+
+
+class ConfirmOut(Schema):
+    """What the confirmation changed, and the activity's aggregate."""
+
+    activity_id = fields.String()
+    attendees = fields.Integer()
+    distinct_groups = fields.Integer(allow_none=True)
+    cross_group = fields.Boolean()
+    confirmed = fields.Integer()
+    corrected = fields.Integer()
+    no_shows = fields.Integer()
+
+
+class AttendanceRow(Schema):
+    """A line of the attendance table the organizer reviews."""
+
+    volunteer_id = fields.String()
+    display_name = fields.String()
+    signup_id = fields.String(allow_none=True)
+    shift_id = fields.String(allow_none=True)
+    shift_name = fields.String(allow_none=True)
+    walk_in = fields.Boolean()
+    checked_in_at = fields.DateTime(allow_none=True)
+    checked_out_at = fields.DateTime(allow_none=True)
+    computed_hours = fields.Decimal(as_string=True, allow_none=True)
+    missing_checkout = fields.Boolean()
+    status = fields.String()
+    hours = fields.Decimal(as_string=True, allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class AttendanceTable(Schema):
+    """An activity's attendance table."""
+
+    activity = fields.Nested(ActivityBrief)
+    items = fields.List(fields.Nested(AttendanceRow))
+    total = fields.Integer()
+
+
+class HoursRecord(Schema):
+    """One confirmed record of a volunteer's hours."""
+
+    attendance_id = fields.String()
+    activity_id = fields.String()
+    title = fields.String()
+    activity_date = fields.Date()
+    host_unit_id = fields.String()
+    host_unit_name = fields.String()
+    hours = fields.Decimal(as_string=True)
+    confirmed_at = fields.DateTime()
+
+
+class MyHours(Schema):
+    """A volunteer's confirmed hours."""
+
+    total_hours = fields.Decimal(as_string=True)
+    items = fields.List(fields.Nested(HoursRecord))
+
+
+class CertificateCheck(Schema):
+    """What anyone holding a certificate's code may verify."""
+
+    code = fields.String()
+    display_name = fields.String()
+    total_hours = fields.String()
+    records = fields.Integer()
+    issued_at = fields.DateTime()

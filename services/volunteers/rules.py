@@ -1,0 +1,105 @@
+"""Pure rules of sign-up, check-in and attendance: no database, no clock of their own."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from zoneinfo import ZoneInfo
+
+CODE_STEP_SECONDS = 30
+CODE_DIGITS = 6
+CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
+HALF_HOUR = Decimal("0.5")
+CITY_ZONE = ZoneInfo("Asia/Shanghai")  # what volunteers read on the page and in messages
+CROSS_GROUP_MIN_GROUPS = 3
+AGGREGATE_MIN_PEOPLE = 5  # ethnicity-derived figures never describe fewer people than this
+
+
+def new_secret() -> str:
+    """A fresh per-activity check-in secret (hex)."""
+    return secrets.token_hex(20)
+
+
+def time_step(moment: datetime) -> int:
+    """The 30-second step a moment falls in."""
+    return int(moment.timestamp()) // CODE_STEP_SECONDS
+
+
+def code_for_step(secret: str, step: int) -> str:
+    """The 6-digit code of one time step (HOTP, RFC 4226, over the step counter)."""
+    digest = hmac.new(bytes.fromhex(secret), step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{number % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+def current_code(secret: str, now: datetime) -> tuple[str, datetime]:
+    """The code shown now and the moment it stops being the current one."""
+    step = time_step(now)
+    expires = datetime.fromtimestamp((step + 1) * CODE_STEP_SECONDS, tz=now.tzinfo)
+    return code_for_step(secret, step), expires
+
+
+def code_is_valid(secret: str, code: str, now: datetime) -> bool:
+    """Accept the code of the current step or of the one before (a scan takes a moment)."""
+    code = (code or "").strip()
+    if len(code) != CODE_DIGITS or not code.isdigit():
+        return False
+    step = time_step(now)
+    return any(hmac.compare_digest(code, code_for_step(secret, s)) for s in (step, step - 1))
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    radius = 6_371_000.0
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * radius * math.asin(math.sqrt(a))
+
+
+def checkin_window(
+    starts_at: datetime,
+    ends_at: datetime,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> tuple[datetime, datetime]:
+    """When check-in is open: 30 minutes before the start until the end, unless the activity
+    says otherwise."""
+    return opens_at or starts_at - CHECKIN_OPENS_BEFORE, closes_at or ends_at
+
+
+def hours_between(checked_in_at: datetime | None, checked_out_at: datetime | None):
+    """Hours from check-in to check-out in whole half hours (a started half hour does not
+    count); None when either end is missing, because a missing check-out is never guessed."""
+    if checked_in_at is None or checked_out_at is None or checked_out_at < checked_in_at:
+        return None
+    half_hours = int((checked_out_at - checked_in_at).total_seconds() // 1800)
+    return (HALF_HOUR * half_hours).quantize(Decimal("0.1"))
+
+
+def is_half_hour_step(hours: Decimal) -> bool:
+    """Tell whether hours are a whole number of half hours."""
+    return (hours / HALF_HOUR) == (hours / HALF_HOUR).to_integral_value(rounding=ROUND_FLOOR)
+
+
+def local_time(moment: datetime, fmt: str = "%H:%M") -> str:
+    """A moment as volunteers in the city read it."""
+    return moment.astimezone(CITY_ZONE).strftime(fmt)
+
+
+def local_date(moment: datetime):
+    """The city's calendar date of a moment."""
+    return moment.astimezone(CITY_ZONE).date()
+
+
+def group_aggregate(attendees: int, groups: int) -> tuple[int | None, bool]:
+    """(distinct_groups, cross_group) as they may leave this service: nothing over fewer than
+    five people, and cross-group means at least three groups among them."""
+    if attendees < AGGREGATE_MIN_PEOPLE:
+        return None, False
+    return groups, groups >= CROSS_GROUP_MIN_GROUPS

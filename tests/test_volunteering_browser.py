@@ -1,0 +1,193 @@
+"""Browser journeys of volunteering (Chromium through Playwright, phone-sized): a volunteer is
+waitlisted and promoted when another cancels; at the venue an organizer shows the live code and a
+volunteer checks in with it; the organizer confirms hours. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+from volunteering import FC, VENUE, activity_payload
+from waitress.server import create_server
+from waitress.wasyncore import close_all
+
+from events import kafka as kafka_clients
+from events.settings import SERVICES, Settings
+from infra.broker import free_port
+from infra.dev import Platform
+from services.common.app import service_context
+from services.volunteers import operations
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+expect.set_options(timeout=15_000)
+
+
+@pytest.fixture(scope="module")
+def site(broker, tmp_path_factory):
+    """The platform served by waitress on a free port; yields (base URL, platform)."""
+    folder = tmp_path_factory.mktemp("volunteering-browser")
+    settings = replace(
+        Settings.from_env({"SHILIU_DATA_DIR": str(folder), "SHILIU_KAFKA_BOOTSTRAP": broker}),
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+        topic_prefix=f"vb{uuid.uuid4().hex[:8]}.",
+        database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
+    )
+    kafka_clients.ensure_topics(settings)
+    platform = Platform(settings)
+    gateway = platform.start(seed=True)
+    port = free_port()
+    server = create_server(gateway, host="127.0.0.1", port=port, threads=6)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", platform
+    server.trigger.pull_trigger(lambda: close_all(server._map, ignore_all=True))
+    thread.join(timeout=10)
+    server.task_dispatcher.shutdown()
+    platform.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def publish(platform, starts_in: timedelta, **overrides) -> dict:
+    """An activity of 富春社区 in the volunteers projection (as activity.published puts it)."""
+    factory = service_context(platform.apps["volunteers"]).session_factory
+    with factory() as session:
+        from services.volunteers.models import UnitView
+
+        fc = session.query(UnitView).filter(UnitView.path == FC).one()
+    payload = activity_payload(
+        starts_in=starts_in, host_unit_id=fc.unit_id, host_unit_path=FC, **overrides
+    )
+    with factory() as session, session.begin():
+        operations.apply_activity_state(session, payload)
+    return payload
+
+
+def resident(base: str, phone: str, name: str) -> str:
+    """Register a resident of 富春社区 through the API."""
+    units = requests.get(f"{base}/api/v1/units", timeout=10).json()["items"]
+    fc = next(u for u in units if u["path"] == FC)
+    answer = requests.post(
+        f"{base}/api/v1/accounts",
+        json={"phone": phone, "password": "pomegranate8", "name": name, "home_unit_id": fc["id"]},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return phone
+
+
+def signed_in(browser, base: str, username: str, password: str = "pomegranate8", **context):
+    """A phone-sized page signed in as someone."""
+    page = browser.new_context(viewport=PHONE, locale="zh-CN", **context).new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator(".flash.success")).to_be_visible()
+    return page
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"volunteering-{name}.png"), full_page=True)
+
+
+def test_a_volunteer_is_waitlisted_and_promoted_when_another_cancels(site, chromium):
+    base, platform = site
+    activity = publish(platform, timedelta(days=2), capacity=1, title="百家宴")
+    page_path = f"{base}/volunteering/activities/{activity['activity_id']}"
+    first = signed_in(chromium, base, resident(base, "13912340001", "马晓梅"))
+    second = signed_in(chromium, base, resident(base, "13912340002", "阿依古丽"))
+
+    first.goto(page_path)
+    first.click("#signup-button")
+    expect(first.locator("#my-signup-status")).to_contain_text("已获得名额")
+
+    second.goto(page_path)
+    expect(second.locator("#signup-button")).to_have_text("名额已满，加入候补")
+    second.click("#signup-button")
+    expect(second.locator("#my-signup-status")).to_contain_text("候补第 1 位")
+    shot(second, "waitlisted")
+
+    first.once("dialog", lambda dialog: dialog.accept())
+    first.click("#cancel-signup")
+    expect(first.locator(".flash.success")).to_contain_text("已取消报名")
+
+    second.goto(f"{base}/volunteering/me")
+    expect(second.locator(".my-signup")).to_contain_text("已获得名额")
+    second.goto(page_path)
+    expect(second.locator("#my-signup-status")).to_contain_text("由候补递补")
+    shot(second, "promoted")
+
+
+def test_the_organizer_shows_the_live_code_a_volunteer_checks_in_and_hours_are_confirmed(
+    site, chromium
+):
+    base, platform = site
+    activity = publish(
+        platform,
+        -timedelta(minutes=10),
+        title="民族团结宣讲",
+        walk_ins_allowed=True,
+        latitude=VENUE[0],
+        longitude=VENUE[1],
+        checkin_radius_m=300,
+    )
+    activity_id = activity["activity_id"]
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    organizer.set_viewport_size({"width": 1024, "height": 800})
+    organizer.goto(f"{base}/volunteering/organize/{activity_id}/live")
+    code = organizer.locator("#code").inner_text().strip()
+    assert len(code) == 6 and code.isdigit()
+    expect(organizer.locator("#qr svg")).to_be_visible()
+    shot(organizer, "live-code")
+
+    near = {"latitude": float(VENUE[0]) + 0.0005, "longitude": float(VENUE[1])}
+    volunteer = signed_in(
+        chromium,
+        base,
+        resident(base, "13912340003", "卓玛"),
+        geolocation=near,
+        permissions=["geolocation"],
+    )
+    # What the QR encodes: the check-in page with the live code.
+    volunteer.goto(f"{base}/volunteering/checkin/{activity_id}?code={code}")
+    volunteer.click("#checkin-button")
+    expect(volunteer.locator("#checkin-result")).to_contain_text("签到成功")
+    shot(volunteer, "checked-in")
+    # A second scan is harmless: the same record, a friendly answer.
+    volunteer.goto(f"{base}/volunteering/checkin/{activity_id}?code={code}")
+    expect(volunteer.locator("#checkout-button")).to_be_visible()
+
+    organizer.goto(f"{base}/volunteering/organize/{activity_id}/attendance")
+    row = organizer.locator("#attendance tbody tr", has_text="卓玛")
+    expect(row).to_contain_text("未签退")
+    row.locator("input[id^=hours-]").fill("2")
+    row.locator("input[id^=reason-]").fill("未签退，按实际服务时间")
+    organizer.click("#confirm-button")
+    expect(organizer.locator(".flash.success")).to_contain_text("新确认 1 人")
+    shot(organizer, "hours-confirmed")
+
+    volunteer.goto(f"{base}/volunteering/me")
+    expect(volunteer.locator("#my-hours")).to_contain_text("2.0")
+    expect(volunteer.locator(".my-signup")).to_have_count(0)  # a walk-in has no sign-up

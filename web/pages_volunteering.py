@@ -1,0 +1,376 @@
+"""Volunteering pages, phone first: sign-up and cancel, my activities, the check-in page opened by
+scanning the QR, and the organizer's roster, live code screen and attendance confirmation.
+
+The activity's public page (``/activities/<id>``) belongs to the activities pages; it includes
+``volunteering_signup.html``, whose forms post to ``/activities/<id>/signup`` here. The
+organizer's activity page includes ``volunteering_roster.html``. Every page calls the volunteers
+API with the signed-in person's token; nothing here touches the volunteers' tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import requests
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from services.common.errors import DomainError
+from services.volunteers.rules import CITY_ZONE
+from web import services_client
+from web.forms import EmptyForm
+from web.i18n import _
+from web.identity import access_token_for, require_account
+
+bp = Blueprint("volunteering", __name__)
+
+STATUS_LABELS = {"confirmed": "已获得名额", "waitlisted": "候补中", "cancelled": "已取消"}
+ACTIVITY_STATUS = {
+    "published": "报名中",
+    "cancelled": "活动已取消",
+    "completed": "已结束",
+    "closed": "已关闭",
+}
+
+
+def _token() -> str:
+    return access_token_for(require_account())["access_token"]
+
+
+def _api(method: str, path: str, **kwargs):
+    return services_client.call("volunteers", method, path, token=_token(), **kwargs)
+
+
+def _safe(target: str | None, fallback: str) -> str:
+    ok = target and target.startswith("/") and not target.startswith("//")
+    return target if ok else fallback
+
+
+@bp.app_template_filter("volunteering_time")
+def volunteering_time(moment, fmt: str = "%m月%d日 %H:%M") -> str:
+    """Show an API time in the city's time zone."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(CITY_ZONE).strftime(fmt)
+
+
+@bp.app_context_processor
+def _helpers():
+    def volunteering_state(activity_id: str):
+        """The signed-in person's view of an activity's places and their sign-up, or None."""
+        if not current_user.is_authenticated:
+            return None
+        try:
+            return _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
+        except DomainError:
+            return None
+
+    return {
+        "volunteering_state": volunteering_state,
+        "SIGNUP_STATUS": STATUS_LABELS,
+        "VOLUNTEERING_ACTIVITY_STATUS": ACTIVITY_STATUS,
+    }
+
+
+# ---- volunteers --------------------------------------------------------------------------
+
+
+@bp.get("/volunteering/activities/<activity_id>")
+@login_required
+def activity(activity_id):
+    """Sign up for an activity, see one's place or waitlist position, cancel."""
+    state = _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
+    return render_template("volunteering_activity.html", state=state, activity=state["activity"])
+
+
+@bp.post("/activities/<activity_id>/signup")
+@login_required
+def sign_up(activity_id):
+    """Sign up (a place, or the waitlist) from the activity page."""
+    back = _safe(
+        request.form.get("next"), url_for("volunteering.activity", activity_id=activity_id)
+    )
+    if not EmptyForm().validate_on_submit():
+        return redirect(back)
+    body: dict = {}
+    if request.form.get("shift_id"):
+        body["shift_id"] = request.form["shift_id"]
+    try:
+        body["party_size"] = int(request.form.get("party_size") or 1)
+        signup = _api("POST", f"/api/v1/activities/{activity_id}/signups", json=body)
+        if signup["status"] == "confirmed":
+            flash(_("报名成功，你已获得名额"), "success")
+        else:
+            flash(
+                _(
+                    "名额已满，你已进入候补名单第 {n} 位，有人取消时会自动递补",
+                    n=signup["waitlist_position"],
+                ),
+                "success",
+            )
+    except ValueError:
+        flash(_("同行人数须为数字"), "error")
+    except DomainError as error:
+        flash(_(error.detail), "error")
+    return redirect(back)
+
+
+@bp.post("/activities/<activity_id>/signup/cancel")
+@login_required
+def cancel(activity_id):
+    """Withdraw one's sign-up before the start."""
+    back = _safe(
+        request.form.get("next"), url_for("volunteering.activity", activity_id=activity_id)
+    )
+    if EmptyForm().validate_on_submit():
+        try:
+            _api("DELETE", f"/api/v1/activities/{activity_id}/signups/me")
+            flash(_("已取消报名"), "success")
+        except DomainError as error:
+            flash(_(error.detail), "error")
+    return redirect(back)
+
+
+@bp.get("/volunteering/me")
+@login_required
+def mine():
+    """My activities: sign-ups, waitlist positions, upcoming, confirmed hours, certificate."""
+    signups = _api("GET", "/api/v1/volunteers/me/signups", params={"per_page": 100})
+    try:
+        hours = _api("GET", "/api/v1/volunteers/me/hours")
+    except DomainError:  # staff without a volunteer profile
+        hours = {"total_hours": "0", "items": []}
+    now = datetime.now(CITY_ZONE)
+    upcoming, past = [], []
+    for item in signups["items"]:
+        ends = datetime.fromisoformat(item["activity"]["ends_at"])
+        (upcoming if ends >= now else past).append(item)
+    upcoming.reverse()  # soonest first
+    return render_template("volunteering_me.html", upcoming=upcoming, past=past, hours=hours)
+
+
+def _raw(path: str) -> tuple[int, bytes, str]:
+    """Call the volunteers API for a file (status, bytes, content type)."""
+    headers = {"Authorization": f"Bearer {_token()}"}
+    in_process = current_app.config.get("SHILIU_SERVICE_APPS", {}).get("volunteers")
+    try:
+        if in_process is not None:
+            answer = in_process.test_client().get(path, headers=headers)
+            return answer.status_code, answer.data, answer.content_type
+        answer = requests.get(
+            services_client._base_url("volunteers") + path, headers=headers, timeout=30
+        )
+        return answer.status_code, answer.content, answer.headers.get("Content-Type", "")
+    except requests.RequestException as exc:
+        raise services_client.ServiceUnavailable("volunteers 服务暂时无法访问，请稍后再试") from exc
+
+
+@bp.get("/volunteering/me/certificate.pdf")
+@login_required
+def certificate():
+    """Download one's volunteer-hours certificate."""
+    status, data, content_type = _raw("/api/v1/volunteers/me/certificate.pdf")
+    if status != 200:
+        flash(_("还没有经组织者确认的服务时长，暂不能开具证明"), "error")
+        return redirect(url_for("volunteering.mine"))
+    return Response(
+        data,
+        content_type=content_type,
+        headers={"Content-Disposition": 'attachment; filename="shiliu-hours-certificate.pdf"'},
+    )
+
+
+@bp.get("/volunteering/verify/<code>")
+def verify(code):
+    """Anyone checks a certificate's verification code."""
+    try:
+        found = services_client.call("volunteers", "GET", f"/api/v1/hours-certificates/{code}")
+    except DomainError as error:
+        if error.status != 404:
+            raise
+        found = None
+    return render_template("volunteering_verify.html", code=code, found=found), (
+        200 if found else 404
+    )
+
+
+@bp.route("/volunteering/checkin/<activity_id>", methods=["GET", "POST"])
+@login_required
+def checkin(activity_id):
+    """The page a scan of the live QR opens: one tap to sign in (or out)."""
+    result, problem = None, None
+    if request.method == "POST" and EmptyForm().validate_on_submit():
+        body: dict = {"code": (request.form.get("code") or "").strip()}
+        for name in ("latitude", "longitude"):
+            try:
+                body[name] = float(request.form[name]) if request.form.get(name) else None
+            except ValueError:
+                body[name] = None
+        leaving = request.form.get("action") == "checkout"
+        path = f"/api/v1/activities/{activity_id}/{'checkouts' if leaving else 'checkins'}"
+        try:
+            if leaving:
+                body = {"code": body["code"]}
+            result = _api("POST", path, json=body)
+        except DomainError as error:
+            problem = _(error.detail)
+    state = _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
+    return render_template(
+        "volunteering_checkin.html",
+        state=state,
+        activity=state["activity"],
+        code=request.values.get("code", ""),
+        result=result,
+        problem=problem,
+    ), (200 if problem is None else 409)
+
+
+# ---- organizers --------------------------------------------------------------------------
+
+
+@bp.get("/volunteering/organize/<activity_id>/roster")
+@login_required
+def roster(activity_id):
+    """The organizer's roster: places, then the waitlist in order; removal and hand check-in."""
+    listing = _api("GET", f"/api/v1/activities/{activity_id}/signups", params={"per_page": 200})
+    return render_template(
+        "volunteering_organize_roster.html", roster=listing, activity=listing["activity"]
+    )
+
+
+@bp.post("/volunteering/organize/<activity_id>/signups/<signup_id>/remove")
+@login_required
+def remove(activity_id, signup_id):
+    """Remove a sign-up with a reason."""
+    if EmptyForm().validate_on_submit():
+        try:
+            _api(
+                "POST",
+                f"/api/v1/activities/{activity_id}/signups/{signup_id}/removal",
+                json={"reason": (request.form.get("reason") or "").strip()},
+            )
+            flash(_("已移出名单"), "success")
+        except DomainError as error:
+            flash(_(error.detail), "error")
+    return redirect(url_for("volunteering.roster", activity_id=activity_id))
+
+
+@bp.post("/volunteering/organize/<activity_id>/checkins")
+@login_required
+def hand_checkin(activity_id):
+    """Check someone in by hand (a resident without a phone)."""
+    if EmptyForm().validate_on_submit():
+        action = "checkouts" if request.form.get("action") == "checkout" else "checkins"
+        try:
+            record = _api(
+                "POST",
+                f"/api/v1/activities/{activity_id}/{action}",
+                json={"volunteer_id": request.form.get("volunteer_id")},
+            )
+            flash(record["message"], "success")
+        except DomainError as error:
+            flash(_(error.detail), "error")
+    return redirect(
+        _safe(request.form.get("next"), url_for("volunteering.roster", activity_id=activity_id))
+    )
+
+
+def _live_code(activity_id: str) -> dict:
+    shown = _api("GET", f"/api/v1/activities/{activity_id}/checkin-code")
+    url = request.host_url.rstrip("/") + shown["url"]
+    qr = segno.make(url, error="m")
+    return {**shown, "absolute_url": url, "qr_svg": qr.svg_inline(scale=6, border=2)}
+
+
+@bp.get("/volunteering/organize/<activity_id>/live")
+@login_required
+def live(activity_id):
+    """The live code screen shown at the venue: QR and 6-digit code, refreshing themselves."""
+    listing = _api("GET", f"/api/v1/activities/{activity_id}/signups", params={"per_page": 1})
+    return render_template(
+        "volunteering_live.html", shown=_live_code(activity_id), activity=listing["activity"]
+    )
+
+
+@bp.get("/volunteering/organize/<activity_id>/live.json")
+@login_required
+def live_json(activity_id):
+    """The current code and QR, for the live screen to refresh itself."""
+    return jsonify(_live_code(activity_id))
+
+
+@bp.route("/volunteering/organize/<activity_id>/attendance", methods=["GET", "POST"])
+@login_required
+def attendance(activity_id):
+    """Review the attendance table, adjust hours with reasons, mark no-shows, confirm."""
+    errors: dict = {}
+    if request.method == "POST" and EmptyForm().validate_on_submit():
+        entries, no_shows, bad = [], [], {}
+        for volunteer_id in request.form.getlist("volunteer_id"):
+            if request.form.get(f"absent-{volunteer_id}"):
+                no_shows.append(volunteer_id)
+                continue
+            raw = (request.form.get(f"hours-{volunteer_id}") or "").strip()
+            if not raw:
+                continue
+            try:
+                hours = Decimal(raw)
+            except InvalidOperation:
+                bad[volunteer_id] = [_("时长须为数字，以 0.5 小时为单位")]
+                continue
+            entry = {"volunteer_id": volunteer_id, "hours": str(hours)}
+            reason = (request.form.get(f"reason-{volunteer_id}") or "").strip()
+            if reason:
+                entry["reason"] = reason
+            entries.append(entry)
+        try:
+            if bad:
+                raise DomainError(_("请检查填写的内容"), code="validation", errors=bad)
+            summary = _api(
+                "POST",
+                f"/api/v1/activities/{activity_id}/attendance/confirm",
+                json={"entries": entries, "no_shows": no_shows},
+            )
+            flash(
+                _(
+                    "已确认：新确认 {a} 人，修改 {b} 人，缺席 {c} 人",
+                    a=summary["confirmed"],
+                    b=summary["corrected"],
+                    c=summary["no_shows"],
+                ),
+                "success",
+            )
+            return redirect(url_for("volunteering.attendance", activity_id=activity_id))
+        except DomainError as error:
+            errors = _field_errors(error)
+            flash(_(error.detail), "error")
+    table = _api("GET", f"/api/v1/activities/{activity_id}/attendance")
+    return render_template(
+        "volunteering_attendance.html",
+        table=table,
+        activity=table["activity"],
+        errors=errors,
+        form=request.form if request.method == "POST" else {},
+    ), (422 if errors else 200)
+
+
+def _field_errors(error: DomainError) -> dict:
+    """Per-volunteer messages from the API's answer (validation errors nest under json)."""
+    found = error.errors or {}
+    if "json" in found:
+        found = {"": [_("请检查填写的时长（0 到 24 小时，以 0.5 小时为单位）")]}
+    return {key: [_(m) for m in messages] for key, messages in found.items()}
