@@ -32,6 +32,7 @@ MESSAGE_MODULES = (
     "web/app.py",
     "web/pages.py",
     "web/pages_activities.py",
+    "web/pages_volunteering.py",
     "events/vocabulary.py",
     "services/activities/operations.py",
     "services/activities/schemas.py",

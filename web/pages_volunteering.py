@@ -176,7 +176,7 @@ def _raw(path: str) -> tuple[int, bytes, str]:
         )
         return answer.status_code, answer.content, answer.headers.get("Content-Type", "")
     except requests.RequestException as exc:
-        raise services_client.ServiceUnavailable("volunteers 服务暂时无法访问，请稍后再试") from exc
+        raise services_client.ServiceUnavailable("服务暂时无法访问，请稍后再试") from exc
 
 
 @bp.get("/volunteering/me/certificate.pdf")

@@ -55,7 +55,7 @@ def test_an_organizer_creates_publishes_copies_and_cancels_an_activity(live, pho
     expect(page.get_by_role("status")).to_have_text("活动已发布，志愿者现在可以报名")
     shoot(page, "published")
     page.get_by_role("link", name="查看公开页面").click()
-    expect(page.get_by_text("翻译")).to_be_visible()
+    expect(page.locator("ul.shifts").get_by_text("翻译")).to_be_visible()
     expect(page.get_by_text("剩余 2 / 2")).to_be_visible()
     page.go_back()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from volunteering import FC, VENUE, activity_payload
 from waitress.server import create_server
 from waitress.wasyncore import close_all
@@ -25,7 +25,7 @@ from services.common.app import service_context
 from services.volunteers import operations
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 expect.set_options(timeout=15_000)
 
@@ -57,15 +57,9 @@ def site(broker, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+def chromium(browser):
+    """The session's one Chromium (Playwright's sync API allows one driver per thread)."""
+    return browser
 
 
 def publish(platform, starts_in: timedelta, **overrides) -> dict:
