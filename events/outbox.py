@@ -23,19 +23,20 @@ from events.store import outbox
 
 log = structlog.get_logger(__name__)
 
-# A fixed advisory-lock key: on PostgreSQL, emitting transactions take it so outbox rows get
-# their sequence numbers in commit order (the relay publishes in that order). It is held
-# from the first emit to commit, so services emit as late in a transaction as they can.
-_OUTBOX_LOCK_KEY = 0x5EED_0B0C
-# Session-level lock held by the one relay of a service that may publish (PostgreSQL).
-_RELAY_LOCK_KEY = 0x5EED_0B0D
+# PostgreSQL advisory locks, named after the outbox table they guard (its schema), since
+# several services may share one database. Emitting transactions take the first, so outbox
+# rows get their sequence numbers in commit order (the relay publishes in that order); it is
+# held from the first emit to commit, so services emit as late in a transaction as they can.
+# The one relay of a service that may publish holds the second for as long as it runs.
+_OUTBOX_LOCK = "SELECT pg_advisory_xact_lock(hashtext('shiliu.outbox:' || current_schema()))"
+_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('shiliu.relay:' || current_schema()))"
 
 
 def emit(session: Session, event: Event) -> Event:
     """Write an event into the outbox as part of the session's current transaction."""
     entry = catalog.get(event.type, event.version)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _OUTBOX_LOCK_KEY})
+        session.execute(text(_OUTBOX_LOCK))
     session.execute(
         insert(outbox).values(
             event_id=event.id,
@@ -92,7 +93,7 @@ class Relay:
             return True
         if self._leader_conn is None:
             conn = engine.connect()
-            got = conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _RELAY_LOCK_KEY})
+            got = conn.scalar(text(_RELAY_LOCK))
             conn.commit()
             if not got:
                 conn.close()

@@ -85,6 +85,10 @@ def make_settings(tmp_path, request):
         )
 
     yield build
+    _drop_schemas(schemas)
+
+
+def _drop_schemas(schemas: list[str]) -> None:
     if schemas:
         admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -128,8 +132,14 @@ def desk(settings, contexts):
     made.app.extensions["shiliu"].engine.dispose()
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def city_engine(request) -> str:
+    """The database engine of a module's city; a module may narrow it by redefining this."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def city(broker, tmp_path_factory):
+def city(broker, tmp_path_factory, city_engine):
     """The whole platform with the demonstration city and its sign-ins, shared by a module.
 
     Yields a helper with a werkzeug client on the one base URL and ways to sign in.
@@ -147,9 +157,10 @@ def city(broker, tmp_path_factory):
         heartbeat_interval_ms=1000,
         max_poll_interval_ms=30000,
     )
+    schemas: list[str] = []
     settings = replace(
         settings,
-        database_urls=_database_urls("sqlite", tmp_path_factory.mktemp("db"), []),
+        database_urls=_database_urls(city_engine, tmp_path_factory.mktemp("db"), schemas),
     )
     from events import kafka as kafka_clients
 
@@ -158,3 +169,4 @@ def city(broker, tmp_path_factory):
     gateway = running.start(seed=True)
     yield City(running, gateway)
     running.stop()
+    _drop_schemas(schemas)

@@ -15,6 +15,13 @@ from volunteering import city_activity, city_code, city_operation
 
 from infra.registry import PARTS
 
+
+@pytest.fixture(scope="module")
+def city_engine() -> str:
+    """Who may do what does not depend on the database: SQLite only, for speed."""
+    return "sqlite"
+
+
 PERSONAS = ("anonymous", "volunteer", "organizer_in", "organizer_out", "committee", "admin")
 ACCOUNTS = {
     "anonymous": None,

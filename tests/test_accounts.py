@@ -15,6 +15,12 @@ from services.common.auth import Grant, issue_token
 from web.models import Account
 
 
+@pytest.fixture(scope="module")
+def city_engine() -> str:
+    """Accounts run on SQLite here; the services' PostgreSQL paths are covered elsewhere."""
+    return "sqlite"
+
+
 def accounts_count(city) -> int:
     with service_context(city.web).session_factory() as session:
         return session.scalar(select(func.count()).select_from(Account))

@@ -329,7 +329,9 @@ def test_public_lists_filter_by_unit_category_dimension_dates_and_free_places(ci
     assert city.call("GET", "/api/v1/activities?mine=true", "13800000001").status_code == 403
 
 
-def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reaches_the_signups(city):
+def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reaches_the_signups(
+    city,
+):
     """Through the real broker: publish → sign up → move → cancel, as a volunteer sees it."""
     from services.volunteers.models import ActivityView
 
@@ -344,8 +346,13 @@ def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reac
 
     wait_for(seen, message="volunteers to learn of the published activity")
     signed = wait_for(
-        lambda: (r := city.call("POST", f"/api/v1/activities/{aid}/signups", "13800000001", json={}))
-        .status_code == 201 and r,
+        lambda: (
+            (
+                r := city.call("POST", f"/api/v1/activities/{aid}/signups", "13800000001", json={})
+            ).status_code
+            == 201
+            and r
+        ),
         message="the sign-up to be taken",
     )
     assert signed.get_json()["status"] == "confirmed"
@@ -354,10 +361,22 @@ def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reac
         message="activities to count the place",
     )
     new_start = at(9)
-    city.call("PATCH", f"/api/v1/activities/{aid}", "organizer", json={
-        "starts_at": new_start.isoformat(), "ends_at": (new_start + timedelta(hours=3)).isoformat()})
+    city.call(
+        "PATCH",
+        f"/api/v1/activities/{aid}",
+        "organizer",
+        json={
+            "starts_at": new_start.isoformat(),
+            "ends_at": (new_start + timedelta(hours=3)).isoformat(),
+        },
+    )
     wait_for(lambda: seen().starts_at == new_start, message="volunteers to see the new time")
-    city.call("POST", f"/api/v1/activities/{aid}/cancel", "organizer", json={"reason": "台风预警，活动取消"})
+    city.call(
+        "POST",
+        f"/api/v1/activities/{aid}/cancel",
+        "organizer",
+        json={"reason": "台风预警，活动取消"},
+    )
     wait_for(lambda: seen().status == "cancelled", message="volunteers to see the cancellation")
     mine = city.call("GET", f"/api/v1/activities/{aid}/signups/me", "13800000001").get_json()
     assert "台风预警，活动取消" in str(mine)

@@ -11,6 +11,12 @@ from infra.registry import PARTS
 from web.openapi import SchemaClash, merge
 
 
+@pytest.fixture(scope="module")
+def city_engine() -> str:
+    """The document does not depend on the database."""
+    return "sqlite"
+
+
 def api_rules(city) -> set[tuple[str, str]]:
     """(method, OpenAPI path) of every /api/ route of every part, from the URL maps."""
     found = set()

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -260,10 +261,15 @@ def test_the_page_and_the_correlation_id_pass_through_the_gateway(production):
     assert missing.headers["X-Correlation-ID"] == "smoke-1"
 
 
-def test_a_resident_registers_and_signs_in_through_the_gateway(production):
-    """The first part of the resident's journey (signing up, checking in and points follow)."""
-    units = production.get("/api/v1/units").json()["items"]
-    community = next(u for u in units if u["name"] == "富春社区")
+def test_a_resident_registers_signs_up_checks_in_and_gets_points_through_the_gateway(production):
+    """The resident's whole journey, every request through the one base URL."""
+    units = {u["name"]: u for u in production.get("/api/v1/units").json()["items"]}
+    community = units["富春社区"]
+    wait_for(
+        lambda: production.count("web", "unit_views") == 12,
+        timeout=60,
+        message="web to learn the unit tree",
+    )
     registered = production.post(
         "/api/v1/accounts",
         json={
@@ -274,16 +280,86 @@ def test_a_resident_registers_and_signs_in_through_the_gateway(production):
         },
     )
     assert registered.status_code == 201, registered.text
-    token = production.post(
-        "/api/v1/auth/token", json={"username": "13600001234", "password": "smoke2026pw"}
-    )
-    assert token.status_code == 200, token.text
-    me = production.get(
-        "/api/v1/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
-    )
-    assert me.json()["profile"]["home_unit_id"] == community["id"]
-    wait_for(
-        lambda: production.count("ledger", "volunteer_views") == 1,
+    resident = bearer(production, "13600001234", "smoke2026pw")
+    me = production.get("/api/v1/me", headers=resident).json()
+    volunteer_id = me["id"]
+    assert me["profile"]["home_unit_id"] == community["id"]
+
+    # The community's organizer, made the way a new installation makes its first staff.
+    created = subprocess.run(
+        [
+            str(BIN / "shiliu"),
+            "accounts",
+            "create",
+            "--username",
+            "smoke-organizer",
+            "--password",
+            "organize2026",
+            "--role",
+            "organizer",
+            "--unit",
+            community["id"],
+        ],
+        env={**os.environ, "SHILIU_WEB_DATABASE_URL": production.database_urls["web"]},
+        capture_output=True,
+        text=True,
         timeout=60,
-        message="the ledger to learn of the new volunteer",
     )
+    assert created.returncode == 0, created.stderr
+    organizer = bearer(production, "smoke-organizer", "organize2026")
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    activity = production.post(
+        "/api/v1/activities",
+        headers=organizer,
+        json={
+            "title": "烟测邻里节",
+            "category": "festival",
+            "dimensions": ["culture"],
+            "host_unit_id": community["id"],
+            "starts_at": (now - timedelta(minutes=10)).isoformat(),
+            "ends_at": (now + timedelta(hours=2)).isoformat(),
+        },
+    ).json()
+    published = production.post(f"/api/v1/activities/{activity['id']}/publish", headers=organizer)
+    assert published.status_code == 200, published.text
+
+    def signed_up():
+        answer = production.post(
+            f"/api/v1/activities/{activity['id']}/signups", headers=resident, json={}
+        )
+        return answer.status_code == 201 and answer.json()
+
+    signup = wait_for(signed_up, timeout=60, message="volunteers to learn of the activity")
+    assert signup["status"] == "confirmed"
+    checked_in = production.post(
+        f"/api/v1/activities/{activity['id']}/checkins",
+        headers=organizer,
+        json={"volunteer_id": volunteer_id},
+    )
+    assert checked_in.status_code == 201, checked_in.text
+    confirmed = production.post(
+        f"/api/v1/activities/{activity['id']}/attendance/confirm",
+        headers=organizer,
+        json={
+            "entries": [{"volunteer_id": volunteer_id, "hours": "2", "reason": "现场确认，未签退"}],
+            "no_shows": [],
+        },
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+    def balance():
+        answer = production.get(f"/api/v1/ledger/volunteers/{volunteer_id}", headers=resident)
+        return answer.status_code == 200 and answer.json()["balance"]
+
+    # The default rule: 5 for attending + 10 per confirmed hour.
+    assert wait_for(balance, timeout=60, message="the points to reach the ledger") == 25
+
+
+def bearer(production, username: str, password: str) -> dict:
+    """Authorization headers for an account, through the gateway."""
+    answer = production.post(
+        "/api/v1/auth/token", json={"username": username, "password": password}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}

@@ -309,7 +309,10 @@ def create_activity(session: Session, created_by: str, data: dict) -> Activity:
 
 def get_activity(session: Session, activity_id: str, lock: bool = False) -> Activity:
     """Return an activity or raise NotFound."""
-    activity = session.get(Activity, activity_id, with_for_update=lock)
+    # FOR UPDATE OF activities: PostgreSQL will not lock the outer-joined host unit.
+    activity = session.get(
+        Activity, activity_id, with_for_update={"of": Activity} if lock else None
+    )
     if activity is None:
         raise NotFound("活动不存在", code="unknown-activity")
     return activity
