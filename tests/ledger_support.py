@@ -3,6 +3,7 @@ a fresh migrated ledger database, and the points the rule gives, computed indepe
 
 from __future__ import annotations
 
+import random
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
@@ -189,3 +190,44 @@ def expected_balances(events: list[Event]) -> dict[str, int]:
 def later(minutes: int) -> datetime:
     """T0 plus some minutes."""
     return T0 + timedelta(minutes=minutes)
+
+
+def stream(count: int, volunteers: int = 300, seed: int = 7) -> list[Event]:
+    """A deterministic stream of attendance events: confirmations (some capped), corrections,
+    no-shows, and events a producer sent twice."""
+    rng = random.Random(seed)
+    events: list[Event] = []
+    confirmations: list[Event] = []
+    while len(events) < count:
+        roll = rng.random()
+        volunteer = f"v-{rng.randrange(volunteers)}"
+        day = date(2026, 3, 1) + timedelta(days=rng.randrange(20))
+        if roll < 0.70 or not confirmations:
+            event = confirmed(
+                f"at-{len(confirmations)}",
+                volunteer,
+                str(rng.randrange(0, 17) / 2),
+                activity_id=f"a-{rng.randrange(40)}",
+                day=day,
+                at=later(rng.randrange(60)),
+                weight=rng.choice([None, None, "1.50"]),
+                cross_group=rng.random() < 0.3,
+            )
+            confirmations.append(event)
+        elif roll < 0.85:
+            base = rng.choice(confirmations).payload
+            event = confirmed(
+                base["attendance_id"],
+                base["volunteer_id"],
+                str(rng.randrange(0, 17) / 2),
+                activity_id=base["activity_id"],
+                day=date.fromisoformat(base["activity_date"]),
+                at=later(60 + rng.randrange(60)),
+                corrected_from=base["hours"],
+            )
+        elif roll < 0.95:
+            event = no_show(f"su-{len(events)}", volunteer, f"a-{rng.randrange(40)}", day)
+        else:
+            event = rng.choice(events)  # the producer sent it twice
+        events.append(event)
+    return events
