@@ -16,6 +16,7 @@ from web.api import blp as api_blueprint
 from web.i18n import _
 from web.models import Account
 from web.pages import bp as pages_blueprint
+from web.pages_points import bp as points_pages
 
 NAME = "web"
 
@@ -39,6 +40,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     api.register_blueprint(api_blueprint)
     csrf.exempt(api_blueprint)  # the JSON API takes bearer tokens or JSON bodies, never forms
     app.register_blueprint(pages_blueprint)
+    app.register_blueprint(points_pages)
 
     login = LoginManager(app)
     login.login_view = "pages.login"
