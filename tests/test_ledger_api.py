@@ -3,6 +3,7 @@ adjustments needing a second administrator, versioned rules, the chain verified.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -236,3 +237,79 @@ def test_an_administrator_verifies_the_chain(points_city):
     body = answer.get_json()
     assert body["ok"] is True and body["problem"] is None and body["rows"] >= 4
     assert len(body["checksum"]) == 64
+
+
+# ---- the pages ---------------------------------------------------------------------------
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_my_points_page_explains_every_row(points_city):
+    page = points_city.page_client("13800000001").get("/points")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "3月8日 邻里节 3.5小时 × 10 + 5 = 40分" in html
+    assert "★" in html or "☆" in html
+
+
+def test_the_standings_page_filters_by_unit_and_period(points_city):
+    unit = points_city.unit(FC).unit_id
+    client = points_city.page_client("organizer")
+    page = client.get(f"/points/standings?unit_id={unit}&from=2026-03-01&to=2026-03-31")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "居民1" in html and "居民2" in html
+    wrong = client.get(f"/points/standings?unit_id={unit}&from=2026-03-31&to=2026-03-01")
+    assert wrong.status_code == 422 and 'data-field="to"' in wrong.get_data(as_text=True)
+    assert points_city.page_client("13800000001").get("/points/standings").status_code == 403
+
+
+def test_a_city_administrator_adds_a_rule_version_on_the_rules_page(points_city):
+    client = points_city.page_client("admin")
+    form = client.get("/points/rules").get_data(as_text=True)
+    assert "v1" in form and "effective_from" in form
+    refused = client.post(
+        "/points/rules", data={"csrf_token": _csrf(form), "effective_from": "2026-01-01"}
+    )
+    assert refused.status_code == 422
+    assert "生效日期必须晚于今天" in refused.get_data(as_text=True)
+    later_day = (today() + timedelta(days=3)).isoformat()
+    saved = client.post(
+        "/points/rules",
+        data={"csrf_token": _csrf(form), "effective_from": later_day, "daily_cap": "120"},
+    )
+    assert saved.status_code == 302
+    listed = client.get("/points/rules").get_data(as_text=True)
+    assert later_day in listed and "120" in listed
+    volunteer_view = points_city.page_client("13800000001").get("/points/rules")
+    assert volunteer_view.status_code == 200
+    assert 'name="effective_from"' not in volunteer_view.get_data(as_text=True)
+
+
+def test_adjustments_await_a_second_administrator_on_their_page(points_city):
+    city = points_city
+    client = city.page_client("admin")
+    form = client.get("/points/adjustments").get_data(as_text=True)
+    asked = client.post(
+        "/points/adjustments",
+        data={
+            "csrf_token": _csrf(form),
+            "volunteer_id": city.others[1],
+            "points": "-3",
+            "reason": "重复登记的时长",
+        },
+    )
+    assert asked.status_code == 302
+    mine = client.get("/points/adjustments").get_data(as_text=True)
+    assert "重复登记的时长" in mine and "须由另一位管理员审批" in mine
+    other = city.page_client("admin-bl")
+    listed = other.get("/points/adjustments").get_data(as_text=True)
+    pending = city.call("GET", "/api/v1/ledger/adjustments?status=pending", "admin").get_json()
+    target = next(a for a in pending["items"] if a["reason"] == "重复登记的时长")
+    before = _balance(city, city.others[1])
+    done = other.post(
+        f"/points/adjustments/{target['id']}/approve", data={"csrf_token": _csrf(listed)}
+    )
+    assert done.status_code == 302
+    assert _balance(city, city.others[1]) == before - 3
