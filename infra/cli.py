@@ -340,15 +340,51 @@ def ledger_replay(target_url: str | None, timeout: float) -> None:
     click.echo("equal")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--events", "count", default=50_000, show_default=True, help="Events per run.")
 @click.option("--database-url", help="Run against this database (default: a fresh SQLite file).")
-def bench(count: int, database_url: str | None) -> None:
-    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`)."""
+@click.pass_context
+def bench(ctx: click.Context, count: int, database_url: str | None) -> None:
+    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`);
+    `shiliu bench ledger` benchmarks the points ledger."""
+    if ctx.invoked_subcommand is not None:
+        return
     from infra.bench import run_backbone_bench
 
     logs.configure(_settings().log_format, level="WARNING")
     run_backbone_bench(count, database_url)
+
+
+@bench.command("ledger")
+@click.option("--events", "count", default=200_000, show_default=True, help="Attendance events.")
+@click.option(
+    "--volunteers", default=100_000, show_default=True, help="Volunteers in the district."
+)
+@click.option("--rows", default=1_000_000, show_default=True, help="Ledger rows for standings.")
+@click.option("--queries", default=40, show_default=True, help="Standings queries per period.")
+@click.option("--database-url", help="Ingest into this database (default: a fresh SQLite file).")
+@click.option(
+    "--standings-url",
+    help="An empty ledger database for the standings benchmark (PostgreSQL; skipped if unset).",
+)
+@click.option("--skip-ingest", is_flag=True, help="Only the standings benchmark.")
+def bench_ledger(
+    count: int,
+    volunteers: int,
+    rows: int,
+    queries: int,
+    database_url: str | None,
+    standings_url: str | None,
+    skip_ingest: bool,
+) -> None:
+    """Ledger ingest beside raw consume + bulk insert, and the standings of a district."""
+    from infra.bench_ledger import run_ingest_bench, run_standings_bench
+
+    logs.configure(_settings().log_format, level="WARNING")
+    if not skip_ingest:
+        run_ingest_bench(count, min(volunteers, max(1, count // 2)), database_url)
+    if standings_url:
+        run_standings_bench(standings_url, volunteers, rows, queries)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,11 +22,13 @@ from ledger_support import (
 )
 from sqlalchemy import delete, select, text, update
 
+from events import catalog
+from events.envelope import decode
 from events.store import outbox
 from infra.cli import main as shiliu
 from services.common.db import upgrade
 from services.ledger import chain, operations
-from services.ledger.models import AttendanceState, LedgerEntry, LedgerImmutable
+from services.ledger.models import Adjustment, AttendanceState, LedgerEntry, LedgerImmutable
 
 MARCH_8, MARCH_9 = date(2026, 3, 8), date(2026, 3, 9)
 
@@ -84,6 +86,48 @@ def test_a_correction_reverses_the_original_award_and_writes_a_new_one(ledger):
     assert reversal.reverses_entry_id == first.entry_id
     assert ledger.balances() == {"v-1": 35}
     assert ledger.hours() == {"v-1": 6}
+
+
+def test_the_points_events_the_ledger_publishes_keep_their_contract(ledger):
+    ledger.apply(
+        [
+            no_show("su-1", "v-1", "a-1", MARCH_8),
+            confirmed("at-1", "v-1", "3.5", activity_id="a-1"),
+            confirmed("at-1", "v-1", "3", at=later(5), corrected_from="3.5"),
+        ]
+    )
+    with ledger.factory() as session, session.begin():
+        adjustment = Adjustment(
+            id="adj-1",
+            volunteer_id="v-1",
+            points=7,
+            reason="补记",
+            entry_date=MARCH_8,
+            status="approved",
+            requested_by="acc-1",
+            requested_at=later(0),
+            approved_by="acc-2",
+            approved_at=later(1),
+        )
+        session.add(adjustment)
+        session.flush()
+        operations.post_adjustment(session, adjustment)
+    with ledger.factory() as session:
+        published = session.execute(select(outbox.c.value)).scalars().all()
+    kinds = []
+    for raw in published:
+        event = decode(raw)
+        catalog.get(event.type, event.version).load(event.payload)  # raises if off-contract
+        kinds.append(event.type)
+    assert kinds == [
+        "points.awarded",  # −5 for the no-show
+        "points.awarded",
+        "points.reversed",  # the no-show's deduction taken back
+        "points.reversed",
+        "points.awarded",
+        "points.adjusted",
+    ]
+    assert ledger.balances() == {"v-1": 35 + 7}
 
 
 def test_a_correction_that_arrives_first_wins_over_the_older_confirmation(ledger):

@@ -689,19 +689,21 @@ def standings(
 ) -> tuple[list[dict], int]:
     """Balances per volunteer for a date range within a unit subtree and/or a team, ranked
     (ties share a rank, the next rank skips: 1, 2, 2, 4)."""
-    points = func.sum(LedgerEntry.points).label("points")
-    query = (
-        select(
-            LedgerEntry.volunteer_id,
-            VolunteerView.display_name,
-            points,
-            func.rank().over(order_by=points.desc()).label("rank"),
-            func.count().over().label("total"),
-        )
-        .join(VolunteerView, VolunteerView.volunteer_id == LedgerEntry.volunteer_id)
+    # Sum the rows per volunteer first (one narrow pass over the period's rows), then keep the
+    # volunteers in scope and rank them.
+    sums = (
+        select(LedgerEntry.volunteer_id, func.sum(LedgerEntry.points).label("points"))
         .where(and_(LedgerEntry.entry_date >= start, LedgerEntry.entry_date <= end))
-        .group_by(LedgerEntry.volunteer_id, VolunteerView.display_name)
+        .group_by(LedgerEntry.volunteer_id)
+        .subquery()
     )
+    query = select(
+        sums.c.volunteer_id,
+        VolunteerView.display_name,
+        sums.c.points,
+        func.rank().over(order_by=sums.c.points.desc()).label("rank"),
+        func.count().over().label("total"),
+    ).join(VolunteerView, VolunteerView.volunteer_id == sums.c.volunteer_id)
     if path is not None:
         query = query.join(UnitView, UnitView.unit_id == VolunteerView.home_unit_id).where(
             UnitView.path.startswith(path)
@@ -709,7 +711,7 @@ def standings(
     if team_id is not None:
         query = query.where(VolunteerView.team_id == team_id)
     rows = session.execute(
-        query.order_by(points.desc(), LedgerEntry.volunteer_id)
+        query.order_by(sums.c.points.desc(), sums.c.volunteer_id)
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
