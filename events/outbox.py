@@ -50,6 +50,29 @@ def emit(session: Session, event: Event) -> Event:
     return event
 
 
+def emit_many(session: Session, events: list[Event]) -> None:
+    """Write several events into the outbox in one statement, in list order."""
+    if not events:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(_OUTBOX_LOCK))
+    now = utcnow()
+    rows = []
+    for event in events:
+        entry = catalog.get(event.type, event.version)
+        rows.append(
+            {
+                "event_id": event.id,
+                "event_type": event.type,
+                "topic": entry.topic,
+                "key": event.key,
+                "value": event.encode(),
+                "created_at": now,
+            }
+        )
+    session.execute(insert(outbox), rows)
+
+
 def backlog(session: Session) -> int:
     """Count the events committed but not yet acknowledged by the broker."""
     return session.scalar(

@@ -275,28 +275,128 @@ def worker(service: str, relay: bool, consume: bool) -> None:
         workers.shutdown()
 
 
-@main.command()
-@click.argument(
-    "what", type=click.Choice(["backbone", "checkins"]), default="backbone", required=False
-)
-@click.option("--events", "count", default=50_000, show_default=True, help="Events per run.")
-@click.option(
-    "--volunteers", default=5_000, show_default=True, help="Check-ins per run (`checkins`)."
-)
-@click.option("--threads", default=8, show_default=True, help="Concurrent clients (`checkins`).")
-@click.option("--database-url", help="Run against this database (default: a fresh SQLite file).")
-def bench(what: str, count: int, volunteers: int, threads: int, database_url: str | None) -> None:
-    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`),
-    or `checkins`: check-ins through the API against a bare Flask insert on the same database."""
-    logs.configure(_settings().log_format, level="WARNING")
-    if what == "checkins":
-        from infra.bench_checkins import run_checkin_bench
+@main.group()
+def ledger() -> None:
+    """The points ledger: verify its hash chain, rebuild it from the event history."""
 
-        run_checkin_bench(volunteers, threads, database_url)
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Walk the hash chain; name the first altered, removed or inserted row (exit 1 if any)."""
+    from services.common.db import make_engine, make_session_factory
+    from services.ledger import chain
+
+    engine = make_engine(_settings().database_url("ledger"))
+    try:
+        with make_session_factory(engine)() as session:
+            found = chain.verify(session)
+            digest = chain.checksum(session)
+    finally:
+        engine.dispose()
+    if found.ok:
+        click.echo(f"ledger intact: {found.rows} rows, checksum {digest}")
+        return
+    problem = found.problem
+    click.echo(
+        f"ledger broken at row {problem.seq} ({problem.kind}"
+        f"{', entry ' + problem.entry_id if problem.entry_id else ''}): {problem.detail}"
+    )
+    raise SystemExit(1)
+
+
+@ledger.command("replay")
+@click.option(
+    "--into",
+    "target_url",
+    help="A fresh database URL for the rebuild (default: a new SQLite file in a temporary folder).",
+)
+@click.option(
+    "--timeout", default=300.0, show_default=True, help="Seconds to wait for the event history."
+)
+def ledger_replay(target_url: str | None, timeout: float) -> None:
+    """Rebuild the ledger from the topics into a fresh database; print both SHA-256 checksums."""
+    import tempfile
+    from pathlib import Path
+
+    from services.ledger.replay import rebuild
+
+    settings = _settings()
+    logs.configure(settings.log_format, level="WARNING")
+    if not target_url:
+        folder = Path(tempfile.mkdtemp(prefix="shiliu-ledger-replay-"))
+        target_url = f"sqlite:///{folder / 'ledger.db'}"
+    with tqdm(desc="replaying", unit="event") as bar:
+        result = rebuild(
+            settings, settings.database_url("ledger"), target_url, timeout, progress=bar.update
+        )
+    click.echo(
+        f"rebuilt into {target_url}: {result.events} events, {result.adjustments} adjustments"
+    )
+    click.echo(f"live     {result.live_checksum}  ({result.live_rows} rows)")
+    click.echo(f"rebuilt  {result.rebuilt_checksum}  ({result.rebuilt_rows} rows)")
+    if not result.equal:
+        click.echo("the checksums differ")
+        raise SystemExit(1)
+    click.echo("equal")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--events", "count", default=50_000, show_default=True, help="Events per run.")
+@click.option("--database-url", help="Run against this database (default: a fresh SQLite file).")
+@click.pass_context
+def bench(ctx: click.Context, count: int, database_url: str | None) -> None:
+    """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`);
+    `shiliu bench checkins` and `shiliu bench ledger` benchmark check-ins and the ledger."""
+    if ctx.invoked_subcommand is not None:
         return
     from infra.bench import run_backbone_bench
 
+    logs.configure(_settings().log_format, level="WARNING")
     run_backbone_bench(count, database_url)
+
+
+@bench.command("checkins")
+@click.option("--volunteers", default=5_000, show_default=True, help="Check-ins per run.")
+@click.option("--threads", default=8, show_default=True, help="Concurrent clients.")
+@click.option("--database-url", help="Run against this database (default: a fresh SQLite file).")
+def bench_checkins(volunteers: int, threads: int, database_url: str | None) -> None:
+    """Check-ins through the API beside a bare Flask insert into the same database."""
+    from infra.bench_checkins import run_checkin_bench
+
+    logs.configure(_settings().log_format, level="WARNING")
+    run_checkin_bench(volunteers, threads, database_url)
+
+
+@bench.command("ledger")
+@click.option("--events", "count", default=200_000, show_default=True, help="Attendance events.")
+@click.option(
+    "--volunteers", default=100_000, show_default=True, help="Volunteers in the district."
+)
+@click.option("--rows", default=1_000_000, show_default=True, help="Ledger rows for standings.")
+@click.option("--queries", default=40, show_default=True, help="Standings queries per period.")
+@click.option("--database-url", help="Ingest into this database (default: a fresh SQLite file).")
+@click.option(
+    "--standings-url",
+    help="An empty ledger database for the standings benchmark (PostgreSQL; skipped if unset).",
+)
+@click.option("--skip-ingest", is_flag=True, help="Only the standings benchmark.")
+def bench_ledger(
+    count: int,
+    volunteers: int,
+    rows: int,
+    queries: int,
+    database_url: str | None,
+    standings_url: str | None,
+    skip_ingest: bool,
+) -> None:
+    """Ledger ingest beside raw consume + bulk insert, and the standings of a district."""
+    from infra.bench_ledger import run_ingest_bench, run_standings_bench
+
+    logs.configure(_settings().log_format, level="WARNING")
+    if not skip_ingest:
+        run_ingest_bench(count, min(volunteers, max(1, count // 2)), database_url)
+    if standings_url:
+        run_standings_bench(standings_url, volunteers, rows, queries)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from backbone import wait_for
 from volunteering import city_activity, city_code, city_operation
 
 from infra.registry import PARTS
@@ -343,6 +344,45 @@ CASES = [
         every(200),
         path=lambda c: f"/api/v1/hours-certificates/{certificate_code(c)}",
     ),
+    # services/ledger
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/ledger/volunteers/<volunteer_id>",
+        {**signed_in(200), "organizer_out": 403},
+        path=lambda c: f"/api/v1/ledger/volunteers/{demo_volunteer(c)}",
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/ledger/standings",
+        {**signed_in(200), "volunteer": 403, "organizer_out": 403},
+        path=lambda c: f"/api/v1/ledger/standings?unit_id={c.unit(FC).unit_id}",
+    ),
+    Case("ledger", "GET", "/api/v1/ledger/verify", admin_only(200)),
+    Case("ledger", "GET", "/api/v1/ledger/adjustments", admin_only(200)),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/ledger/adjustments",
+        admin_only(201),
+        body=lambda c: {"volunteer_id": demo_volunteer(c), "points": 2, "reason": "补记签到"},
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/ledger/adjustments/<adjustment_id>/approve",
+        admin_only(200),
+        path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_approve}/approve",
+    ),
+    Case("ledger", "GET", "/api/v1/ledger/rules", every(200)),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/ledger/rules",
+        admin_only(201),
+        body=lambda c: {"effective_from": (date.today() + timedelta(days=2)).isoformat()},
+    ),
     # web: JSON API
     Case(
         "web",
@@ -581,6 +621,26 @@ CASES = [
         )
         for action in ("signups/<signup_id>/remove", "checkins", "attendance")
     ],
+    Case("web", "GET", "/points", PAGES_NEEDING_SIGN_IN, page=True),
+    Case(
+        "web",
+        "GET",
+        "/points/standings",
+        {**PAGES_NEEDING_SIGN_IN, "volunteer": 403},
+        page=True,
+    ),
+    Case("web", "GET", "/points/rules", PAGES_NEEDING_SIGN_IN, page=True),
+    Case("web", "POST", "/points/rules", CSRF_REFUSED, page=True),
+    Case("web", "GET", "/points/adjustments", ADMIN_PAGES, page=True),
+    Case("web", "POST", "/points/adjustments", CSRF_REFUSED, page=True),
+    Case(
+        "web",
+        "POST",
+        "/points/adjustments/<adjustment_id>/approve",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/points/adjustments/{c.adjustment_to_approve}/approve",
+    ),
 ]
 
 
@@ -623,6 +683,38 @@ def matrix_city(city):
         json={"role": "organizer", "unit_id": city.unit(FC).unit_id},
     )
     city.resident, city.grant_to_revoke = resident, grant.get_json()["id"]
+    # A second administrator asks for an adjustment that the first may approve; the ledger
+    # must know the demo volunteer first.
+    wait_for(
+        lambda: (
+            city.call(
+                "GET", f"/api/v1/ledger/volunteers/{demo_volunteer(city)}", "admin"
+            ).status_code
+            == 200
+        ),
+        message="the ledger to know the demo volunteer",
+    )
+    second = city.client.post(
+        "/api/v1/staff",
+        headers=admin,
+        json={
+            "username": "admin-two",
+            "name": "第二位管理员",
+            "password": "second2026",
+            "role": "admin",
+            "unit_id": city.unit("/nb/").unit_id,
+        },
+    )
+    assert second.status_code == 201, second.get_data(as_text=True)
+    city._tokens["admin-two"] = city.token("admin-two", "second2026")
+    asked = city.call(
+        "POST",
+        "/api/v1/ledger/adjustments",
+        "admin-two",
+        json={"volunteer_id": demo_volunteer(city), "points": 3, "reason": "补记讲解岗位"},
+    )
+    assert asked.status_code == 201, asked.get_data(as_text=True)
+    city.adjustment_to_approve = asked.get_json()["id"]
     return city
 
 

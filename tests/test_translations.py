@@ -33,6 +33,7 @@ MESSAGE_MODULES = (
     "web/pages.py",
     "web/pages_activities.py",
     "web/pages_volunteering.py",
+    "web/pages_points.py",
     "events/vocabulary.py",
     "services/activities/operations.py",
     "services/activities/schemas.py",

@@ -17,6 +17,7 @@ from web.i18n import _, explain
 from web.models import Account
 from web.pages import bp as pages_blueprint
 from web.pages_activities import bp as activity_pages
+from web.pages_points import bp as points_pages
 from web.pages_volunteering import bp as volunteering_blueprint
 
 NAME = "web"
@@ -53,6 +54,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     app.register_blueprint(activity_pages)
     openapi.init_app(app)
     app.register_blueprint(volunteering_blueprint)
+    app.register_blueprint(points_pages)
 
     login = LoginManager(app)
     login.login_view = "pages.login"

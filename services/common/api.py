@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 def make_api(app: Flask, title: str) -> Api:
@@ -20,5 +20,6 @@ def make_api(app: Flask, title: str) -> Api:
 class PageArgs(Schema):
     """Pagination query arguments."""
 
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 200)
+    # marshmallow 4 ignores validators that return False: they must raise, as Range does.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from events.envelope import utcnow
 from services.common.db import upsert
 from services.common.projections import unit_handlers
-from services.ledger.models import UnitView, VolunteerView
+from services.ledger import operations
+from services.ledger.models import ActivitySummary, ActivityView, UnitView, VolunteerView
 
 
 def on_volunteer_state(session, _event, payload: dict) -> None:
@@ -18,8 +19,52 @@ def on_volunteer_state(session, _event, payload: dict) -> None:
     )
 
 
+def on_activity_state(session, _event, payload: dict) -> None:
+    """Keep the ledger's copy of an activity's title, host and dimensions."""
+    values = {
+        "activity_id": payload["activity_id"],
+        "title": payload["title"][:200],
+        "category": payload["category"][:64],
+        "dimensions": ",".join(payload["dimensions"])[:200],
+        "host_unit_path": payload["host_unit_path"],
+        "starts_at": payload["starts_at"],
+        "updated_at": utcnow(),
+    }
+    upsert(session, ActivityView.__table__, values, key=["activity_id"])
+
+
+def on_attendance_confirmed(session, event, payload: dict) -> None:
+    """Confirmed hours earn points by the rule in force."""
+    operations.count_attendance(session, event, payload, corrected=False)
+
+
+def on_attendance_corrected(session, event, payload: dict) -> None:
+    """Corrected hours: the original award is reversed and a new one written."""
+    operations.count_attendance(session, event, payload, corrected=True)
+
+
+def on_no_show(session, event, payload: dict) -> None:
+    """A no-show after a confirmed sign-up costs points."""
+    operations.record_no_show(session, event, payload)
+
+
+def on_attendance_summarized(session, _event, payload: dict) -> None:
+    """Keep an activity's attendance aggregate (for reports and award criteria)."""
+    values = {
+        name: payload[name]
+        for name in ("activity_id", "attendees", "distinct_groups", "cross_group", "confirmed_at")
+    }
+    upsert(session, ActivitySummary.__table__, values, key=["activity_id"])
+
+
 HANDLERS = {
     **unit_handlers(UnitView),
     "volunteer.registered": on_volunteer_state,
     "volunteer.updated": on_volunteer_state,
+    "activity.published": on_activity_state,
+    "activity.updated": on_activity_state,
+    "attendance.confirmed": on_attendance_confirmed,
+    "attendance.corrected": on_attendance_corrected,
+    "attendance.no_show": on_no_show,
+    "attendance.summarized": on_attendance_summarized,
 }

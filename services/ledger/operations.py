@@ -1,0 +1,730 @@
+"""Domain operations of services/ledger. Each runs inside the caller's transaction.
+
+Every transaction that writes ledger rows locks the chain head first (``_Writer``), so rows are
+appended one transaction at a time and the hash chain stays linear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from events.envelope import Event, format_time, utcnow
+from events.outbox import emit_many
+from services.common.errors import Conflict, DomainError, NotFound
+from services.ledger import rules as r
+from services.ledger.chain import GENESIS, row_hash
+from services.ledger.models import (
+    ActivityView,
+    Adjustment,
+    AttendanceState,
+    AuditEntry,
+    ChainHead,
+    LedgerEntry,
+    NoShowState,
+    PointsRule,
+    UnitView,
+    VolunteerView,
+)
+
+PRODUCER = "ledger"
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving time
+ENTRY_NAMESPACE = uuid.UUID("6f1c8f0e-5b2a-4d59-9a51-2d3c1e0b7a44")
+STAR_HOURS_ENV = "SHILIU_LEDGER_STAR_HOURS"
+DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
+REVERSAL_REASONS = {
+    "correction": "时长更正，冲销原记录",
+    "cap": "当日上限重新分配，冲销原记录",
+    "no_show_cancelled": "已确认出勤，撤销缺席扣分",
+}
+
+
+def today() -> date:
+    """Today's date in China."""
+    return utcnow().astimezone(CHINA).date()
+
+
+def star_thresholds() -> tuple[int, ...]:
+    """Star thresholds in hours, from SHILIU_LEDGER_STAR_HOURS (default 100,300,600,1000,1500)."""
+    raw = os.environ.get(STAR_HOURS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_STAR_HOURS
+    try:
+        values = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise RuntimeError(
+            f"{STAR_HOURS_ENV} must be comma-separated whole hours: {raw!r}"
+        ) from exc
+    if not values or list(values) != sorted(values) or len(values) > 5:
+        raise RuntimeError(f"{STAR_HOURS_ENV} must be 1 to 5 increasing numbers: {raw!r}")
+    return values
+
+
+def audit(session: Session, actor_id: str, action: str, subject_id: str | None, detail) -> None:
+    """Record a sensitive act in the ledger's audit trail."""
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor_id=actor_id,
+            action=action,
+            subject_id=subject_id,
+            detail=json.dumps(detail, ensure_ascii=False, default=str)[:1000],
+        )
+    )
+
+
+# ---- rules -------------------------------------------------------------------------------
+
+
+def rules(session: Session) -> list[PointsRule]:
+    """Every rule version, oldest first (cached for the session: rules change rarely)."""
+    cached = session.info.get("ledger_rules")
+    if cached is None:
+        cached = session.scalars(select(PointsRule).order_by(PointsRule.version)).all()
+        session.info["ledger_rules"] = cached
+    return cached
+
+
+def rule_version(session: Session, version: int) -> PointsRule:
+    """One rule version."""
+    for rule in rules(session):
+        if rule.version == version:
+            return rule
+    raise NotFound(f"积分规则第 {version} 版不存在", code="unknown-rule")
+
+
+def rule_for(session: Session, day: date, known_at: datetime) -> PointsRule:
+    """The rule in force for attendance on ``day`` as it was known at ``known_at``.
+
+    The latest effective date on or before the day wins (the newer version on a tie), among
+    the rules recorded before the event happened: a rule never reaches back to events that
+    were already there, so a rebuild from the event history computes exactly what the live
+    ledger did.
+    """
+    candidates = [
+        rule
+        for rule in rules(session)
+        if rule.effective_from <= day and rule.created_at <= known_at
+    ]
+    if not candidates:
+        candidates = rules(session)[:1]
+    if not candidates:
+        raise RuntimeError("no points rule: the ledger's migrations create the default one")
+    return max(candidates, key=lambda rule: (rule.effective_from, rule.version))
+
+
+RULE_FIELDS = (
+    "attendance_base",
+    "points_per_hour",
+    "max_half_hours",
+    "cross_group_bonus_percent",
+    "no_show_penalty",
+    "daily_cap",
+)
+
+
+def create_rule(session: Session, actor_id: str, body: dict, idempotency_key: str | None = None):
+    """Record a new rule version from its effective date (tomorrow at the earliest)."""
+    if idempotency_key:
+        known = session.scalar(
+            select(PointsRule).where(PointsRule.idempotency_key == idempotency_key)
+        )
+        if known is not None:
+            return known, False
+    if body["effective_from"] <= today():
+        raise DomainError(
+            "新规则只能从明天或以后生效，已发生的积分不会被改写",
+            code="effective-date-past",
+            errors={"effective_from": ["生效日期必须晚于今天"]},
+            status=422,
+        )
+    latest = session.scalar(select(PointsRule).order_by(PointsRule.version.desc()).limit(1))
+    values = {name: getattr(latest, name) for name in RULE_FIELDS}
+    if body.get("max_hours") is not None:
+        values["max_half_hours"] = r.half_hours(body["max_hours"])
+    values.update({name: body[name] for name in RULE_FIELDS if body.get(name) is not None})
+    rule = PointsRule(
+        version=(latest.version if latest else 0) + 1,
+        effective_from=body["effective_from"],
+        note=body.get("note") or "",
+        created_by=actor_id,
+        created_at=utcnow(),
+        idempotency_key=idempotency_key,
+        **values,
+    )
+    session.add(rule)
+    session.flush()
+    session.info.pop("ledger_rules", None)
+    audit(session, actor_id, "rule.created", str(rule.version), rule_dict(rule))
+    return rule, True
+
+
+def rule_dict(rule: PointsRule) -> dict:
+    """A rule as the API shows it."""
+    return {
+        "version": rule.version,
+        "effective_from": rule.effective_from,
+        "attendance_base": rule.attendance_base,
+        "points_per_hour": rule.points_per_hour,
+        "max_hours": r.format_hours(rule.max_half_hours),
+        "cross_group_bonus_percent": rule.cross_group_bonus_percent,
+        "no_show_penalty": rule.no_show_penalty,
+        "daily_cap": rule.daily_cap,
+        "note": rule.note,
+        "created_by": rule.created_by,
+        "created_at": rule.created_at,
+    }
+
+
+# ---- appending rows ----------------------------------------------------------------------
+
+
+class _Row(SimpleNamespace):
+    """A ledger row being appended (inserted with one statement per cause)."""
+
+
+def _locked_head(session: Session) -> ChainHead:
+    """The chain head, locked for this transaction (once per transaction, again in savepoints:
+    a lock taken inside a savepoint that is rolled back is released with it)."""
+    root = session.get_transaction()
+    cached = session.info.get("ledger_head")
+    if cached is not None and cached[0] is root and not session.in_nested_transaction():
+        return cached[1]
+    head = session.get(ChainHead, 1, with_for_update=True)
+    if head is None:
+        head = ChainHead(id=1, last_seq=0, last_hash=GENESIS)
+        session.add(head)
+    session.info["ledger_head"] = (root, head)
+    return head
+
+
+class _Writer:
+    """Appends rows for one cause (an event, an approval) to the chain, with their events.
+
+    Rows and their ``points.*`` events are written by ``flush`` in one statement each.
+    """
+
+    def __init__(self, session: Session, source: str, occurred_at: datetime, event_id=None):
+        self.session = session
+        self.source = source
+        self.source_event_id = event_id
+        self.occurred_at = occurred_at
+        self.count = 0
+        self.approval: dict = {}
+        self.head = _locked_head(session)
+        self.rows: list[_Row] = []
+
+    def append(self, **fields) -> _Row:
+        """Append one row; its id is derived from the cause, so a rebuild gives the same id."""
+        self.count += 1
+        row = _Row(
+            seq=self.head.last_seq + 1,
+            entry_id=str(uuid.uuid5(ENTRY_NAMESPACE, f"{self.source}/{self.count}")),
+            source_event_id=self.source_event_id,
+            occurred_at=self.occurred_at,
+            recorded_at=utcnow(),
+            prev_hash=self.head.last_hash,
+            **{"hours_halves": 0, "rule_version": None, "reverses_entry_id": None, **fields},
+        )
+        row.hash = row_hash(row.prev_hash, row.seq, row)
+        self.head.last_seq, self.head.last_hash = row.seq, row.hash
+        self.rows.append(row)
+        return row
+
+    def flush(self) -> None:
+        """Insert the appended rows and their events."""
+        if not self.rows:
+            return
+        self.session.execute(insert(LedgerEntry), [vars(row) for row in self.rows])
+        emit_many(self.session, [self._event(row) for row in self.rows])
+        self.rows = []
+
+    def _event(self, row: _Row) -> Event:
+        payload = {
+            "entry_id": row.entry_id,
+            "volunteer_id": row.volunteer_id,
+            "points": row.points,
+            "reason_code": row.reason_code,
+            "activity_id": row.activity_id,
+            "rule_version": row.rule_version,
+            "source_event_id": row.source_event_id,
+        }
+        if row.kind == "reversal":
+            name, payload["reverses_entry_id"] = "points.reversed", row.reverses_entry_id
+        elif row.kind == "adjustment":
+            name = "points.adjusted"
+            payload.update(self.approval)
+        else:
+            name = "points.awarded"
+        # Built from our own typed values (the contract test pins that they load).
+        return Event(
+            type=name,
+            version=1,
+            key=row.volunteer_id,
+            payload=payload,
+            producer=PRODUCER,
+            id=str(uuid.uuid5(ENTRY_NAMESPACE, f"event/{row.entry_id}")),
+        )
+
+    def reverse(self, entry_id: str, points: int, halves: int, reason: str, **fields):
+        """Append the row that cancels an earlier one."""
+        return self.append(
+            kind="reversal",
+            reason_code=reason,
+            points=-points,
+            hours_halves=-halves,
+            explanation=f"{REVERSAL_REASONS[reason]} {r.format_points(points)}分",
+            reverses_entry_id=entry_id,
+            **fields,
+        )
+
+
+def _event_time(event: Event) -> datetime:
+    return datetime.fromisoformat(event.occurred_at).astimezone(UTC)
+
+
+def version_key(confirmed_at: datetime, corrected: bool, event_id: str) -> str:
+    """Orders the words on one attendance: later confirmation wins, a correction wins a tie."""
+    return f"{format_time(confirmed_at)}|{1 if corrected else 0}|{event_id}"
+
+
+# ---- attendance --------------------------------------------------------------------------
+
+
+def count_attendance(session: Session, event: Event, payload: dict, corrected: bool) -> None:
+    """Apply ``attendance.confirmed``/``attendance.corrected``: the newest word on an attendance
+    counts; its award is reversed and written anew, and the day's cap shared out again."""
+    key = version_key(payload["confirmed_at"], corrected, event.id)
+    state = session.get(AttendanceState, payload["attendance_id"])
+    if state is not None and state.version_key >= key:
+        return  # an older (or the same) word on this attendance: the newer one already counts
+    writer = _Writer(session, event.id, _event_time(event), event.id)
+    day = payload["activity_date"]
+    rule = rule_for(session, day, writer.occurred_at)
+    halves = min(r.half_hours(payload["hours"]), rule.max_half_hours)
+    weight = r.weight_percent(payload.get("shift_weight"))
+    cross = bool(payload.get("cross_group"))
+    computed = r.attendance_points(rule, halves, weight, cross).points
+    content = (day, halves, weight, cross, rule.version, payload["activity_id"])
+    if state is None:
+        state = AttendanceState(
+            attendance_id=payload["attendance_id"],
+            volunteer_id=payload["volunteer_id"],
+            award_entry_id=None,
+            awarded_points=0,
+            awarded_halves=0,
+            award_date=None,
+        )
+        session.add(state)
+        same = False
+    else:
+        same = content == (
+            state.activity_date,
+            state.half_hours,
+            state.weight_percent,
+            state.cross_group,
+            state.rule_version,
+            state.activity_id,
+        )
+    old_day = state.activity_date
+    state.activity_id = payload["activity_id"]
+    state.activity_date = day
+    state.version_key = key
+    state.source_event_id = event.id
+    state.half_hours, state.weight_percent, state.cross_group = halves, weight, cross
+    state.rule_version, state.computed_points = rule.version, computed
+    session.flush()
+    changed = None if same else state.attendance_id
+    _settle_day(session, writer, state.volunteer_id, day, rule, changed)
+    if old_day is not None and old_day != day:
+        _settle_day(session, writer, state.volunteer_id, old_day, rule, None)
+    _cancel_no_shows(session, writer, state.volunteer_id, state.activity_id)
+    writer.flush()
+
+
+def _settle_day(session, writer: _Writer, volunteer_id: str, day: date, rule, changed):
+    """Share the day's cap among the volunteer's attendances (by attendance id) and rewrite the
+    awards whose share changed: the day's total is always min(cap, sum of their points)."""
+    states = session.scalars(
+        select(AttendanceState)
+        .where(AttendanceState.volunteer_id == volunteer_id, AttendanceState.activity_date == day)
+        .order_by(AttendanceState.attendance_id)
+    ).all()
+    shares = r.allocate_daily_cap([s.computed_points for s in states], rule.daily_cap)
+    for state, share in zip(states, shares, strict=True):
+        is_changed = state.attendance_id == changed
+        if not is_changed and state.award_entry_id is not None and share == state.awarded_points:
+            continue
+        if state.award_entry_id is not None:
+            writer.reverse(
+                state.award_entry_id,
+                state.awarded_points,
+                state.awarded_halves,
+                "correction" if is_changed else "cap",
+                volunteer_id=volunteer_id,
+                activity_id=state.activity_id,
+                attendance_id=state.attendance_id,
+                entry_date=state.award_date,
+                rule_version=None,
+            )
+        own_rule = rule_version(session, state.rule_version)
+        points = r.attendance_points(
+            own_rule, state.half_hours, state.weight_percent, state.cross_group
+        )
+        entry = writer.append(
+            kind="award",
+            reason_code="attendance",
+            points=share,
+            hours_halves=state.half_hours,
+            explanation=r.award_explanation(
+                points.formula, state.computed_points, share, rule.daily_cap
+            ),
+            volunteer_id=volunteer_id,
+            activity_id=state.activity_id,
+            attendance_id=state.attendance_id,
+            entry_date=day,
+            rule_version=state.rule_version,
+        )
+        state.award_entry_id, state.awarded_points = entry.entry_id, share
+        state.awarded_halves, state.award_date = state.half_hours, day
+
+
+def _cancel_no_shows(session, writer: _Writer, volunteer_id: str, activity_id: str) -> None:
+    penalties = session.scalars(
+        select(NoShowState).where(
+            NoShowState.volunteer_id == volunteer_id,
+            NoShowState.activity_id == activity_id,
+            NoShowState.penalty_entry_id.is_not(None),
+        )
+    ).all()
+    for state in penalties:
+        writer.reverse(
+            state.penalty_entry_id,
+            -state.penalty_points,
+            0,
+            "no_show_cancelled",
+            volunteer_id=volunteer_id,
+            activity_id=activity_id,
+            attendance_id=None,
+            entry_date=state.activity_date,
+        )
+        state.penalty_entry_id, state.penalty_points = None, 0
+
+
+def record_no_show(session: Session, event: Event, payload: dict) -> None:
+    """Apply ``attendance.no_show``: one penalty per sign-up, none if the volunteer's attendance
+    at that activity is confirmed (then or later: a later confirmation reverses the penalty)."""
+    if session.get(NoShowState, payload["signup_id"]) is not None:
+        return
+    state = NoShowState(
+        signup_id=payload["signup_id"],
+        volunteer_id=payload["volunteer_id"],
+        activity_id=payload["activity_id"],
+        activity_date=payload["activity_date"],
+        penalty_entry_id=None,
+        penalty_points=0,
+    )
+    session.add(state)
+    attended = session.scalar(
+        select(AttendanceState.attendance_id)
+        .where(
+            AttendanceState.volunteer_id == state.volunteer_id,
+            AttendanceState.activity_id == state.activity_id,
+        )
+        .limit(1)
+    )
+    if attended is not None:
+        return
+    writer = _Writer(session, event.id, _event_time(event), event.id)
+    rule = rule_for(session, state.activity_date, writer.occurred_at)
+    if not rule.no_show_penalty:
+        return
+    entry = writer.append(
+        kind="award",
+        reason_code="no_show",
+        points=-rule.no_show_penalty,
+        explanation=f"报名后缺席 {r.format_points(-rule.no_show_penalty)}分",
+        volunteer_id=state.volunteer_id,
+        activity_id=state.activity_id,
+        attendance_id=None,
+        entry_date=state.activity_date,
+        rule_version=rule.version,
+    )
+    state.penalty_entry_id, state.penalty_points = entry.entry_id, rule.no_show_penalty
+    writer.flush()
+
+
+# ---- adjustments -------------------------------------------------------------------------
+
+
+def volunteer_place(session: Session, volunteer_id: str) -> tuple[VolunteerView, str] | None:
+    """A volunteer the ledger knows, with the path of their home unit."""
+    row = session.execute(
+        select(VolunteerView, UnitView.path)
+        .join(UnitView, UnitView.unit_id == VolunteerView.home_unit_id, isouter=True)
+        .where(VolunteerView.volunteer_id == volunteer_id)
+    ).first()
+    return (row[0], row[1] or "") if row else None
+
+
+def request_adjustment(session: Session, who, body: dict, idempotency_key: str | None = None):
+    """An administrator asks for a manual adjustment; it counts once another approves it."""
+    if idempotency_key:
+        known = session.scalar(
+            select(Adjustment).where(
+                Adjustment.requested_by == who.account_id,
+                Adjustment.idempotency_key == idempotency_key,
+            )
+        )
+        if known is not None:
+            return known, False
+    place = volunteer_place(session, body["volunteer_id"])
+    if place is None:
+        raise DomainError(
+            "账本里没有这位志愿者",
+            code="unknown-volunteer",
+            errors={"volunteer_id": ["志愿者不存在"]},
+            status=422,
+        )
+    _require_admin(who, place[1])
+    adjustment = Adjustment(
+        id=str(uuid.uuid4()),
+        volunteer_id=body["volunteer_id"],
+        points=body["points"],
+        reason=body["reason"].strip(),
+        entry_date=body.get("date") or today(),
+        status="pending",
+        requested_by=who.account_id,
+        requested_at=utcnow(),
+        idempotency_key=idempotency_key,
+    )
+    session.add(adjustment)
+    session.flush()
+    audit(
+        session, who.account_id, "adjustment.requested", adjustment.id, adjustment_dict(adjustment)
+    )
+    return adjustment, True
+
+
+def _require_admin(who, path: str) -> None:
+    from services.common.auth import Forbidden
+
+    if not who.can("admin", path):
+        raise Forbidden("只有该志愿者所在单位的管理员可以调整积分", code="out-of-scope")
+
+
+def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
+    """A second administrator approves an adjustment: its ledger row is written now."""
+    from services.common.auth import Forbidden
+
+    session.get(ChainHead, 1, with_for_update=True)  # the chain is always locked first
+    adjustment = session.get(Adjustment, adjustment_id, with_for_update=True)
+    if adjustment is None:
+        raise NotFound("调整申请不存在", code="unknown-adjustment")
+    place = volunteer_place(session, adjustment.volunteer_id)
+    _require_admin(who, place[1] if place else "")
+    if adjustment.requested_by == who.account_id:
+        raise Forbidden("积分调整须由另一位管理员审批", code="second-admin-required")
+    if adjustment.status != "pending":
+        raise Conflict("这项调整已经审批过了", code="already-approved")
+    now = utcnow()
+    done = session.execute(
+        update(Adjustment)
+        .where(Adjustment.id == adjustment.id, Adjustment.status == "pending")
+        .values(status="approved", approved_by=who.account_id, approved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise Conflict("这项调整已经审批过了", code="already-approved")
+    session.refresh(adjustment)
+    post_adjustment(session, adjustment)
+    audit(
+        session, who.account_id, "adjustment.approved", adjustment.id, adjustment_dict(adjustment)
+    )
+    return adjustment
+
+
+def post_adjustment(session: Session, adjustment: Adjustment) -> _Row:
+    """Write the ledger row of an approved adjustment (also used by the rebuild)."""
+    writer = _Writer(session, f"adjustment/{adjustment.id}", adjustment.approved_at)
+    writer.approval = {
+        "requested_by": adjustment.requested_by,
+        "approved_by": adjustment.approved_by,
+    }
+    entry = writer.append(
+        kind="adjustment",
+        reason_code="manual",
+        points=adjustment.points,
+        explanation=f"人工调整 {r.format_points(adjustment.points)}分：{adjustment.reason}",
+        volunteer_id=adjustment.volunteer_id,
+        activity_id=None,
+        attendance_id=None,
+        entry_date=adjustment.entry_date,
+    )
+    writer.flush()
+    adjustment.entry_id = entry.entry_id
+    return entry
+
+
+def adjustment_dict(adjustment: Adjustment) -> dict:
+    """An adjustment as the API shows it."""
+    return {
+        "id": adjustment.id,
+        "volunteer_id": adjustment.volunteer_id,
+        "points": adjustment.points,
+        "reason": adjustment.reason,
+        "date": adjustment.entry_date,
+        "status": adjustment.status,
+        "requested_by": adjustment.requested_by,
+        "requested_at": adjustment.requested_at,
+        "approved_by": adjustment.approved_by,
+        "approved_at": adjustment.approved_at,
+        "entry_id": adjustment.entry_id,
+    }
+
+
+def list_adjustments(session: Session, who, status: str | None, page: int, per_page: int):
+    """Adjustments of volunteers within the caller's administrator scope."""
+    paths = who.paths("admin")
+    if not paths and not who.system:
+        from services.common.auth import Forbidden
+
+        raise Forbidden("只有管理员可以查看积分调整", code="admin-only")
+    query = (
+        select(Adjustment, VolunteerView.display_name)
+        .join(VolunteerView, VolunteerView.volunteer_id == Adjustment.volunteer_id)
+        .join(UnitView, UnitView.unit_id == VolunteerView.home_unit_id)
+    )
+    if not who.system:
+        query = query.where(or_(*[UnitView.path.startswith(path) for path in paths]))
+    if status:
+        query = query.where(Adjustment.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(
+        query.order_by(Adjustment.requested_at.desc(), Adjustment.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return [{**adjustment_dict(a), "volunteer_name": name} for a, name in rows], total
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+def shown_explanation(entry: LedgerEntry, title: str | None) -> str:
+    """A row's explanation as people read it: "3月8日 邻里节 3.5小时 × 10 + 5 = 40分"."""
+    parts = [r.date_label(entry.entry_date)]
+    if entry.activity_id:
+        parts.append(title or "活动")
+    parts.append(entry.explanation)
+    return " ".join(parts)
+
+
+def volunteer_ledger(session: Session, volunteer_id: str, page: int, per_page: int) -> dict:
+    """A volunteer's balance, confirmed hours, stars and one page of their rows, newest first."""
+    balance, halves, total = session.execute(
+        select(
+            func.coalesce(func.sum(LedgerEntry.points), 0),
+            func.coalesce(func.sum(LedgerEntry.hours_halves), 0),
+            func.count(),
+        ).where(LedgerEntry.volunteer_id == volunteer_id)
+    ).one()
+    rows = session.execute(
+        select(LedgerEntry, ActivityView.title)
+        .join(ActivityView, ActivityView.activity_id == LedgerEntry.activity_id, isouter=True)
+        .where(LedgerEntry.volunteer_id == volunteer_id)
+        .order_by(LedgerEntry.seq.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    place = volunteer_place(session, volunteer_id)
+    return {
+        "volunteer_id": volunteer_id,
+        "name": place[0].display_name if place else None,
+        "balance": int(balance),
+        "hours": r.format_hours(int(halves)),
+        "stars": r.stars(int(halves), star_thresholds()),
+        "entries": {
+            "items": [
+                {
+                    "entry_id": e.entry_id,
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "reason_code": e.reason_code,
+                    "points": e.points,
+                    "hours": r.format_signed_hours(e.hours_halves),
+                    "date": e.entry_date,
+                    "activity_id": e.activity_id,
+                    "activity_title": title,
+                    "explanation": shown_explanation(e, title),
+                    "rule_version": e.rule_version,
+                    "source_event_id": e.source_event_id,
+                    "reverses_entry_id": e.reverses_entry_id,
+                    "occurred_at": e.occurred_at,
+                }
+                for e, title in rows
+            ],
+            "total": int(total),
+            "page": page,
+            "per_page": per_page,
+        },
+    }
+
+
+def standings(
+    session: Session,
+    *,
+    path: str | None,
+    team_id: str | None,
+    start: date,
+    end: date,
+    page: int,
+    per_page: int,
+) -> tuple[list[dict], int]:
+    """Balances per volunteer for a date range within a unit subtree and/or a team, ranked
+    (ties share a rank, the next rank skips: 1, 2, 2, 4)."""
+    # Sum the rows per volunteer first (one narrow pass over the period's rows), then keep the
+    # volunteers in scope and rank them.
+    sums = (
+        select(LedgerEntry.volunteer_id, func.sum(LedgerEntry.points).label("points"))
+        .where(and_(LedgerEntry.entry_date >= start, LedgerEntry.entry_date <= end))
+        .group_by(LedgerEntry.volunteer_id)
+        .subquery()
+    )
+    query = select(
+        sums.c.volunteer_id,
+        VolunteerView.display_name,
+        sums.c.points,
+        func.rank().over(order_by=sums.c.points.desc()).label("rank"),
+        func.count().over().label("total"),
+    ).join(VolunteerView, VolunteerView.volunteer_id == sums.c.volunteer_id)
+    if path is not None:
+        query = query.join(UnitView, UnitView.unit_id == VolunteerView.home_unit_id).where(
+            UnitView.path.startswith(path)
+        )
+    if team_id is not None:
+        query = query.where(VolunteerView.team_id == team_id)
+    rows = session.execute(
+        query.order_by(sums.c.points.desc(), sums.c.volunteer_id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    total = rows[0].total if rows else 0
+    if not rows and page > 1:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = [
+        {
+            "volunteer_id": row.volunteer_id,
+            "name": row.display_name,
+            "points": int(row.points),
+            "rank": int(row.rank),
+        }
+        for row in rows
+    ]
+    return items, int(total)

@@ -1,0 +1,211 @@
+"""HTTP schemas of services/ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from services.common.api import PageArgs
+
+
+def _hour_limit(value) -> None:
+    # A Decimal Range would render as strings in the OpenAPI document, so it is checked here.
+    if not Decimal("0.5") <= value <= 24:
+        raise ValidationError("时长上限须在 0.5 到 24 小时之间")
+
+
+class LedgerPageArgs(PageArgs):
+    """Pagination of a volunteer's rows."""
+
+
+class EntryOut(Schema):
+    """One ledger row with its explanation in plain Chinese."""
+
+    entry_id = fields.String()
+    seq = fields.Integer()
+    kind = fields.String(metadata={"description": "award | reversal | adjustment"})
+    reason_code = fields.String()
+    points = fields.Integer()
+    hours = fields.String(metadata={"description": "confirmed hours this row counts (signed)"})
+    date = fields.Date()
+    activity_id = fields.String(allow_none=True)
+    activity_title = fields.String(allow_none=True)
+    explanation = fields.String()
+    rule_version = fields.Integer(allow_none=True)
+    source_event_id = fields.String(allow_none=True)
+    reverses_entry_id = fields.String(allow_none=True)
+    occurred_at = fields.DateTime()
+
+
+class EntryPage(Schema):
+    """One page of rows."""
+
+    items = fields.List(fields.Nested(EntryOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class VolunteerLedgerOut(Schema):
+    """A volunteer's balance, confirmed hours, stars and rows."""
+
+    volunteer_id = fields.String()
+    name = fields.String(allow_none=True)
+    balance = fields.Integer()
+    hours = fields.String()
+    stars = fields.Integer()
+    entries = fields.Nested(EntryPage)
+
+
+class StandingsArgs(PageArgs):
+    """Which volunteers and which period to rank."""
+
+    unit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    team_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+
+    @validates_schema
+    def _scope_and_period(self, data, **_kwargs):
+        if not data.get("unit_id") and not data.get("team_id"):
+            raise ValidationError("请指定单位（unit_id）或志愿服务队（team_id）", "unit_id")
+        start, end = data.get("from_"), data.get("to")
+        if start and end and start > end:
+            raise ValidationError("结束日期不能早于开始日期", "to")
+        if start and end and (end - start).days > 3660:
+            raise ValidationError("时间范围最长十年", "from")
+
+
+class StandingOut(Schema):
+    """A volunteer's place in the standings."""
+
+    volunteer_id = fields.String()
+    name = fields.String()
+    points = fields.Integer()
+    rank = fields.Integer()
+
+
+class StandingsOut(Schema):
+    """One page of standings."""
+
+    items = fields.List(fields.Nested(StandingOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    unit_id = fields.String(allow_none=True)
+    team_id = fields.String(allow_none=True)
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+
+class ProblemOut(Schema):
+    """Where the chain breaks."""
+
+    kind = fields.String(metadata={"description": "altered | removed | inserted"})
+    seq = fields.Integer()
+    entry_id = fields.String(allow_none=True)
+    detail = fields.String()
+
+
+class VerifyOut(Schema):
+    """The result of walking the hash chain."""
+
+    ok = fields.Boolean()
+    rows = fields.Integer()
+    problem = fields.Nested(ProblemOut, allow_none=True)
+    checksum = fields.String()
+
+
+class AdjustmentIn(Schema):
+    """A manual adjustment asked for by an administrator."""
+
+    volunteer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    points = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=-1000, max=1000)
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    date = fields.Date(load_default=None)
+
+    @validates("points")
+    def _not_zero(self, value, **_kwargs):
+        if value == 0:
+            raise ValidationError("调整的积分不能为 0")
+
+    @validates("reason")
+    def _not_blank(self, value, **_kwargs):
+        if len(value.strip()) < 2:
+            raise ValidationError("请写明调整原因")
+
+
+class AdjustmentOut(Schema):
+    """An adjustment and where it stands."""
+
+    id = fields.String()
+    volunteer_id = fields.String()
+    volunteer_name = fields.String(allow_none=True)
+    points = fields.Integer()
+    reason = fields.String()
+    date = fields.Date()
+    status = fields.String(metadata={"description": "pending | approved"})
+    requested_by = fields.String()
+    requested_at = fields.DateTime()
+    approved_by = fields.String(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    entry_id = fields.String(allow_none=True)
+
+
+class AdjustmentArgs(PageArgs):
+    """Which adjustments to list."""
+
+    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "approved"]))
+
+
+class AdjustmentPage(Schema):
+    """One page of adjustments."""
+
+    items = fields.List(fields.Nested(AdjustmentOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class RuleIn(Schema):
+    """A new version of the points rule; omitted numbers are taken from the newest version."""
+
+    effective_from = fields.Date(required=True)
+    attendance_base = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+    points_per_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+    max_hours = fields.Decimal(validate=_hour_limit)
+    cross_group_bonus_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
+    no_show_penalty = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+    daily_cap = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates("max_hours")
+    def _half_hours(self, value, **_kwargs):
+        if (value * 2) % 1:
+            raise ValidationError("时长上限须是 0.5 小时的整数倍")
+
+
+class RuleOut(Schema):
+    """A version of the points rule."""
+
+    version = fields.Integer()
+    effective_from = fields.Date()
+    attendance_base = fields.Integer()
+    points_per_hour = fields.Integer()
+    max_hours = fields.String()
+    cross_group_bonus_percent = fields.Integer()
+    no_show_penalty = fields.Integer()
+    daily_cap = fields.Integer()
+    note = fields.String()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class RuleList(Schema):
+    """Every version of the rule, and the one in force today."""
+
+    items = fields.List(fields.Nested(RuleOut))
+    current_version = fields.Integer()

@@ -1,0 +1,42 @@
+"""A ledger consumer process for the crash test: applies attendance events until told."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from sqlalchemy import func, select
+
+from events.consumer import ConsumerRunner
+from events.settings import Settings
+from events.store import consumed_events
+from services.common.db import make_engine, make_session_factory
+from services.ledger.handlers import HANDLERS
+
+
+def main() -> None:
+    expected = int(sys.argv[1])
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url("ledger"))
+    factory = make_session_factory(engine)
+    runner = ConsumerRunner(
+        "ledger",
+        HANDLERS,
+        factory,
+        settings,
+        group_id=f"{settings.topic_prefix}shiliu-ledger",
+        max_records=int(sys.argv[2]) if len(sys.argv) > 2 else 500,
+    )
+
+    def applied() -> int:
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(consumed_events))
+
+    while applied() < expected:
+        runner.poll_once(timeout_ms=500)
+    runner.close()
+    print(json.dumps(dict(runner.counts)))
+
+
+if __name__ == "__main__":
+    main()

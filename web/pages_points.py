@@ -1,0 +1,163 @@
+"""The points pages: my points, standings, the points rules, adjustments awaiting approval.
+
+Every page reads and writes through the ledger's API with the signed-in person's own token, so
+the ledger decides who may see and do what.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from services.common.app import db
+from services.common.auth import STAFF_ROLES
+from services.common.errors import DomainError
+from web import operations, services_client
+from web.i18n import _
+from web.identity import access_token_for, current_principal, require_account
+
+bp = Blueprint("points", __name__, url_prefix="/points")
+
+
+def _ledger(method: str, path: str, **kwargs):
+    token = access_token_for(require_account())["access_token"]
+    return services_client.call("ledger", method, "/api/v1/ledger" + path, token=token, **kwargs)
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int))
+
+
+def _field_errors(error: DomainError) -> dict[str, list[str]]:
+    errors = error.errors or {}
+    return errors.get("json", errors) if isinstance(errors, dict) else {}
+
+
+@bp.get("")
+@login_required
+def mine():
+    """My points: balance, hours, stars and every row with its explanation."""
+    account = require_account()
+    ledger = _ledger("GET", f"/volunteers/{account.id}", params={"page": _page()})
+    return render_template("points_mine.html", ledger=ledger, page=_page())
+
+
+@bp.get("/standings")
+@login_required
+def standings():
+    """Standings of a unit for a month, a year or any period (staff in scope)."""
+    who = current_principal()
+    paths = who.paths(STAFF_ROLES)
+    if not paths:
+        raise DomainError(_("只有工作人员可以查看积分排行"), code="staff-only", status=403)
+    units = [u for u in operations.units(db()) if any(u.path.startswith(p) for p in paths)]
+    this_year = date.today().year
+    params = {
+        "unit_id": request.args.get("unit_id") or (units[0].unit_id if units else ""),
+        "from": request.args.get("from") or f"{this_year}-01-01",
+        "to": request.args.get("to") or f"{this_year}-12-31",
+        "page": _page(),
+    }
+    errors: dict = {}
+    board = {"items": [], "total": 0}
+    try:
+        board = _ledger("GET", "/standings", params=params)
+    except DomainError as error:
+        if error.status != 422:
+            raise
+        errors = (error.errors or {}).get("query", error.errors or {})
+    return render_template(
+        "points_standings.html",
+        units=units,
+        params=params,
+        board=board,
+        errors=errors,
+        this_year=this_year,
+    ), (422 if errors else 200)
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@login_required
+def rules():
+    """Every version of the points rule; city administrators add a version from a future date."""
+    errors: dict = {}
+    if request.method == "POST":
+        body = {
+            name: request.form[name].strip()
+            for name in (
+                "effective_from",
+                "attendance_base",
+                "points_per_hour",
+                "max_hours",
+                "cross_group_bonus_percent",
+                "no_show_penalty",
+                "daily_cap",
+                "note",
+            )
+            if request.form.get(name, "").strip()
+        }
+        for name in body:
+            if (
+                name not in ("effective_from", "max_hours", "note")
+                and body[name].lstrip("-").isdigit()
+            ):
+                body[name] = int(body[name])
+        try:
+            rule = _ledger("POST", "/rules", json=body)
+            flash(_("积分规则第 {version} 版已保存", version=rule["version"]), "success")
+            return redirect(url_for("points.rules"))
+        except DomainError as error:
+            if error.status != 422:
+                raise
+            errors = _field_errors(error)
+    listed = _ledger("GET", "/rules")
+    is_city_admin = any(p.count("/") == 2 for p in current_principal().paths("admin"))
+    return render_template(
+        "points_rules.html", rules=listed, errors=errors, form=request.form, can_edit=is_city_admin
+    ), (422 if errors else 200)
+
+
+@bp.route("/adjustments", methods=["GET", "POST"])
+@login_required
+def adjustments():
+    """Adjustments awaiting approval, and asking for a new one (administrators)."""
+    errors: dict = {}
+    if request.method == "POST":
+        points = request.form.get("points", "").strip()
+        body = {
+            "volunteer_id": request.form.get("volunteer_id", "").strip(),
+            "points": int(points) if points.lstrip("-").isdigit() else points,
+            "reason": request.form.get("reason", ""),
+        }
+        try:
+            _ledger("POST", "/adjustments", json=body)
+            flash(_("调整申请已提交，需另一位管理员审批后生效"), "success")
+            return redirect(url_for("points.adjustments"))
+        except DomainError as error:
+            if error.status != 422:
+                raise
+            errors = _field_errors(error)
+    pending = _ledger("GET", "/adjustments", params={"status": "pending", "page": _page()})
+    return render_template(
+        "points_adjustments.html",
+        pending=pending,
+        errors=errors,
+        form=request.form,
+        me=require_account().id,
+    ), (422 if errors else 200)
+
+
+@bp.post("/adjustments/<adjustment_id>/approve")
+@login_required
+def approve(adjustment_id):
+    """Approve another administrator's adjustment."""
+    try:
+        _ledger("POST", f"/adjustments/{adjustment_id}/approve")
+        flash(_("已审批，积分已记入账本"), "success")
+    except DomainError as error:
+        if error.status >= 500:
+            raise
+        flash(_(error.detail), "error")
+    return redirect(url_for("points.adjustments"))
