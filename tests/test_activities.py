@@ -329,10 +329,10 @@ def test_public_lists_filter_by_unit_category_dimension_dates_and_free_places(ci
     assert city.call("GET", "/api/v1/activities?mine=true", "13800000001").status_code == 403
 
 
-def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reaches_the_signups(
-    city,
-):
-    """Through the real broker: publish → sign up → move → cancel, as a volunteer sees it."""
+def test_activity_events_reach_the_volunteers_and_ledger_projections_and_the_signups(city):
+    """Through the real broker: publish → sign up → move → cancel, as volunteers and the ledger
+    see it."""
+    from services.ledger.models import ActivityView as LedgerActivity
     from services.volunteers.models import ActivityView
 
     activity = create(city, title="跨服务的邻里节")
@@ -345,6 +345,13 @@ def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reac
             return session.get(ActivityView, aid)
 
     wait_for(seen, message="volunteers to learn of the published activity")
+    ledger = service_context(city.apps["ledger"]).session_factory
+
+    def in_ledger():
+        with ledger() as session:
+            return session.get(LedgerActivity, aid)
+
+    assert wait_for(in_ledger, message="the ledger to learn of it").title == "跨服务的邻里节"
     signed = wait_for(
         lambda: (
             (
@@ -378,5 +385,7 @@ def test_activity_events_reach_the_volunteers_projection_and_a_cancellation_reac
         json={"reason": "台风预警，活动取消"},
     )
     wait_for(lambda: seen().status == "cancelled", message="volunteers to see the cancellation")
+    wait_for(lambda: in_ledger().status == "cancelled", message="the ledger to see it")
+    assert in_ledger().starts_at == new_start
     mine = city.call("GET", f"/api/v1/activities/{aid}/signups/me", "13800000001").get_json()
     assert "台风预警，活动取消" in str(mine)

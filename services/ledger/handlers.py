@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from events.envelope import utcnow
 from services.common.db import upsert
 from services.common.projections import unit_handlers
@@ -28,9 +30,22 @@ def on_activity_state(session, _event, payload: dict) -> None:
         "dimensions": ",".join(payload["dimensions"])[:200],
         "host_unit_path": payload["host_unit_path"],
         "starts_at": payload["starts_at"],
+        "status": "published",
         "updated_at": utcnow(),
     }
     upsert(session, ActivityView.__table__, values, key=["activity_id"])
+
+
+def _activity_became(status: str):
+    def handler(session, _event, payload: dict) -> None:
+        """Follow the activity's lifecycle (cancelled ones count for nothing in awards)."""
+        session.execute(
+            update(ActivityView)
+            .where(ActivityView.activity_id == payload["activity_id"])
+            .values(status=status, updated_at=utcnow())
+        )
+
+    return handler
 
 
 def on_attendance_confirmed(session, event, payload: dict) -> None:
@@ -63,6 +78,9 @@ HANDLERS = {
     "volunteer.updated": on_volunteer_state,
     "activity.published": on_activity_state,
     "activity.updated": on_activity_state,
+    "activity.cancelled": _activity_became("cancelled"),
+    "activity.completed": _activity_became("completed"),
+    "activity.closed": _activity_became("closed"),
     "attendance.confirmed": on_attendance_confirmed,
     "attendance.corrected": on_attendance_corrected,
     "attendance.no_show": on_no_show,

@@ -53,6 +53,7 @@ class ActivityView(Base):
     dimensions: Mapped[str] = mapped_column(String(200))  # comma-separated
     host_unit_path: Mapped[str] = mapped_column(String(512))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
