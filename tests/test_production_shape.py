@@ -111,6 +111,10 @@ class Production:
         """POST to a path of the one base URL."""
         return requests.post(self.gateway_url + path, timeout=10, **kwargs)
 
+    def patch(self, path: str, **kwargs) -> requests.Response:
+        """PATCH a path of the one base URL."""
+        return requests.patch(self.gateway_url + path, timeout=10, **kwargs)
+
     def count(self, service: str, table: str) -> int:
         """Count the rows of a table in one service's own database."""
         engine = create_engine(self.database_urls[service])
@@ -317,7 +321,8 @@ def test_a_resident_registers_signs_up_checks_in_and_gets_points_through_the_gat
             "category": "festival",
             "dimensions": ["culture"],
             "host_unit_id": community["id"],
-            "starts_at": (now - timedelta(minutes=10)).isoformat(),
+            # Sign-up is open until the start; check-in opens 30 minutes before it.
+            "starts_at": (now + timedelta(minutes=20)).isoformat(),
             "ends_at": (now + timedelta(hours=2)).isoformat(),
         },
     ).json()
@@ -338,15 +343,28 @@ def test_a_resident_registers_signs_up_checks_in_and_gets_points_through_the_gat
         json={"volunteer_id": volunteer_id},
     )
     assert checked_in.status_code == 201, checked_in.text
-    confirmed = production.post(
-        f"/api/v1/activities/{activity['id']}/attendance/confirm",
+    # The neighbours came early: the organizer starts it now (an activity.updated for everyone).
+    started = production.patch(
+        f"/api/v1/activities/{activity['id']}",
         headers=organizer,
-        json={
-            "entries": [{"volunteer_id": volunteer_id, "hours": "2", "reason": "现场确认，未签退"}],
-            "no_shows": [],
-        },
+        json={"starts_at": (now - timedelta(minutes=1)).isoformat()},
     )
-    assert confirmed.status_code == 200, confirmed.text
+    assert started.status_code == 200, started.text
+
+    def confirmed():
+        answer = production.post(
+            f"/api/v1/activities/{activity['id']}/attendance/confirm",
+            headers=organizer,
+            json={
+                "entries": [
+                    {"volunteer_id": volunteer_id, "hours": "2", "reason": "现场确认，未签退"}
+                ],
+                "no_shows": [],
+            },
+        )
+        return answer.status_code == 200 and answer.json()
+
+    wait_for(confirmed, timeout=60, message="volunteers to see the activity started")
 
     def balance():
         answer = production.get(f"/api/v1/ledger/volunteers/{volunteer_id}", headers=resident)
