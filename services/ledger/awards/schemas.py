@@ -1,0 +1,472 @@
+"""HTTP schemas of the award cycles (names start with ``Award`` so that the merged OpenAPI
+document has no clash with other parts)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.common.api import PageArgs
+
+_count = {"strict": True}
+
+
+def _text(minimum: int, maximum: int, message: str):
+    def check(value: str) -> None:
+        if len(value.strip()) < minimum:
+            raise ValidationError(message)
+        if len(value) > maximum:
+            raise ValidationError(f"最多 {maximum} 个字")
+
+    return check
+
+
+class AwardCriteria(Schema):
+    """What a volunteer must have done in the period to be a candidate."""
+
+    min_points = fields.Integer(
+        load_default=200, validate=validate.Range(min=0, max=1_000_000), **_count
+    )
+    min_activities = fields.Integer(
+        load_default=6, validate=validate.Range(min=0, max=10_000), **_count
+    )
+    min_dimensions = fields.Integer(
+        load_default=3,
+        validate=validate.Range(min=0, max=5, error="维度数须在 0 到 5 之间"),
+        **_count,
+    )
+    max_no_shows = fields.Integer(
+        load_default=2, validate=validate.Range(min=0, max=1000), **_count
+    )
+
+
+class AwardCycleIn(Schema):
+    """A new cycle (DESIGN §7 defaults where a number is left out)."""
+
+    title = fields.String(required=True, validate=_text(2, 100, "请填写评选名称"))
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    criteria = fields.Nested(AwardCriteria, load_default=lambda: AwardCriteria().load({}))
+    quota = fields.Integer(required=True, validate=validate.Range(min=1, max=1000), **_count)
+    committee = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=50, error="评审委员须有 1 到 50 位"),
+    )
+    quorum = fields.Integer(required=True, validate=validate.Range(min=1, max=50), **_count)
+    majority = fields.Float(
+        load_default=0.667,
+        validate=validate.Range(min=0.5, max=1, error="通过比例须在 0.5 到 1 之间"),
+        metadata={"description": "approving share of votes cast, e.g. 0.667 for two thirds"},
+    )
+    notice_days = fields.Integer(load_default=5, validate=validate.Range(min=1, max=60), **_count)
+
+    @validates_schema
+    def _consistent(self, data, **_kwargs):
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and start > end:
+            raise ValidationError("结束日期不能早于开始日期", "period_end")
+        if start and end and (end - start).days > 3660:
+            raise ValidationError("评选期最长十年", "period_end")
+        committee = data.get("committee") or []
+        if len(set(committee)) != len(committee):
+            raise ValidationError("评审委员不能重复", "committee")
+        if data.get("quorum") and committee and data["quorum"] > len(committee):
+            raise ValidationError("法定人数不能多于评审委员人数", "quorum")
+
+    @post_load
+    def _permille(self, data, **_kwargs):
+        share = Decimal(str(data.pop("majority")))
+        data["majority_permille"] = int((share * 1000).quantize(Decimal(1), ROUND_HALF_UP))
+        return data
+
+
+class AwardMember(Schema):
+    """A committee member."""
+
+    account_id = fields.String()
+    name = fields.String()
+
+
+class AwardTieBreak(Schema):
+    """The committee's decision on candidates tied at the quota line."""
+
+    group = fields.List(fields.String())
+    chosen = fields.List(fields.String())
+    reason = fields.String()
+    by = fields.String()
+    by_name = fields.String()
+    at = fields.String()
+
+
+class AwardCycleOut(Schema):
+    """A cycle and where it stands."""
+
+    id = fields.String()
+    title = fields.String()
+    unit_id = fields.String()
+    unit_name = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    criteria = fields.Nested(AwardCriteria)
+    quota = fields.Integer()
+    committee = fields.List(fields.String())
+    committee_members = fields.List(fields.Nested(AwardMember))
+    quorum = fields.Integer()
+    majority = fields.Float()
+    notice_days = fields.Integer()
+    status = fields.String(
+        metadata={"description": "draft | open | notice | published | cancelled | revoked"}
+    )
+    status_label = fields.String()
+    created_at = fields.DateTime()
+    opened_at = fields.DateTime(allow_none=True)
+    notice_started_on = fields.Date(allow_none=True)
+    notice_ends_on = fields.Date(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    closed_reason = fields.String(allow_none=True)
+    tie_break = fields.Nested(AwardTieBreak, allow_none=True)
+    winners = fields.List(
+        fields.String(), metadata={"description": "candidate ids winning now (or proposed)"}
+    )
+    tie = fields.List(fields.String(), metadata={"description": "candidates tied at the line"})
+    tie_places = fields.Integer()
+    next_in_rank = fields.String(allow_none=True)
+    can_manage = fields.Boolean()
+    is_member = fields.Boolean()
+
+
+class AwardCyclePage(Schema):
+    """One page of cycles."""
+
+    items = fields.List(fields.Nested(AwardCycleOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AwardCycleArgs(PageArgs):
+    """Which cycles to list."""
+
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["draft", "open", "notice", "published", "cancelled", "revoked"]),
+    )
+
+
+class AwardMonthPoints(Schema):
+    """Points earned in one month of the period."""
+
+    month = fields.String()
+    points = fields.Integer()
+
+
+class AwardAttended(Schema):
+    """An activity the candidate attended, with confirmed hours."""
+
+    activity_id = fields.String()
+    title = fields.String()
+    date = fields.String()
+    hours = fields.String()
+    dimensions = fields.List(fields.String())
+
+
+class AwardMissed(Schema):
+    """A no-show after a confirmed sign-up."""
+
+    activity_id = fields.String()
+    title = fields.String()
+    date = fields.String()
+
+
+class AwardEvidence(Schema):
+    """Why a volunteer is a candidate."""
+
+    points_by_month = fields.List(fields.Nested(AwardMonthPoints))
+    activities = fields.List(fields.Nested(AwardAttended))
+    hours = fields.String()
+    dimensions = fields.List(fields.String())
+    no_shows = fields.List(fields.Nested(AwardMissed))
+
+
+class AwardTally(Schema):
+    """The votes on a candidate and what they amount to."""
+
+    approve = fields.Integer()
+    reject = fields.Integer()
+    abstain = fields.Integer()
+    recused = fields.Integer()
+    eligible = fields.Integer()
+    quorum_needed = fields.Integer()
+    outcome = fields.String(metadata={"description": "approved | rejected | pending"})
+
+
+class AwardVoteOut(Schema):
+    """A member's vote."""
+
+    member_id = fields.String()
+    member_name = fields.String()
+    decision = fields.String(metadata={"description": "approve | reject | abstain | recused"})
+    comment = fields.String()
+    automatic = fields.Boolean()
+    cast_at = fields.DateTime()
+    changed_at = fields.DateTime(allow_none=True)
+
+
+class AwardCandidateOut(Schema):
+    """A ranked candidate with evidence, story and tally."""
+
+    candidate_id = fields.String()
+    volunteer_id = fields.String()
+    name = fields.String()
+    unit_id = fields.String()
+    unit_name = fields.String()
+    points = fields.Integer()
+    rank = fields.Integer()
+    hours = fields.String()
+    activities = fields.Integer()
+    dimensions = fields.Integer()
+    no_shows = fields.Integer()
+    evidence = fields.Nested(AwardEvidence)
+    story = fields.String(allow_none=True)
+    nominated_by_name = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={"description": "listed | proposed | removed | winner | revoked"}
+    )
+    would_win = fields.Boolean(allow_none=True)
+    tied = fields.Boolean()
+    tally = fields.Nested(AwardTally)
+    votes = fields.List(fields.Nested(AwardVoteOut))
+    my_vote = fields.String(allow_none=True)
+    certificate_code = fields.String(allow_none=True)
+
+
+class AwardCandidateList(Schema):
+    """Every candidate of a cycle, best first."""
+
+    items = fields.List(fields.Nested(AwardCandidateOut))
+    total = fields.Integer()
+
+
+class AwardStoryIn(Schema):
+    """An organizer's nomination of an eligible volunteer, with their story (事迹)."""
+
+    volunteer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    story = fields.String(required=True, validate=_text(10, 2000, "事迹请至少写 10 个字"))
+
+
+def _decision():
+    return fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["approve", "reject", "abstain"], error="投票须是 approve、reject 或 abstain"
+        ),
+    )
+
+
+class AwardVoteIn(Schema):
+    """A vote on a candidate."""
+
+    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    decision = _decision()
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class AwardVoteChange(Schema):
+    """A changed vote."""
+
+    decision = _decision()
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class AwardRecusalIn(Schema):
+    """A member stepping aside from a candidate."""
+
+    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    reason = fields.String(required=True, validate=_text(2, 500, "请写明回避原因"))
+
+
+class AwardTieIn(Schema):
+    """Which tied candidates take the places left."""
+
+    candidate_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=36)),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+    )
+    reason = fields.String(required=True, validate=_text(2, 500, "请写明决定的理由"))
+
+
+class AwardObjectionIn(Schema):
+    """An objection (异议) to a proposed winner."""
+
+    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    reason = fields.String(
+        required=True, validate=_text(5, 1000, "请写明异议的理由（至少 5 个字）")
+    )
+
+
+class AwardObjectionOut(Schema):
+    """An objection and the committee's decision."""
+
+    id = fields.String()
+    candidate_id = fields.String()
+    candidate_name = fields.String()
+    reason = fields.String()
+    lodged_at = fields.DateTime()
+    status = fields.String(metadata={"description": "pending | upheld | dismissed"})
+    decided_by_name = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class AwardObjectionList(Schema):
+    """The objections of a cycle."""
+
+    items = fields.List(fields.Nested(AwardObjectionOut))
+
+
+class AwardDecisionIn(Schema):
+    """The committee's decision on an objection."""
+
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["uphold", "dismiss"], error="请选择 uphold（成立）或 dismiss（不成立）"
+        ),
+    )
+    reason = fields.String(required=True, validate=_text(2, 500, "请写明处理理由"))
+
+
+class AwardProposalIn(Schema):
+    """The next candidate in rank, proposed after an upheld objection."""
+
+    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class AwardReasonIn(Schema):
+    """A reason for cancelling a cycle."""
+
+    reason = fields.String(required=True, validate=_text(2, 500, "请写明原因"))
+
+
+class AwardRevokeIn(Schema):
+    """Revoking one winner's award (``candidate_id``) or every award of the cycle."""
+
+    candidate_id = fields.String(load_default=None, validate=validate.Length(min=1, max=36))
+    reason = fields.String(required=True, validate=_text(2, 500, "请写明撤销原因"))
+
+
+class AwardAuditOut(Schema):
+    """One recorded act."""
+
+    at = fields.DateTime()
+    actor_id = fields.String()
+    action = fields.String()
+    detail = fields.Dict()
+
+
+class AwardAuditList(Schema):
+    """The audit trail of a cycle."""
+
+    items = fields.List(fields.Nested(AwardAuditOut))
+
+
+class AwardNoticeItem(Schema):
+    """A proposed winner as the public sees them: never phone or ethnicity."""
+
+    candidate_id = fields.String()
+    name = fields.String()
+    unit_name = fields.String()
+    story = fields.String(allow_none=True)
+    points = fields.Integer()
+    activities = fields.Integer()
+    hours = fields.String()
+
+
+class AwardNoticeOut(Schema):
+    """The public notice (公示) of a cycle."""
+
+    cycle_id = fields.String()
+    title = fields.String()
+    unit_name = fields.String()
+    status = fields.String()
+    notice_started_on = fields.Date(allow_none=True)
+    notice_ends_on = fields.Date(allow_none=True)
+    open_for_objections = fields.Boolean()
+    items = fields.List(fields.Nested(AwardNoticeItem))
+
+
+class AwardNoticeSummary(Schema):
+    """A cycle on notice now."""
+
+    cycle_id = fields.String()
+    title = fields.String()
+    unit_name = fields.String()
+    notice_ends_on = fields.Date()
+
+
+class AwardNoticeList(Schema):
+    """Cycles on notice now."""
+
+    items = fields.List(fields.Nested(AwardNoticeSummary))
+
+
+class HonorRollArgs(Schema):
+    """Which honor roll."""
+
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+class HonorWinner(Schema):
+    """A winner on the honor roll."""
+
+    name = fields.String()
+    unit_name = fields.String()
+    story = fields.String(allow_none=True)
+    points = fields.Integer()
+
+
+class HonorCycle(Schema):
+    """The winners of one cycle."""
+
+    cycle_id = fields.String()
+    title = fields.String()
+    unit_name = fields.String()
+    published_at = fields.DateTime()
+    winners = fields.List(fields.Nested(HonorWinner))
+
+
+class HonorRollOut(Schema):
+    """The honor roll (光荣榜) of a unit for a year."""
+
+    unit_id = fields.String()
+    unit_name = fields.String()
+    year = fields.Integer()
+    cycles = fields.List(fields.Nested(HonorCycle))
+
+
+class AwardCertificateOut(Schema):
+    """A certificate as anyone may check it."""
+
+    code = fields.String()
+    valid = fields.Boolean()
+    status = fields.String(metadata={"description": "valid | revoked"})
+    name = fields.String()
+    unit_name = fields.String()
+    title = fields.String()
+    cycle_id = fields.String()
+    awarding_unit = fields.String()
+    issued_on = fields.Date()
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked_reason = fields.String(allow_none=True)
+
+
+class AwardCertificateList(Schema):
+    """A volunteer's own certificates."""
+
+    items = fields.List(fields.Nested(AwardCertificateOut))
