@@ -6,15 +6,21 @@ Routes come from the apps' URL maps, so a new route without an entry here fails 
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from backbone import wait_for
+from ledger_support import confirmed
 from volunteering import city_activity, city_code, city_operation
 
+from events import catalog
 from infra.registry import PARTS
+from services.common.app import service_context
+from services.ledger.awards import operations as award_ops
+from services.ledger.handlers import HANDLERS
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +147,111 @@ def certificate_code(city):
 def organize_path(page: str):
     """The path of an organizer's volunteering page of a fresh activity."""
     return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
+
+
+# ---- award cycles ------------------------------------------------------------------------
+# Candidates come from ledger rows that the fixture writes through the ledger's own handler:
+# the demo volunteer 25 points, two residents 15 each (a tie when two places are left).
+
+
+@contextmanager
+def days_later(days: int):
+    """Let the awards' calendar run on for a moment (publishing waits for the notice's end)."""
+    real = award_ops.today
+    award_ops.today = lambda: real() + timedelta(days=days)
+    try:
+        yield
+    finally:
+        award_ops.today = real
+
+
+def award_cycle(city, state: str = "open", quota: int = 1) -> str:
+    """A cycle of 北仑区 judged by the demo committee member alone, brought to ``state``."""
+    year = award_ops.today().year
+    body = {
+        "title": f"矩阵评选{next(_serial)}",
+        "unit_id": city.unit("/nb/bl/").unit_id,
+        "period_start": f"{year}-01-01",
+        "period_end": f"{year}-12-31",
+        "criteria": {"min_points": 0, "min_activities": 1, "min_dimensions": 0, "max_no_shows": 5},
+        "quota": quota,
+        "committee": [city.account("committee").id],
+        "quorum": 1,
+        "majority": 0.5,
+        "notice_days": 1,
+    }
+    created = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    base = f"/api/v1/award-cycles/{created.get_json()['id']}"
+    steps = {
+        "draft": [],
+        "open": ["open"],
+        "voted": ["open", "approve"],
+        "notice": ["open", "approve", "notice"],
+        "objected": ["open", "approve", "notice", "object"],
+        "upheld": ["open", "approve", "notice", "object", "uphold"],
+        "published": ["open", "approve", "notice", "publish"],
+    }[state]
+    for step in steps:
+        if step == "approve":
+            for candidate in city.call("GET", f"{base}/candidates", "committee").get_json()[
+                "items"
+            ]:
+                vote = {"candidate_id": candidate["candidate_id"], "decision": "approve"}
+                city.call("POST", f"{base}/votes", "committee", json=vote)
+            continue
+        if step == "object":
+            winner = city.call("GET", base, "committee").get_json()["winners"][0]
+            objection = {"candidate_id": winner, "reason": "矩阵测试提出的异议"}
+            city.objection = city.call("POST", f"{base}/objections", "admin", json=objection)
+            continue
+        if step == "uphold":
+            decision = {"decision": "uphold", "reason": "矩阵测试"}
+            oid = city.objection.get_json()["id"]
+            city.call("POST", f"{base}/objections/{oid}/decision", "committee", json=decision)
+            continue
+        with days_later(2 if step == "publish" else 0):
+            answer = city.call("POST", f"{base}/{step}", "committee")
+        assert answer.status_code == 200, (step, answer.get_data(as_text=True))
+    return base
+
+
+def cycle_path(state: str = "open", suffix: str = "", quota: int = 1):
+    """The path of (something under) a fresh cycle in a state."""
+    return lambda c: award_cycle(c, state, quota) + suffix
+
+
+def case_cycle(city) -> str:
+    return "/".join(city.case_path.split("/")[:5])
+
+
+def first_candidate(city) -> str:
+    listed = city.call("GET", f"{case_cycle(city)}/candidates", "committee").get_json()["items"]
+    return listed[0]["candidate_id"]
+
+
+def voted_path(city) -> str:
+    base = award_cycle(city, "open")
+    city.case_path = base
+    vote = {"candidate_id": first_candidate(city), "decision": "approve"}
+    city.call("POST", f"{base}/votes", "committee", json=vote)
+    return f"{base}/votes/{vote['candidate_id']}"
+
+
+def objection_path(city) -> str:
+    base = award_cycle(city, "objected")
+    return f"{base}/objections/{city.objection.get_json()['id']}/decision"
+
+
+def certificate(city) -> str:
+    base = award_cycle(city, "published")
+    return city.call("GET", f"{base}/candidates", "committee").get_json()["items"][0][
+        "certificate_code"
+    ]
+
+
+CYCLE_READERS = {**signed_in(200), "volunteer": 404}  # staff of the district's branch, members
+CYCLE_RUNNERS = {**admin_only(200), "committee": 200}  # its committee, administrators above
 
 
 ORGANIZERS_ONLY = {**admin_only(200), "organizer_in": 200}
@@ -383,6 +494,191 @@ CASES = [
         admin_only(201),
         body=lambda c: {"effective_from": (date.today() + timedelta(days=2)).isoformat()},
     ),
+    # services/ledger: award cycles
+    Case("ledger", "GET", "/api/v1/award-cycles", signed_in(200)),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles",
+        {**admin_only(201), "committee": 201},
+        body=lambda c: {
+            "title": "2026年度 民族团结之星",
+            "unit_id": c.unit("/nb/bl/").unit_id,
+            "period_start": "2026-01-01",
+            "period_end": "2026-12-31",
+            "quota": 3,
+            "committee": [c.account("committee").id],
+            "quorum": 1,
+        },
+    ),
+    Case("ledger", "GET", "/api/v1/award-cycles/<cycle_id>", CYCLE_READERS, path=cycle_path()),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/open",
+        CYCLE_RUNNERS,
+        path=cycle_path("draft", "/open"),
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/award-cycles/<cycle_id>/candidates",
+        CYCLE_READERS,
+        path=cycle_path("open", "/candidates"),
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/nominations",
+        {**CYCLE_READERS, "organizer_out": 403},  # only staff over the candidate's community
+        path=cycle_path("open", "/nominations"),
+        body=lambda c: {"volunteer_id": demo_volunteer(c), "story": "多年坚持为各族邻居义务翻译。"},
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/votes",
+        {**admin_only(403), "committee": 201},  # members only, administrators too
+        path=cycle_path("open", "/votes"),
+        body=lambda c: {"candidate_id": first_candidate(c), "decision": "approve"},
+    ),
+    Case(
+        "ledger",
+        "PUT",
+        "/api/v1/award-cycles/<cycle_id>/votes/<candidate_id>",
+        {**admin_only(403), "committee": 200},
+        path=voted_path,
+        body=lambda c: {"decision": "abstain", "comment": "再想想"},
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/recusals",
+        {**admin_only(403), "committee": 201},
+        path=cycle_path("open", "/recusals"),
+        body=lambda c: {"candidate_id": first_candidate(c), "reason": "亲属关系"},
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/tie-break",
+        CYCLE_RUNNERS,
+        path=cycle_path("voted", "/tie-break", quota=2),
+        body=lambda c: {
+            "candidate_ids": [c.call("GET", case_cycle(c), "committee").get_json()["tie"][0]],
+            "reason": "服务时长相同，按报名先后",
+        },
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/notice",
+        CYCLE_RUNNERS,
+        path=cycle_path("voted", "/notice"),
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/award-cycles/<cycle_id>/notice",
+        every(200),
+        path=cycle_path("notice", "/notice"),
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/award-cycles/<cycle_id>/objections",
+        CYCLE_READERS,
+        path=cycle_path("notice", "/objections"),
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/objections",
+        signed_in(201),
+        path=cycle_path("notice", "/objections"),
+        body=lambda c: {
+            "candidate_id": c.call("GET", case_cycle(c), "committee").get_json()["winners"][0],
+            "reason": "请核实服务时长",
+        },
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/objections/<objection_id>/decision",
+        CYCLE_RUNNERS,
+        path=objection_path,
+        body=lambda c: {"decision": "dismiss", "reason": "经核实，时长无误"},
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/proposals",
+        CYCLE_RUNNERS,
+        path=cycle_path("upheld", "/proposals"),
+        body=lambda c: {
+            "candidate_id": c.call("GET", case_cycle(c), "committee").get_json()["next_in_rank"]
+        },
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/publish",
+        {**CYCLE_RUNNERS, "committee": 409, "admin": 409},  # allowed, once the notice is over
+        path=cycle_path("notice", "/publish"),
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/revoke",
+        CYCLE_RUNNERS,
+        path=cycle_path("published", "/revoke"),
+        body=lambda c: {"reason": "评选程序有误，全部撤销"},
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/award-cycles/<cycle_id>/cancel",
+        CYCLE_RUNNERS,
+        path=cycle_path("open", "/cancel"),
+        body=lambda c: {"reason": "重新发起"},
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/award-cycles/<cycle_id>/audit",
+        CYCLE_READERS,
+        path=cycle_path("open", "/audit"),
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/award-cycles/<cycle_id>/export.xlsx",
+        CYCLE_READERS,
+        path=cycle_path("voted", "/export.xlsx"),
+    ),
+    Case("ledger", "GET", "/api/v1/award-notices", every(200)),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/honor-roll",
+        every(200),
+        path=lambda c: f"/api/v1/honor-roll?unit_id={c.unit('/nb/bl/').unit_id}",
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/certificates/<code>",
+        every(200),
+        path=lambda c: f"/api/v1/certificates/{certificate(c)}",
+    ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/certificates/<code>/pdf",
+        every(200),
+        path=lambda c: f"/api/v1/certificates/{certificate(c)}/pdf",
+    ),
+    Case("ledger", "GET", "/api/v1/award-certificates/mine", signed_in(200)),
     # web: JSON API
     Case(
         "web",
@@ -715,7 +1011,24 @@ def matrix_city(city):
     )
     assert asked.status_code == 201, asked.get_data(as_text=True)
     city.adjustment_to_approve = asked.get_json()["id"]
+    second_resident = city.register("13700009998", name="另一位居民").get_json()["id"]
+    for volunteer, hours in ((demo_volunteer(city), "2"), (resident, "1"), (second_resident, "1")):
+        wait_for(
+            lambda v=volunteer: (
+                city.call("GET", f"/api/v1/ledger/volunteers/{v}", "admin").status_code == 200
+            ),
+            message="the ledger to know the volunteer",
+        )
+        attended(city, volunteer, hours)
     return city
+
+
+def attended(city, volunteer_id: str, hours: str) -> None:
+    """Confirmed attendance applied by the ledger's own handler (as its consumer would)."""
+    event = confirmed(f"at-{volunteer_id}", volunteer_id, hours, day=award_ops.today())
+    payload = catalog.get(event.type).load(event.payload)
+    with service_context(city.apps["ledger"]).session_factory() as session, session.begin():
+        HANDLERS[event.type](session, event, payload)
 
 
 def test_every_route_has_an_entry(matrix_city):

@@ -6,6 +6,7 @@ the certificates verify, and a revoked one shows as revoked."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
@@ -259,3 +260,237 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
         "revoked",
     ):
         assert act in acts, act
+
+
+def _fields(answer) -> dict:
+    """The per-field messages of a 422 (schema errors come under ``json``)."""
+    errors = answer.get_json()["errors"]
+    return errors.get("json", errors)
+
+
+def _snapshot(city, cycle_id) -> tuple:
+    """What a refused act must leave untouched: every vote and the audit trail."""
+    votes = {
+        name: sorted((v["member_id"], v["decision"], v["comment"]) for v in c["votes"])
+        for name, c in _candidates(city, cycle_id).items()
+    }
+    trail = city.call("GET", f"/api/v1/award-cycles/{cycle_id}/audit", "committee").get_json()
+    return votes, len(trail["items"])
+
+
+@pytest.fixture(scope="module")
+def voting(city, year):
+    """An open cycle of 北仑区 judged by 马老师 (committee) and 赵委员."""
+    cycle = _new_cycle(city, year, committee=("aygul_committee", "zhao"))
+    assert (
+        city.call("POST", f"/api/v1/award-cycles/{cycle['id']}/open", "committee").status_code
+        == 200
+    )
+    return cycle["id"]
+
+
+def test_refused_votes_change_nothing(city, year, voting):
+    listed = _candidates(city, voting)
+    aygul = listed["阿依古丽"]
+    assert _vote(city, voting, "committee", aygul).status_code == 201
+    before = _snapshot(city, voting)
+
+    outsider = _vote(city, voting, "organizer", aygul)  # staff, but not on this committee
+    assert outsider.status_code == 403 and outsider.get_json()["type"].endswith("not-a-member")
+    twice = _vote(city, voting, "committee", aygul, "reject")
+    assert twice.status_code == 409 and "改票" in twice.get_json()["detail"]
+    stranger = city.call(
+        "POST",
+        f"/api/v1/award-cycles/{voting}/votes",
+        "committee",
+        json={"candidate_id": "not-a-candidate", "decision": "approve"},
+    )
+    assert stranger.status_code == 422 and "candidate_id" in _fields(stranger)
+    wrong = _vote(city, voting, "zhao-committee", aygul, "maybe")
+    assert wrong.status_code == 422 and "decision" in _fields(wrong)
+    assert _vote(city, voting, None, aygul).status_code == 401
+    assert _snapshot(city, voting) == before
+
+
+def test_a_member_on_the_committee_never_votes_on_themselves(city, year):
+    cycle = _new_cycle(city, year, committee=("li", "zhao"))
+    base = f"/api/v1/award-cycles/{cycle['id']}"
+    assert city.call("POST", f"{base}/open", year.logins["li"]).status_code == 200
+    listed = _candidates(city, cycle["id"], year.logins["li"])
+    before = _snapshot(city, cycle["id"])
+    for name in ("李委员", "古丽娜"):  # themselves, and a member of their own team
+        refused = _vote(city, cycle["id"], year.logins["li"], listed[name])
+        assert refused.status_code == 409 and refused.get_json()["type"].endswith("recused")
+    changed = city.call(
+        "PUT",
+        f"{base}/votes/{listed['李委员']['candidate_id']}",
+        year.logins["li"],
+        json={"decision": "approve"},
+    )
+    assert changed.status_code == 409
+    assert _snapshot(city, cycle["id"]) == before
+    assert listed["马建国"]["tally"]["eligible"] == 2 and listed["李委员"]["tally"]["eligible"] == 1
+
+
+def test_a_vote_may_change_until_voting_closes_then_nothing_changes(city, year, voting):
+    listed = _candidates(city, voting)
+    gulina = listed["古丽娜"]
+    assert _vote(city, voting, "zhao-committee", gulina, "reject").status_code == 201
+    path = f"/api/v1/award-cycles/{voting}/votes/{gulina['candidate_id']}"
+    changed = city.call(
+        "PUT", path, "zhao-committee", json={"decision": "approve", "comment": "复核后同意"}
+    )
+    assert changed.status_code == 200 and changed.get_json()["changed_at"]
+    assert _candidates(city, voting)["古丽娜"]["tally"]["approve"] == 1
+    for name in ("阿依古丽", "古丽娜"):
+        if _candidates(city, voting)[name]["my_vote"] is None:
+            assert _vote(city, voting, "committee", listed[name]).status_code == 201
+    assert (
+        city.call("POST", f"/api/v1/award-cycles/{voting}/notice", "committee").status_code == 200
+    )
+    before = _snapshot(city, voting)
+    late = city.call("PUT", path, "zhao-committee", json={"decision": "reject"})
+    assert late.status_code == 409 and late.get_json()["type"].endswith("wrong-status")
+    assert _vote(city, voting, "zhao-committee", listed["马建国"]).status_code == 409
+    assert _snapshot(city, voting) == before
+    early = city.call("POST", f"/api/v1/award-cycles/{voting}/publish", "committee")
+    assert early.status_code == 409 and early.get_json()["type"].endswith("notice-not-over")
+
+
+def test_candidates_tied_at_the_quota_line_are_for_the_committee_to_decide(city, year):
+    # In March alone 阿依古丽 and 古丽娜 have 35 points each: one place, two candidates.
+    cycle = _new_cycle(
+        city,
+        year,
+        committee=("aygul_committee", "zhao"),
+        title="2026年3月 民族团结之星",
+        period_start="2026-03-01",
+        period_end="2026-03-31",
+        criteria={"min_points": 30, "min_activities": 1, "min_dimensions": 2, "max_no_shows": 0},
+        quota=1,
+    )
+    base = f"/api/v1/award-cycles/{cycle['id']}"
+    city.call("POST", f"{base}/open", "committee")
+    listed = _candidates(city, cycle["id"])
+    assert sorted((n, c["rank"]) for n, c in listed.items()) == [("古丽娜", 1), ("阿依古丽", 1)]
+    for who in ("committee", "zhao-committee"):
+        for candidate in listed.values():
+            assert _vote(city, cycle["id"], who, candidate).status_code == 201
+    state = city.call("GET", base, "committee").get_json()
+    assert state["winners"] == [] and state["tie_places"] == 1
+    assert set(state["tie"]) == {c["candidate_id"] for c in listed.values()}
+    undecided = city.call("POST", f"{base}/notice", "committee")
+    assert undecided.status_code == 409 and undecided.get_json()["type"].endswith("tie-undecided")
+    too_many = city.call(
+        "POST",
+        f"{base}/tie-break",
+        "committee",
+        json={"candidate_ids": state["tie"], "reason": "都好"},
+    )
+    assert too_many.status_code == 422
+    chosen = listed["阿依古丽"]["candidate_id"]
+    decided = city.call(
+        "POST",
+        f"{base}/tie-break",
+        "committee",
+        json={"candidate_ids": [chosen], "reason": "服务时长更长、覆盖维度更多"},
+    )
+    assert decided.status_code == 200, decided.get_json()
+    assert decided.get_json()["winners"] == [chosen]
+    assert decided.get_json()["tie_break"]["reason"] == "服务时长更长、覆盖维度更多"
+    noticed = city.call("POST", f"{base}/notice", "committee")
+    assert noticed.status_code == 200
+    shown = city.call("GET", f"{base}/notice").get_json()["items"]
+    assert [item["name"] for item in shown] == ["阿依古丽"]
+    trail = city.call("GET", f"{base}/audit", "committee").get_json()["items"]
+    assert any(t["action"] == "tie_decided" and t["detail"]["chosen"] == [chosen] for t in trail)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"quorum": 2}, "quorum"),  # more than the one member
+        ({"period_end": "2025-12-31"}, "period_end"),
+        ({"majority": 0.3}, "majority"),
+        ({"quota": 0}, "quota"),
+        ({"committee": []}, "committee"),
+        ({"unit_id": "no-such-unit"}, "unit_id"),
+        ({"criteria": {"min_points": -1}}, "criteria"),
+        ({"title": " "}, "title"),
+    ],
+)
+def test_a_bad_cycle_is_refused_field_by_field_and_nothing_is_created(city, year, change, field):
+    before = city.call("GET", "/api/v1/award-cycles?per_page=200", "committee").get_json()["total"]
+    body = {**cycle_body(year, ["zhao"], quorum=1), **change}
+    answer = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    assert answer.status_code == 422, answer.get_json()
+    assert field in _fields(answer)
+    after = city.call("GET", "/api/v1/award-cycles?per_page=200", "committee").get_json()["total"]
+    assert after == before
+
+
+def test_only_committee_or_administrators_of_the_unit_start_a_cycle(city, year):
+    body = cycle_body(year, ["zhao"], quorum=1)
+    assert city.call("POST", "/api/v1/award-cycles", "organizer", json=body).status_code == 403
+    citywide = {**body, "unit_id": city.unit("/nb/").unit_id}
+    assert city.call("POST", "/api/v1/award-cycles", "committee", json=citywide).status_code == 403
+    assert city.call("POST", "/api/v1/award-cycles", "admin", json=citywide).status_code == 201
+
+
+def test_creating_a_cycle_is_idempotent_with_a_key(city, year):
+    body = cycle_body(year, ["zhao"], quorum=1)
+    headers = {"Idempotency-Key": "cycle-2026-once"}
+    first = city.call("POST", "/api/v1/award-cycles", "committee", json=body, headers=headers)
+    again = city.call("POST", "/api/v1/award-cycles", "committee", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["id"] == again.get_json()["id"]
+    other = city.call(
+        "POST", "/api/v1/award-cycles", "committee", json={**body, "quota": 3}, headers=headers
+    )
+    assert other.status_code == 422
+
+
+def test_a_cancelled_cycle_takes_no_more_acts(city, year):
+    cycle = _new_cycle(city, year, committee=("aygul_committee", "zhao"))
+    base = f"/api/v1/award-cycles/{cycle['id']}"
+    no_reason = city.call("POST", f"{base}/cancel", "committee", json={"reason": ""})
+    assert no_reason.status_code == 422
+    cancelled = city.call(
+        "POST", f"{base}/cancel", "committee", json={"reason": "条件设置有误，重新发起"}
+    )
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    for act in ("open", "notice", "publish"):
+        assert city.call("POST", f"{base}/{act}", "committee").status_code == 409
+    assert city.call("GET", f"{base}/notice").status_code == 404
+
+
+def test_the_public_sees_no_cycle_before_its_notice_and_strangers_see_none(city, year, voting):
+    assert city.call("GET", f"/api/v1/award-cycles/{voting}", None).status_code == 401
+    assert (
+        city.call("GET", f"/api/v1/award-cycles/{voting}", year.logins["wang"]).status_code == 404
+    )
+    assert city.call("GET", "/api/v1/certificates/SL-2026-NOSUCH00").status_code == 404
+    unknown = city.call("GET", "/api/v1/honor-roll?unit_id=nope")
+    assert unknown.status_code == 422
+
+
+def test_a_member_voting_ten_times_at_once_has_one_vote(city, year):
+    cycle = _new_cycle(city, year, committee=("aygul_committee", "zhao"))
+    city.call("POST", f"/api/v1/award-cycles/{cycle['id']}/open", "committee")
+    aygul = _candidates(city, cycle["id"])["阿依古丽"]
+    city.token("zhao-committee")
+    answers = []
+    barrier = threading.Barrier(10)
+
+    def vote():
+        barrier.wait()
+        answers.append(_vote(city, cycle["id"], "zhao-committee", aygul).status_code)
+
+    threads = [threading.Thread(target=vote) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [201] + [409] * 9
+    votes = _candidates(city, cycle["id"])["阿依古丽"]["votes"]
+    assert [(v["member_name"], v["decision"]) for v in votes] == [("赵委员", "approve")]
