@@ -1098,7 +1098,7 @@ def public_notice(session: Session, found: AwardCycle) -> dict:
     """What the public sees during (and after) the notice: names, units and stories only."""
     if found.status not in ("notice", "published", "revoked"):
         raise NotFound("这个评选没有在公示", code="not-on-notice")
-    shown = ("proposed",) if found.status == "notice" else ("winner", "revoked")
+    shown = ("proposed",) if found.status == "notice" else ("winner",)
     return {
         "cycle_id": found.id,
         "title": found.title,
