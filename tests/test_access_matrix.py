@@ -143,6 +143,76 @@ def organize_path(page: str):
     return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
 
 
+def award_cycle(city, stage: str) -> str:
+    """A 民族团结之星 cycle of 北仑区 that is a "draft", on "notice" or "published" (made once per
+    stage): the demo volunteer is its candidate (points from an approved adjustment), approved by
+    the demo committee member; publication moves the awards' clock past the one-day notice."""
+    from services.ledger.awards import operations as award_ops
+
+    made = city.__dict__.setdefault("award_cycles", {})
+    if stage in made:
+        return made[stage]
+    if not made:
+        asked = city.call(
+            "POST",
+            "/api/v1/ledger/adjustments",
+            "admin-two",
+            json={"volunteer_id": demo_volunteer(city), "points": 5, "reason": "评选矩阵测试"},
+        )
+        approved = city.call(
+            "POST", f"/api/v1/ledger/adjustments/{asked.get_json()['id']}/approve", "admin"
+        )
+        assert approved.status_code == 200, approved.get_data(as_text=True)
+    year = award_ops.today().year
+    created = city.call(
+        "POST",
+        "/api/v1/award-cycles",
+        "committee",
+        json={
+            "title": f"矩阵测试评选（{stage}）",
+            "unit_id": city.unit("/nb/bl/").unit_id,
+            "period_start": f"{year}-01-01",
+            "period_end": f"{year}-12-31",
+            "criteria": {
+                "min_points": 1,
+                "min_activities": 0,
+                "min_dimensions": 0,
+                "max_no_shows": 1000,
+            },
+            "quota": 50,
+            "committee": [city.account("committee").id],
+            "quorum": 1,
+            "notice_days": 1,
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    base = f"/api/v1/award-cycles/{created.get_json()['id']}"
+    if stage != "draft":
+        assert city.call("POST", f"{base}/open", "committee").status_code == 200
+        listed = city.call("GET", f"{base}/candidates", "committee").get_json()["items"]
+        for candidate in listed:
+            body = {"candidate_id": candidate["candidate_id"], "decision": "approve"}
+            assert city.call("POST", f"{base}/votes", "committee", json=body).status_code == 201
+        assert city.call("POST", f"{base}/notice", "committee").status_code == 200
+    if stage == "published":
+        real_today = award_ops.today
+        award_ops.today = lambda: real_today() + timedelta(days=1)
+        try:
+            published = city.call("POST", f"{base}/publish", "committee")
+        finally:
+            award_ops.today = real_today
+        assert published.status_code == 200, published.get_data(as_text=True)
+    made[stage] = created.get_json()["id"]
+    return made[stage]
+
+
+def award_certificate(city) -> str:
+    """The code of the demo volunteer's certificate of the published cycle."""
+    cycle_id = award_cycle(city, "published")
+    listed = city.call("GET", f"/api/v1/award-cycles/{cycle_id}/candidates", "committee")
+    return next(c["certificate_code"] for c in listed.get_json()["items"] if c["certificate_code"])
+
+
 ORGANIZERS_ONLY = {**admin_only(200), "organizer_in": 200}
 UNIT_ORGANIZER_PAGES = {**ORGANIZERS_ONLY, "anonymous": 302}  # only the host unit's organizers
 SOON = timedelta(minutes=10)
@@ -157,6 +227,9 @@ ORGANIZER_PAGES = {
     "organizer_in": 200,
     "organizer_out": 200,
 }  # a form posted without its CSRF token changes nothing
+# A cycle of 北仑区: its committee and every staff member of the district's branch see it; to
+# anyone else it does not exist.
+CYCLE_PAGES = {**PAGES_NEEDING_SIGN_IN, "volunteer": 404}
 
 CASES = [
     # Health and metrics hold no personal data; operators keep /metrics inside their network.
@@ -621,6 +694,82 @@ CASES = [
         )
         for action in ("signups/<signup_id>/remove", "checkins", "attendance")
     ],
+    # web: 民族团结之星 pages
+    Case("web", "GET", "/awards", PAGES_NEEDING_SIGN_IN, page=True),
+    Case("web", "GET", "/awards/new", {**ADMIN_PAGES, "committee": 200}, page=True),
+    Case("web", "POST", "/awards/new", CSRF_REFUSED, page=True),
+    *[
+        Case(
+            "web",
+            "GET",
+            rule,
+            CYCLE_PAGES,
+            page=True,
+            path=lambda c, rule=rule: rule.replace("<cycle_id>", award_cycle(c, "draft")),
+        )
+        for rule in (
+            "/awards/<cycle_id>",
+            "/awards/<cycle_id>/audit",
+            "/awards/<cycle_id>/export.xlsx",
+        )
+    ],
+    *[
+        Case(
+            "web",
+            "POST",
+            rule,
+            CSRF_REFUSED,
+            page=True,
+            path=lambda c, rule=rule: (
+                rule.replace("<cycle_id>", award_cycle(c, "draft"))
+                .replace("<candidate_id>", "c-1")
+                .replace("<objection_id>", "o-1")
+                .replace("<step>", "open")
+            ),
+        )
+        for rule in (
+            "/awards/<cycle_id>/<step>",
+            "/awards/<cycle_id>/candidates/<candidate_id>/vote",
+            "/awards/<cycle_id>/candidates/<candidate_id>/recuse",
+            "/awards/<cycle_id>/candidates/<candidate_id>/story",
+            "/awards/<cycle_id>/objections/<objection_id>/decision",
+        )
+    ],
+    Case("web", "GET", "/notices", every(200), page=True),
+    Case(
+        "web",
+        "GET",
+        "/notices/<cycle_id>",
+        every(200),
+        page=True,
+        path=lambda c: f"/notices/{award_cycle(c, 'notice')}",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/notices/<cycle_id>/objections",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/notices/{award_cycle(c, 'notice')}/objections",
+    ),
+    Case("web", "GET", "/honors", every(200), page=True),
+    Case("web", "GET", "/honors/verify", every(200), page=True),
+    Case(
+        "web",
+        "GET",
+        "/honors/verify/<code>",
+        every(200),
+        page=True,
+        path=lambda c: f"/honors/verify/{award_certificate(c)}",
+    ),
+    Case(
+        "web",
+        "GET",
+        "/honors/certificates/<code>.pdf",
+        every(200),
+        page=True,
+        path=lambda c: f"/honors/certificates/{award_certificate(c)}.pdf",
+    ),
     Case("web", "GET", "/points", PAGES_NEEDING_SIGN_IN, page=True),
     Case(
         "web",
