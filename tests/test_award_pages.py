@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from awards_support import cycle_body, live_a_year
+from awards_support import PASSWORD, cycle_body, live_a_year
 
 from services.ledger.awards import operations as award_ops
 
@@ -347,3 +347,71 @@ def test_publication_fills_the_honor_roll_and_certificates_verify(city, year, mo
     assert "已被撤销" in _text(gone) and "事迹材料经复核不实" in _text(gone)
     refused_pdf = anonymous.get(f"/honors/certificates/{codes['古丽娜']}.pdf")
     assert refused_pdf.status_code == 302
+
+
+def test_a_tie_at_the_quota_line_is_decided_on_the_cycle_page(city, year):
+    # 王芳 and 马建国 each earn 60 points in 2025 by manual adjustments; one place, both approved.
+    second = city.call(
+        "POST",
+        "/api/v1/staff",
+        "admin",
+        json={
+            "username": "admin-awards",
+            "name": "第二位管理员",
+            "password": PASSWORD,
+            "role": "admin",
+            "unit_id": city.unit("/nb/").unit_id,
+        },
+    )
+    assert second.status_code == 201, second.get_json()
+    city.token("admin-awards", PASSWORD)
+    for who in ("wang", "ma"):
+        body = {"volunteer_id": year.ids[who], "points": 60, "reason": "补记", "date": "2025-06-01"}
+        asked = city.call("POST", "/api/v1/ledger/adjustments", "admin-awards", json=body)
+        approve = f"/api/v1/ledger/adjustments/{asked.get_json()['id']}/approve"
+        assert city.call("POST", approve, "admin").status_code == 200
+    criteria = {"min_points": 50, "min_activities": 0, "min_dimensions": 0, "max_no_shows": 0}
+    cycle_id = _cycle(
+        city,
+        year,
+        title="2025年度 民族团结之星",
+        period_start="2025-01-01",
+        period_end="2025-12-31",
+        criteria=criteria,
+        quota=1,
+        quorum=1,
+    )["id"]
+    base = f"/api/v1/award-cycles/{cycle_id}"
+    assert city.call("POST", f"{base}/open", "committee").status_code == 200
+    listed = _candidates(city, cycle_id)
+    assert sorted(listed) == ["王芳", "马建国"]
+    for candidate in listed.values():
+        body = {"candidate_id": candidate["candidate_id"], "decision": "approve"}
+        assert city.call("POST", f"{base}/votes", "committee", json=body).status_code == 201
+
+    client = city.page_client("committee")
+    path = f"/awards/{cycle_id}"
+    html = _text(client.get(path))
+    assert "有 2 位获得通过的候选人积分相同" in html and 'name="candidate_ids"' in html
+    token = _csrf(html)
+    none_chosen = client.post(f"{path}/tie-break", data={"csrf_token": token, "reason": "服务更久"})
+    assert none_chosen.status_code == 422 and "请选出入选的候选人" in _text(none_chosen)
+    both = {
+        "csrf_token": token,
+        "candidate_ids": [c["candidate_id"] for c in listed.values()],
+        "reason": "服务更久",
+    }
+    too_many = client.post(f"{path}/tie-break", data=both)
+    assert too_many.status_code == 422
+    assert "请从并列的 2 位候选人中选出 1 位" in _text(too_many)
+    in_english = client.post(f"{path}/tie-break?lang=en", data=both)
+    assert "Choose 1 of the 2 tied candidates" in _text(in_english)
+    client.get("/awards?lang=zh")
+    decided = client.post(
+        f"{path}/tie-break",
+        data={**both, "candidate_ids": [listed["马建国"]["candidate_id"]]},
+    )
+    assert decided.status_code == 302
+    html = _text(client.get(path))
+    assert "并列人选已决定" in html and "并列人选已由委员会决定：服务更久" in html
+    assert re.search(r'id="would-win">马建国<', html)
