@@ -605,6 +605,10 @@ def honors():
     errors: dict[str, list[str]] = {}
     roll = {"cycles": [], "unit_name": "", "year": year}
     try:
+        if not year.isdigit():
+            raise DomainError(
+                "年度须为数字，例如 2026", errors={"year": ["年度须为数字，例如 2026"]}, status=422
+            )
         roll = _ledger("GET", "/honor-roll", params={"unit_id": unit_id, "year": year})
     except DomainError as error:
         if error.status >= 500 or error.status == 401:
