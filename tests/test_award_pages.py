@@ -114,6 +114,7 @@ def test_a_committee_member_starts_a_cycle_on_the_form_with_the_design_defaults(
     for change, field, message in (
         ({}, "quorum", "法定人数不能多于评审委员人数"),
         ({"min_dimensions": "7", "quorum": "2"}, "min_dimensions", "维度数须在 0 到 5 之间"),
+        ({"quota": "0", "quorum": "2"}, "quota", "须在 1 到 1000 之间"),
     ):
         refused = client.post("/awards/new", data={**fields, **change})
         assert refused.status_code == 422
@@ -307,7 +308,10 @@ def test_publication_fills_the_honor_roll_and_certificates_verify(city, year, mo
     section = html[html.index(f'data-cycle="{cycle_id}"') :]
     assert "阿依古丽" in section and "古丽娜" in section
     bad_year = anonymous.get(f"/honors?unit_id={year.district}&year=1900")
-    assert bad_year.status_code == 422 and 'data-field="year"' in _text(bad_year)
+    assert bad_year.status_code == 422
+    assert 'data-field="year">须在 2000 到 2100 之间' in _text(bad_year)
+    not_a_year = anonymous.get(f"/honors?unit_id={year.district}&year=abc")
+    assert not_a_year.status_code == 422 and "年度须为数字" in _text(not_a_year)
     assert anonymous.get("/honors?unit_id=nowhere").status_code == 422
 
     codes = {c["name"]: c["certificate_code"] for c in _candidates(city, cycle_id).values()}

@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from events.vocabulary import CATEGORIES, DIMENSIONS
@@ -287,7 +287,7 @@ class AwardCycleForm(Form):
         "覆盖的嵌入维度不少于（共 5 个）", default=3, validators=[Optional()]
     )
     max_no_shows = IntegerField("报名后缺席不超过（次）", default=2, validators=[Optional()])
-    quota = IntegerField("表彰名额", validators=[DataRequired("必填")])
+    quota = IntegerField("表彰名额", validators=[InputRequired("必填")])
     committee = SelectMultipleField(
         "评审委员",
         description="从工作人员账号中选择；委员不对本人及同一志愿服务队的候选人投票",
