@@ -194,6 +194,17 @@ def test_the_committee_reviews_the_evidence_and_votes_on_the_cycle_page(city, ye
         card = _card(li_page, f"candidate-{listed[name]['candidate_id']}")
         assert 'class="a-recused my-vote">回避' in card and "vote-form" not in card
 
+    # The same page in English: labels, dimensions and the automatic recusal's reason.
+    english = city.page_client(year.logins["li"]).get(f"{path}?lang=en")
+    text = re.sub(r"<[^>]+>", " ", _text(english))
+    for label in ("Points by month", "Activities attended", "Dimensions covered", "Psychological"):
+        assert label in text, label
+    assert "Recused: Stepped aside automatically: the candidate themselves" in " ".join(
+        text.split()
+    )
+    for chinese in ("每月积分", "参加的活动", "自动回避", "；"):
+        assert chinese not in text, chinese
+
     # An organizer of 富春社区 reads the evidence and tells the story; they cannot vote.
     organizer = city.page_client("organizer")
     seen = _text(organizer.get(path))

@@ -34,7 +34,7 @@ from services.common.auth import STAFF_ROLES, Forbidden
 from services.common.errors import DomainError
 from web import operations, services_client
 from web.forms import AwardCycleForm
-from web.i18n import _, explain, translate_filled
+from web.i18n import _, current_locale, explain, translate_filled
 from web.identity import access_token_for, current_account, current_principal, require_account
 from web.models import Account
 from web.pages_activities import zone
@@ -141,6 +141,19 @@ def _this_year() -> int:
     return datetime.now(zone()).year
 
 
+def punctuation() -> dict[str, str]:
+    """How lists, clauses and remarks are joined in the page's language."""
+    if current_locale() == "zh":
+        return {"list": "、", "clause": "；", "colon": "：", "open": "（", "close": "）"}
+    return {"list": ", ", "clause": "; ", "colon": ": ", "open": " (", "close": ")"}
+
+
+@bp.app_template_filter("award_text")
+def _award_text(text: str | None) -> str:
+    """A message the ledger wrote (an automatic recusal's comment), in the page's language."""
+    return translate_filled(text) if text else ""
+
+
 @bp.app_context_processor
 def _award_helpers():
     def my_award_certificates() -> list[dict]:
@@ -160,6 +173,7 @@ def _award_helpers():
         "AWARD_DECISIONS": DECISIONS,
         "AWARD_OBJECTION_STATUS": OBJECTION_STATUS,
         "AWARD_ACTIONS": AUDIT_ACTIONS,
+        "award_punctuation": punctuation,
     }
 
 
@@ -203,10 +217,11 @@ def _member_choices(who) -> list[SelectChoice]:
     units = operations.units_by_id(db())
     choices = []
     for account, grants in operations.staff_in_branch(db(), who.paths(MANAGING)):
-        held = "、".join(
+        held = punctuation()["list"].join(
             f"{_(ROLES[g.role])} · {units[g.unit_id].name}" for g in grants if g.unit_id in units
         )
-        choices.append(SelectChoice(account.id, f"{account.display_name}（{held}）"))
+        label = _("{name}（{roles}）", name=account.display_name, roles=held)
+        choices.append(SelectChoice(account.id, label))
     return choices
 
 
@@ -371,7 +386,7 @@ def _submit(cycle_id: str, key: str, method: str, path: str, body: dict | None, 
 
 
 def _refused(cycle_id: str, key: str, messages: list[str], status: int):
-    flash("；".join(messages), "error")
+    flash(punctuation()["clause"].join(messages), "error")
     return _cycle_page(cycle_id, {key: messages}, status)
 
 
@@ -509,7 +524,7 @@ def _describe(detail: dict, people: dict[str, str]) -> str:
         parts.append(_("{n} 位候选人", n=detail["candidates"]))
     for key in ("proposed", "winners", "chosen", "candidates"):
         if isinstance(detail.get(key), list):
-            parts.append("、".join(people.get(i, i) for i in detail[key]))
+            parts.append(punctuation()["list"].join(people.get(i, i) for i in detail[key]))
     if detail.get("decision"):
         parts.append(_(DECISIONS.get(detail["decision"], detail["decision"])))
     if detail.get("before") and detail.get("after"):
@@ -524,7 +539,7 @@ def _describe(detail: dict, people: dict[str, str]) -> str:
         parts.append(detail["title"])
     if detail.get("reason"):
         parts.append(_("理由：{reason}", reason=detail["reason"]))
-    return "；".join(str(p) for p in parts if p)
+    return punctuation()["clause"].join(str(p) for p in parts if p)
 
 
 @bp.get("/awards/<cycle_id>/export.xlsx")
@@ -588,7 +603,7 @@ def object_to(cycle_id):
             if error.status >= 500:
                 raise
             messages, status = _messages(error), error.status
-    flash("；".join(messages), "error")
+    flash(punctuation()["clause"].join(messages), "error")
     return _notice_page(cycle_id, {key: messages}, status)
 
 
