@@ -10,6 +10,7 @@ touches the ledger's tables.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -126,6 +127,11 @@ def _messages(error: DomainError) -> list[str]:
 
     walk(errors)
     return list(dict.fromkeys(found)) or [explain(error)]
+
+
+def _safe(name: str) -> str:
+    """A name fit for a file name in a header (what came in the URL, typed by anyone)."""
+    return re.sub(r"[^A-Za-z0-9-]", "", name)[:64] or "file"
 
 
 def _names(account_ids) -> dict[str, str]:
@@ -346,8 +352,8 @@ def _cycle_page(cycle_id: str, problems: dict | None = None, status: int = 200):
         c["candidate_id"]: next((v for v in c["votes"] if v["member_id"] == me), None)
         for c in candidates
     }
-    names = _names(found["committee"])
-    names.update({m["account_id"]: m["name"] for m in found["committee_members"] if m["name"]})
+    names = {m["account_id"]: m["name"] for m in found["committee_members"] if m["name"]}
+    names.update(_names(found["committee"]))  # web's own names are the current ones
     return render_template(
         "awards_cycle.html",
         cycle=found,
@@ -552,7 +558,7 @@ def export(cycle_id):
     return Response(
         data,
         content_type=content_type or XLSX,
-        headers={"Content-Disposition": f'attachment; filename="award-{cycle_id}.xlsx"'},
+        headers={"Content-Disposition": f'attachment; filename="award-{_safe(cycle_id)}.xlsx"'},
     )
 
 
@@ -685,5 +691,5 @@ def certificate(code):
     return Response(
         data,
         content_type=content_type or "application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{code}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{_safe(code)}.pdf"'},
     )
