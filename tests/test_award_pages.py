@@ -207,6 +207,7 @@ def test_the_committee_reviews_the_evidence_and_votes_on_the_cycle_page(city, ye
 
     # An organizer of 富春社区 reads the evidence and tells the story; they cannot vote.
     organizer = city.page_client("organizer")
+    assert f'href="{path}"' in _text(organizer.get("/awards"))  # the district's cycle is listed
     seen = _text(organizer.get(path))
     assert "vote-form" not in seen and "story-form" in seen
     story_path = f"{path}/candidates/{target}/story"
