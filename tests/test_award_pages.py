@@ -342,6 +342,8 @@ def test_publication_fills_the_honor_roll_and_certificates_verify(city, year, mo
     assert unknown.status_code == 404
     assert "没有这个编号的证书" in _text(unknown)
     assert anonymous.get("/honors/certificates/SL-2026-NOSUCHXX.pdf").status_code == 404
+    for odd in (f"/honors/certificates/{code}%0A.pdf", "/honors/verify/%0A", "/honors/verify/.."):
+        assert anonymous.get(odd).status_code < 500, odd
 
     mine = _text(city.page_client("13800000001").get("/volunteering/me"))
     assert code in mine and "我的荣誉" in mine
