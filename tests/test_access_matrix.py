@@ -254,6 +254,22 @@ CYCLE_READERS = {**signed_in(200), "volunteer": 404}  # staff of the district's 
 CYCLE_RUNNERS = {**admin_only(200), "committee": 200}  # its committee, administrators above
 
 
+def page_cycle(city, stage: str) -> str:
+    """The id of one cycle per stage for the page cases (made once, then reused)."""
+    made = city.__dict__.setdefault("page_cycles", {})
+    if stage not in made:
+        made[stage] = award_cycle(city, stage).rsplit("/", 1)[-1]
+    return made[stage]
+
+
+def award_certificate(city) -> str:
+    """A certificate code of the published page cycle."""
+    listed = city.call(
+        "GET", f"/api/v1/award-cycles/{page_cycle(city, 'published')}/candidates", "committee"
+    )
+    return next(c["certificate_code"] for c in listed.get_json()["items"] if c["certificate_code"])
+
+
 ORGANIZERS_ONLY = {**admin_only(200), "organizer_in": 200}
 UNIT_ORGANIZER_PAGES = {**ORGANIZERS_ONLY, "anonymous": 302}  # only the host unit's organizers
 SOON = timedelta(minutes=10)
@@ -268,6 +284,9 @@ ORGANIZER_PAGES = {
     "organizer_in": 200,
     "organizer_out": 200,
 }  # a form posted without its CSRF token changes nothing
+# A cycle of 北仑区: its committee and every staff member of the district's branch see it; to
+# anyone else it does not exist.
+CYCLE_PAGES = {**PAGES_NEEDING_SIGN_IN, "volunteer": 404}
 
 CASES = [
     # Health and metrics hold no personal data; operators keep /metrics inside their network.
@@ -917,6 +936,82 @@ CASES = [
         )
         for action in ("signups/<signup_id>/remove", "checkins", "attendance")
     ],
+    # web: 民族团结之星 pages
+    Case("web", "GET", "/awards", PAGES_NEEDING_SIGN_IN, page=True),
+    Case("web", "GET", "/awards/new", {**ADMIN_PAGES, "committee": 200}, page=True),
+    Case("web", "POST", "/awards/new", CSRF_REFUSED, page=True),
+    *[
+        Case(
+            "web",
+            "GET",
+            rule,
+            CYCLE_PAGES,
+            page=True,
+            path=lambda c, rule=rule: rule.replace("<cycle_id>", page_cycle(c, "draft")),
+        )
+        for rule in (
+            "/awards/<cycle_id>",
+            "/awards/<cycle_id>/audit",
+            "/awards/<cycle_id>/export.xlsx",
+        )
+    ],
+    *[
+        Case(
+            "web",
+            "POST",
+            rule,
+            CSRF_REFUSED,
+            page=True,
+            path=lambda c, rule=rule: (
+                rule.replace("<cycle_id>", page_cycle(c, "draft"))
+                .replace("<candidate_id>", "c-1")
+                .replace("<objection_id>", "o-1")
+                .replace("<step>", "open")
+            ),
+        )
+        for rule in (
+            "/awards/<cycle_id>/<step>",
+            "/awards/<cycle_id>/candidates/<candidate_id>/vote",
+            "/awards/<cycle_id>/candidates/<candidate_id>/recuse",
+            "/awards/<cycle_id>/candidates/<candidate_id>/story",
+            "/awards/<cycle_id>/objections/<objection_id>/decision",
+        )
+    ],
+    Case("web", "GET", "/notices", every(200), page=True),
+    Case(
+        "web",
+        "GET",
+        "/notices/<cycle_id>",
+        every(200),
+        page=True,
+        path=lambda c: f"/notices/{page_cycle(c, 'notice')}",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/notices/<cycle_id>/objections",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/notices/{page_cycle(c, 'notice')}/objections",
+    ),
+    Case("web", "GET", "/honors", every(200), page=True),
+    Case("web", "GET", "/honors/verify", every(200), page=True),
+    Case(
+        "web",
+        "GET",
+        "/honors/verify/<code>",
+        every(200),
+        page=True,
+        path=lambda c: f"/honors/verify/{award_certificate(c)}",
+    ),
+    Case(
+        "web",
+        "GET",
+        "/honors/certificates/<code>.pdf",
+        every(200),
+        page=True,
+        path=lambda c: f"/honors/certificates/{award_certificate(c)}.pdf",
+    ),
     Case("web", "GET", "/points", PAGES_NEEDING_SIGN_IN, page=True),
     Case(
         "web",

@@ -34,6 +34,7 @@ MESSAGE_MODULES = (
     "web/pages_activities.py",
     "web/pages_volunteering.py",
     "web/pages_points.py",
+    "web/pages_awards.py",
     "events/vocabulary.py",
     "services/activities/operations.py",
     "services/activities/schemas.py",
@@ -47,6 +48,9 @@ MESSAGE_MODULES = (
     "services/common/auth.py",
     "services/common/errors.py",
     "services/common/idempotency.py",
+    "services/ledger/awards/operations.py",
+    "services/ledger/awards/schemas.py",
+    "services/ledger/awards/api.py",
 )
 
 
@@ -242,3 +246,22 @@ def test_a_registration_refused_by_a_rule_is_explained_in_english(web_client):
     body = answer.get_json()
     assert body["detail"] == "No such unit"
     assert body["errors"] == {"home_unit_id": ["No such unit"]}
+
+
+def test_a_service_message_that_arrives_filled_in_is_translated_with_its_values():
+    from web.i18n import init_app, translate_filled
+
+    app = Flask(__name__)
+    init_app(app)
+    with app.test_request_context("/?lang=en"):
+        assert translate_filled("公示期至 2026-12-01 结束，之后才能发布") == (
+            "The public notice runs until 2026-12-01; publish after that"
+        )
+        # A refusal put together from two messages, its value (a status label) translated too.
+        assert translate_filled("只有草稿状态的评选可以开始（当前状态：评审中）") == (
+            "Only a draft selection can be started (current status: Under review)"
+        )
+        assert translate_filled("最多 500 个字") == "At most 500 characters"
+        assert translate_filled("没有这种说法 42") == "没有这种说法 42"
+    with app.test_request_context("/?lang=zh"):
+        assert translate_filled("最多 500 个字") == "最多 500 个字"

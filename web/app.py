@@ -17,6 +17,7 @@ from web.i18n import _, explain
 from web.models import Account
 from web.pages import bp as pages_blueprint
 from web.pages_activities import bp as activity_pages
+from web.pages_awards import bp as award_pages
 from web.pages_points import bp as points_pages
 from web.pages_volunteering import bp as volunteering_blueprint
 
@@ -55,6 +56,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     openapi.init_app(app)
     app.register_blueprint(volunteering_blueprint)
     app.register_blueprint(points_pages)
+    app.register_blueprint(award_pages)
 
     login = LoginManager(app)
     login.login_view = "pages.login"
@@ -66,13 +68,15 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
 
     @app.context_processor
     def _navigation():
-        """What the navigation offers: 管理 only to administrators (from their current grants)."""
-        is_admin = is_organizer = False
+        """What the navigation offers: 管理 only to administrators, 评选 to committee members and
+        administrators (from their current grants)."""
+        is_admin = is_organizer = is_committee = False
         if current_user.is_authenticated:
             who = operations.principal_of(db(), current_user)
             is_admin = bool(who.paths("admin"))
             is_organizer = bool(who.paths(("organizer", "admin")))
-        return {"is_admin": is_admin, "is_organizer": is_organizer}
+            is_committee = bool(who.paths(("committee", "admin")))
+        return {"is_admin": is_admin, "is_organizer": is_organizer, "is_committee": is_committee}
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

@@ -7,6 +7,7 @@ from functools import cache
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     FormField,
@@ -21,7 +22,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from events.vocabulary import CATEGORIES, DIMENSIONS
@@ -270,3 +271,38 @@ class CopyForm(Form):
     ends_at = DateTimeLocalField(
         "新的结束时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("必填")]
     )
+
+
+class AwardCycleForm(Form):
+    """A 民族团结之星 cycle: the period, who may be a candidate, and who decides how (DESIGN §7
+    defaults). The ledger's API checks the numbers; its messages are shown beside the fields."""
+
+    title = StringField("评选名称", validators=[DataRequired("必填"), Length(max=100)])
+    unit_id = SelectField("评选单位", validators=[DataRequired("必填")])
+    period_start = DateField("评选期开始", validators=[DataRequired("必填")])
+    period_end = DateField("评选期结束", validators=[DataRequired("必填")])
+    min_points = IntegerField("评选期内积分不少于", default=200, validators=[Optional()])
+    min_activities = IntegerField("参加活动不少于（次）", default=6, validators=[Optional()])
+    min_dimensions = IntegerField(
+        "覆盖的嵌入维度不少于（共 5 个）", default=3, validators=[Optional()]
+    )
+    max_no_shows = IntegerField("报名后缺席不超过（次）", default=2, validators=[Optional()])
+    quota = IntegerField("表彰名额", validators=[InputRequired("必填")])
+    committee = SelectMultipleField(
+        "评审委员",
+        description="从工作人员账号中选择；委员不对本人及同一志愿服务队的候选人投票",
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    quorum = IntegerField(
+        "法定人数（可选）",
+        description="至少这么多委员投票，决定才有效；不填则为委员人数的过半数",
+        validators=[Optional()],
+    )
+    majority = StringField(
+        "通过比例",
+        default="0.667",
+        description="赞成票占所投票数的比例，0.667 即三分之二",
+        validators=[Length(max=10)],
+    )
+    notice_days = IntegerField("公示天数", default=5, validators=[Optional()])

@@ -7,6 +7,8 @@ compiled in memory at start-up with Babel, so no compiled files are kept in the 
 from __future__ import annotations
 
 import io
+import re
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -60,8 +62,57 @@ _ = gettext
 
 def explain(error) -> str:
     """A domain error's detail in the request's language, its values translated too."""
+    if not error.values:
+        return translate_filled(error.template)
     values = {k: gettext(v) if isinstance(v, str) else v for k, v in error.values.items()}
     return gettext(error.template, **values)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _filled_patterns(locale: str) -> tuple[tuple[re.Pattern, str], ...]:
+    """The catalog's message ids with ``{names}``, as patterns that read the values back."""
+    if locale not in _CATALOGS:
+        _CATALOGS[locale] = _load(locale)
+    catalog = getattr(_CATALOGS[locale], "_catalog", {})
+    patterns = []
+    for msgid in catalog:
+        if not isinstance(msgid, str) or not _PLACEHOLDER.search(msgid):
+            continue
+        seen: set[str] = set()
+        regex = ""
+        for part in re.split(r"(\{\w+\})", msgid):
+            name = _PLACEHOLDER.fullmatch(part)
+            if name is None:
+                regex += re.escape(part)
+            elif name.group(1) in seen:
+                regex += f"(?P={name.group(1)})"
+            else:
+                seen.add(name.group(1))
+                regex += f"(?P<{name.group(1)}>.+?)"
+        patterns.append((re.compile(regex, re.DOTALL), msgid))
+    # The longest ids first: "（当前状态：{status}）" must not win over the whole sentence.
+    return tuple(sorted(patterns, key=lambda p: -len(p[1])))
+
+
+def translate_filled(text: str) -> str:
+    """Translate a message, also one whose values were filled in already (a service's detail
+    crosses HTTP as text): the catalog id it was made from is found, and its values translated."""
+    translated = gettext(text)
+    try:
+        locale = current_locale()
+    except RuntimeError:
+        return translated
+    if locale == "zh" or translated != text or not text:
+        return translated
+    for pattern, msgid in _filled_patterns(locale):
+        found = pattern.fullmatch(text)
+        if found is not None:
+            values = {k: translate_filled(v) for k, v in found.groupdict().items()}
+            return gettext(msgid).format(**values)
+    return translated
 
 
 def language_url(locale: str) -> str:

@@ -462,3 +462,29 @@ def change_password(session: Session, account: Account, current: str, new: str) 
     account.password_hash = HASHER.hash(new)
     account.password_changed_at = utcnow()
     audit(session, account.id, "password.changed", account.id, None)
+
+
+# ---- award committees ----------------------------------------------------------------------
+
+
+def staff_in_branch(session: Session, paths: list[str]) -> list[tuple[Account, list[Grant]]]:
+    """Accounts holding a staff role at a unit inside, or above, one of the given units (who
+    may sit on a committee there), committee members first, each with those grants."""
+    rows = session.execute(
+        select(RoleGrant, UnitView)
+        .join(UnitView, UnitView.unit_id == RoleGrant.unit_id)
+        .where(RoleGrant.revoked_at.is_(None), RoleGrant.role.in_(STAFF_ROLES))
+        .order_by(RoleGrant.id)
+    ).all()
+    found: dict[str, list[Grant]] = {}
+    for grant, unit_seen in rows:
+        if any(unit_seen.path.startswith(p) or p.startswith(unit_seen.path) for p in paths):
+            found.setdefault(grant.account_id, []).append(
+                Grant(grant.role, unit_seen.unit_id, unit_seen.path)
+            )
+    accounts = session.scalars(select(Account).where(Account.id.in_(list(found)))).all()
+    order = {role: position for position, role in enumerate(("committee", "admin", "organizer"))}
+    return sorted(
+        ((account, found[account.id]) for account in accounts),
+        key=lambda pair: (min(order[g.role] for g in pair[1]), pair[0].display_name),
+    )

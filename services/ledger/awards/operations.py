@@ -913,15 +913,19 @@ def cancel(session: Session, who: Principal, cycle_id: str, reason: str) -> Awar
 
 
 def cycles_for(session: Session, who: Principal, status: str | None, page: int, per_page: int):
-    """Cycles the caller sits on or whose unit their staff roles cover, newest first."""
+    """Cycles the caller sits on, or of a unit in the branch of their staff roles (the units
+    they cover, and the units above them: an organizer of a community finds the district's
+    cycle, as ``can_view`` lets them see it), newest first."""
     conditions = [
         AwardCycle.id.in_(
             select(CommitteeMember.cycle_id).where(CommitteeMember.account_id == who.account_id)
         )
     ]
-    conditions += [
-        AwardCycle.unit_path.startswith(path, autoescape=True) for path in who.paths(STAFF_ROLES)
-    ]
+    paths = who.paths(STAFF_ROLES)
+    conditions += [AwardCycle.unit_path.startswith(path, autoescape=True) for path in paths]
+    above = {path[: i + 1] for path in paths for i, c in enumerate(path) if c == "/" and i}
+    if above:
+        conditions.append(AwardCycle.unit_path.in_(sorted(above)))
     query = select(AwardCycle)
     if not who.system:
         query = query.where(or_(*conditions))

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from services.common.api import PageArgs
 
 _count = {"strict": True}
+BETWEEN = "须在 {min} 到 {max} 之间"  # marshmallow fills in the bounds
 
 
 def _text(minimum: int, maximum: int, message: str):
@@ -26,10 +27,10 @@ class AwardCriteria(Schema):
     """What a volunteer must have done in the period to be a candidate."""
 
     min_points = fields.Integer(
-        load_default=200, validate=validate.Range(min=0, max=1_000_000), **_count
+        load_default=200, validate=validate.Range(min=0, max=1_000_000, error=BETWEEN), **_count
     )
     min_activities = fields.Integer(
-        load_default=6, validate=validate.Range(min=0, max=10_000), **_count
+        load_default=6, validate=validate.Range(min=0, max=10_000, error=BETWEEN), **_count
     )
     min_dimensions = fields.Integer(
         load_default=3,
@@ -37,7 +38,7 @@ class AwardCriteria(Schema):
         **_count,
     )
     max_no_shows = fields.Integer(
-        load_default=2, validate=validate.Range(min=0, max=1000), **_count
+        load_default=2, validate=validate.Range(min=0, max=1000, error=BETWEEN), **_count
     )
 
 
@@ -49,19 +50,25 @@ class AwardCycleIn(Schema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     criteria = fields.Nested(AwardCriteria, load_default=lambda: AwardCriteria().load({}))
-    quota = fields.Integer(required=True, validate=validate.Range(min=1, max=1000), **_count)
+    quota = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=1000, error=BETWEEN), **_count
+    )
     committee = fields.List(
         fields.String(validate=validate.Length(min=1, max=64)),
         required=True,
         validate=validate.Length(min=1, max=50, error="评审委员须有 1 到 50 位"),
     )
-    quorum = fields.Integer(required=True, validate=validate.Range(min=1, max=50), **_count)
+    quorum = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=50, error=BETWEEN), **_count
+    )
     majority = fields.Float(
         load_default=0.667,
         validate=validate.Range(min=0.5, max=1, error="通过比例须在 0.5 到 1 之间"),
         metadata={"description": "approving share of votes cast, e.g. 0.667 for two thirds"},
     )
-    notice_days = fields.Integer(load_default=5, validate=validate.Range(min=1, max=60), **_count)
+    notice_days = fields.Integer(
+        load_default=5, validate=validate.Range(min=1, max=60, error=BETWEEN), **_count
+    )
 
     @validates_schema
     def _consistent(self, data, **_kwargs):
@@ -419,7 +426,9 @@ class HonorRollArgs(Schema):
     """Which honor roll."""
 
     unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(
+        load_default=None, validate=validate.Range(min=2000, max=2100, error=BETWEEN)
+    )
 
 
 class HonorWinner(Schema):
