@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
 from sqlalchemy import select
+from waitress.server import create_server
+from waitress.wasyncore import close_all
 from werkzeug.test import Client
 
+from events import kafka as kafka_clients
+from events.settings import SERVICES, Settings
+from infra.broker import free_port
 from infra.seed import DEMO_PASSWORD
 from services.common.app import service_context
 
@@ -76,3 +87,53 @@ class City:
             **extra,
         }
         return self.client.post("/api/v1/accounts", json=body)
+
+
+class _Served:
+    """A waitress server on a background thread, stopped from the test thread."""
+
+    def __init__(self, app, port: int):
+        self.server = create_server(app, host="127.0.0.1", port=port, threads=6)
+        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+
+    def start(self) -> _Served:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        # Close every socket from inside the server's own loop, which then has nothing left
+        # to wait on and returns; then stop the worker threads.
+        self.server.trigger.pull_trigger(lambda: close_all(self.server._map, ignore_all=True))
+        self.thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown()
+
+
+@contextmanager
+def serve_platform(broker: str, folder: Path, tag: str):
+    """Start the whole platform on SQLite and the session broker (topics prefixed with ``tag``)
+    and serve it with waitress at a free port; yield (base URL, platform, gateway)."""
+    base = Settings.from_env(
+        {"SHILIU_DATA_DIR": str(folder / "data"), "SHILIU_KAFKA_BOOTSTRAP": broker}
+    )
+    settings = replace(
+        base,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+        topic_prefix=f"{tag}{uuid.uuid4().hex[:10]}.",
+        database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
+    )
+    kafka_clients.ensure_topics(settings)
+    from infra.dev import Platform
+
+    platform = Platform(settings)
+    try:
+        gateway = platform.start(seed=True)
+        port = free_port()
+        served = _Served(gateway, port).start()
+        try:
+            yield f"http://127.0.0.1:{port}", platform, gateway
+        finally:
+            served.stop()
+    finally:
+        platform.stop()

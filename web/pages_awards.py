@@ -14,12 +14,10 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-import requests
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -93,19 +91,8 @@ def _ledger(method: str, path: str, **kwargs):
 
 
 def _raw(path: str) -> tuple[int, bytes, str]:
-    """Call the ledger's API for a file (status, bytes, content type)."""
-    headers = {"Authorization": f"Bearer {_token() or services_client.system_token()}"}
-    in_process = current_app.config.get("SHILIU_SERVICE_APPS", {}).get("ledger")
-    try:
-        if in_process is not None:
-            answer = in_process.test_client().get(path, headers=headers)
-            return answer.status_code, answer.data, answer.content_type
-        answer = requests.get(
-            services_client._base_url("ledger") + path, headers=headers, timeout=30
-        )
-        return answer.status_code, answer.content, answer.headers.get("Content-Type", "")
-    except requests.RequestException as exc:
-        raise services_client.ServiceUnavailable("服务暂时无法访问，请稍后再试") from exc
+    """Call the ledger API for a file (status, bytes, content type)."""
+    return services_client.fetch("ledger", path, token=_token())
 
 
 def _messages(error: DomainError) -> list[str]:

@@ -12,12 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-import requests
 import segno
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -165,18 +163,7 @@ def mine():
 
 def _raw(path: str) -> tuple[int, bytes, str]:
     """Call the volunteers API for a file (status, bytes, content type)."""
-    headers = {"Authorization": f"Bearer {_token()}"}
-    in_process = current_app.config.get("SHILIU_SERVICE_APPS", {}).get("volunteers")
-    try:
-        if in_process is not None:
-            answer = in_process.test_client().get(path, headers=headers)
-            return answer.status_code, answer.data, answer.content_type
-        answer = requests.get(
-            services_client._base_url("volunteers") + path, headers=headers, timeout=30
-        )
-        return answer.status_code, answer.content, answer.headers.get("Content-Type", "")
-    except requests.RequestException as exc:
-        raise services_client.ServiceUnavailable("服务暂时无法访问，请稍后再试") from exc
+    return services_client.fetch("volunteers", path, token=_token())
 
 
 @bp.get("/volunteering/me/certificate.pdf")

@@ -76,3 +76,18 @@ def call(service: str, method: str, path: str, *, token: str | None = None, json
             title=body.get("title"),
         )
     return body
+
+
+def fetch(service: str, path: str, *, token: str | None = None) -> tuple[int, bytes, str]:
+    """GET a file from a service's API (a PDF, a spreadsheet): status, bytes, content type."""
+    headers = {"Authorization": f"Bearer {token or system_token()}"}
+    in_process = current_app.config.get("SHILIU_SERVICE_APPS", {}).get(service)
+    try:
+        if in_process is not None:
+            answer = in_process.test_client().get(path, headers=headers)
+            return answer.status_code, answer.data, answer.content_type
+        answer = requests.get(_base_url(service) + path, headers=headers, timeout=30)
+        return answer.status_code, answer.content, answer.headers.get("Content-Type", "")
+    except requests.RequestException as exc:
+        log.warning("service unreachable", service=service, error=str(exc))
+        raise ServiceUnavailable("服务暂时无法访问，请稍后再试") from exc

@@ -9,19 +9,13 @@ number of their own; the demo resident is the one made an organizer).
 from __future__ import annotations
 
 import re
-import threading
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from waitress.server import create_server
-from waitress.wasyncore import close_all
+from tests_support import serve_platform
 
-from events import kafka as kafka_clients
-from events.settings import SERVICES, Settings
-from infra.broker import free_port
 from infra.dev import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,52 +35,11 @@ class LivePlatform:
     platform: Platform
 
 
-class _Served:
-    """A waitress server on a background thread, stopped from the test thread."""
-
-    def __init__(self, app, port: int):
-        self.server = create_server(app, host="127.0.0.1", port=port, threads=4)
-        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
-
-    def start(self) -> _Served:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        # Close every socket from inside the server's own loop, which then has nothing left
-        # to wait on and returns; then stop the worker threads.
-        self.server.trigger.pull_trigger(lambda: close_all(self.server._map, ignore_all=True))
-        self.thread.join(timeout=10)
-        self.server.task_dispatcher.shutdown()
-
-
 @pytest.fixture(scope="session")
 def live(broker, tmp_path_factory) -> LivePlatform:
-    """The whole platform on SQLite and the session broker, served at a free port with waitress."""
-    folder = tmp_path_factory.mktemp("browser")
-    base = Settings.from_env(
-        {"SHILIU_DATA_DIR": str(folder / "data"), "SHILIU_KAFKA_BOOTSTRAP": broker}
-    )
-    settings = replace(
-        base,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        max_poll_interval_ms=30000,
-        topic_prefix=f"b{uuid.uuid4().hex[:10]}.",
-        database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
-    )
-    kafka_clients.ensure_topics(settings)
-    platform = Platform(settings)
-    try:
-        gateway = platform.start(seed=True)
-        port = free_port()
-        served = _Served(gateway, port).start()
-        try:
-            yield LivePlatform(f"http://127.0.0.1:{port}", platform)
-        finally:
-            served.stop()
-    finally:
-        platform.stop()
+    """The platform every journey of the session shares."""
+    with serve_platform(broker, tmp_path_factory.mktemp("browser"), "b") as (url, platform, _):
+        yield LivePlatform(url, platform)
 
 
 @pytest.fixture(scope="session")

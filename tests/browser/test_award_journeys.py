@@ -5,22 +5,13 @@ after a year of volunteering (tests/awards_support.py); screenshots go to test-a
 
 from __future__ import annotations
 
-import threading
-import uuid
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from awards_support import PASSWORD, cycle_body, live_a_year
 from playwright.sync_api import Page, expect
-from tests_support import City
-from waitress.server import create_server
-from waitress.wasyncore import close_all
+from tests_support import City, serve_platform
 
-from events import kafka as kafka_clients
-from events.settings import SERVICES, Settings
-from infra.broker import free_port
-from infra.dev import Platform
 from services.ledger.awards import operations as award_ops
 
 pytestmark = pytest.mark.browser
@@ -32,30 +23,10 @@ DESK = {"width": 1280, "height": 800}
 def site(broker, tmp_path_factory):
     """The platform served by waitress on a free port after a year of volunteering; yields
     (base URL, the city helper, the year)."""
-    folder = tmp_path_factory.mktemp("award-browser")
-    settings = replace(
-        Settings.from_env({"SHILIU_DATA_DIR": str(folder), "SHILIU_KAFKA_BOOTSTRAP": broker}),
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        max_poll_interval_ms=30000,
-        topic_prefix=f"ab{uuid.uuid4().hex[:8]}.",
-        database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
-    )
-    kafka_clients.ensure_topics(settings)
-    platform = Platform(settings)
-    gateway = platform.start(seed=True)
-    port = free_port()
-    server = create_server(gateway, host="127.0.0.1", port=port, threads=6)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with serve_platform(broker, tmp_path_factory.mktemp("award-browser"), "ab") as served:
+        url, platform, gateway = served
         city = City(platform, gateway)
-        yield f"http://127.0.0.1:{port}", city, live_a_year(city)
-    finally:
-        server.trigger.pull_trigger(lambda: close_all(server._map, ignore_all=True))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-        platform.stop()
+        yield url, city, live_a_year(city)
 
 
 @pytest.fixture

@@ -4,23 +4,15 @@ volunteer checks in with it; the organizer confirms hours. Screenshots go to tes
 
 from __future__ import annotations
 
-import threading
-import uuid
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import expect
+from tests_support import serve_platform
 from volunteering import FC, VENUE, activity_payload
-from waitress.server import create_server
-from waitress.wasyncore import close_all
 
-from events import kafka as kafka_clients
-from events.settings import SERVICES, Settings
-from infra.broker import free_port
-from infra.dev import Platform
 from services.common.app import service_context
 from services.volunteers import operations
 
@@ -33,27 +25,8 @@ expect.set_options(timeout=15_000)
 @pytest.fixture(scope="module")
 def site(broker, tmp_path_factory):
     """The platform served by waitress on a free port; yields (base URL, platform)."""
-    folder = tmp_path_factory.mktemp("volunteering-browser")
-    settings = replace(
-        Settings.from_env({"SHILIU_DATA_DIR": str(folder), "SHILIU_KAFKA_BOOTSTRAP": broker}),
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        max_poll_interval_ms=30000,
-        topic_prefix=f"vb{uuid.uuid4().hex[:8]}.",
-        database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
-    )
-    kafka_clients.ensure_topics(settings)
-    platform = Platform(settings)
-    gateway = platform.start(seed=True)
-    port = free_port()
-    server = create_server(gateway, host="127.0.0.1", port=port, threads=6)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", platform
-    server.trigger.pull_trigger(lambda: close_all(server._map, ignore_all=True))
-    thread.join(timeout=10)
-    server.task_dispatcher.shutdown()
-    platform.stop()
+    with serve_platform(broker, tmp_path_factory.mktemp("volunteering-browser"), "vb") as served:
+        yield served[0], served[1]
 
 
 @pytest.fixture(scope="module")
