@@ -46,6 +46,15 @@ cycles = Blueprint(
 honors = Blueprint("honors", __name__, url_prefix="/api/v1", description="光荣榜与证书（公开）")
 
 
+def _visible(cycle_id: str):
+    """The session, the cycle and the caller, when the caller may see the cycle (404 if not)."""
+    who = require_principal()
+    session = db()
+    found = ops.cycle(session, cycle_id)
+    ops.require_view(session, who, found)
+    return session, found, who
+
+
 def _cycle_answer(session, found, who) -> dict:
     return ops.cycle_dict(session, found, who)
 
@@ -102,10 +111,7 @@ def create_cycle(body):
 @cycles.response(200, AwardCycleOut)
 def get_cycle(cycle_id):
     """A cycle with its rules and where the selection stands (committee and staff in scope)."""
-    who = require_principal()
-    session = db()
-    found = ops.cycle(session, cycle_id)
-    ops.require_view(session, who, found)
+    session, found, who = _visible(cycle_id)
     return _cycle_answer(session, found, who)
 
 
@@ -127,10 +133,7 @@ def open_cycle(cycle_id):
 @cycles.response(200, AwardCandidateList)
 def list_candidates(cycle_id):
     """The ranked candidates with evidence, stories, votes and the tally."""
-    who = require_principal()
-    session = db()
-    found = ops.cycle(session, cycle_id)
-    ops.require_view(session, who, found)
+    session, found, who = _visible(cycle_id)
     items = ops.candidates_page(session, found, who)
     return {"items": items, "total": len(items)}
 
@@ -205,10 +208,7 @@ def public_notice(cycle_id):
 @cycles.response(200, AwardObjectionList)
 def list_objections(cycle_id):
     """The objections and the committee's decisions (committee and staff in scope)."""
-    who = require_principal()
-    session = db()
-    found = ops.cycle(session, cycle_id)
-    ops.require_view(session, who, found)
+    session, found, who = _visible(cycle_id)
     return {"items": ops.objections(session, found)}
 
 
@@ -272,10 +272,7 @@ def cancel(body, cycle_id):
 @cycles.response(200, AwardAuditList)
 def audit_trail(cycle_id):
     """Every act on the cycle: who, what, when."""
-    who = require_principal()
-    session = db()
-    found = ops.cycle(session, cycle_id)
-    ops.require_view(session, who, found)
+    session, found, who = _visible(cycle_id)
     return {"items": ops.audit_trail(session, found)}
 
 
@@ -287,10 +284,7 @@ def audit_trail(cycle_id):
 )
 def export(cycle_id):
     """The committee's file: candidates, evidence, votes, objections and decisions as Excel."""
-    who = require_principal()
-    session = db()
-    found = ops.cycle(session, cycle_id)
-    ops.require_view(session, who, found)
+    session, found, who = _visible(cycle_id)
     data = documents.export_workbook(
         ops.cycle_dict(session, found, who),
         ops.candidates_page(session, found, who),
