@@ -55,3 +55,14 @@ def test_two_parts_may_not_define_different_schemas_under_one_name():
     assert merge({"a": one, "b": one})["components"]["schemas"] == {"Thing": {"type": "object"}}
     with pytest.raises(SchemaClash):
         merge({"a": one, "b": other})
+
+
+def test_every_service_answers_bad_input_with_problem_json(city):
+    """DESIGN §8: a 422 from any part is problem+json with per-field messages."""
+    token = city.as_("admin")
+    for path in ("/api/v1/activities", "/api/v1/ledger/adjustments", "/api/v1/award-cycles"):
+        answer = city.client.post(path, headers=token, json={"title": 1})
+        body = answer.get_json()
+        assert answer.status_code == 422, (path, body)
+        assert answer.content_type == "application/problem+json", path
+        assert body["type"] == "urn:shiliu:problem:validation" and body["errors"]["json"], path

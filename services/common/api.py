@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import HTTPException
 
 
 def make_api(app: Flask, title: str) -> Api:
@@ -14,6 +15,9 @@ def make_api(app: Flask, title: str) -> Api:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     api = Api(app)
     app.extensions["shiliu_api"] = api
+    # flask-smorest registers its own HTTP error handler; ours answers with problem+json.
+    if "shiliu_http_error" in app.extensions:
+        app.register_error_handler(HTTPException, app.extensions["shiliu_http_error"])
     return api
 
 

@@ -190,6 +190,8 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
             return exc
         return http_problem(exc)
 
+    app.extensions["shiliu_http_error"] = _http_error  # make_api puts it back over smorest's
+
     @app.get("/healthz")
     def healthz():
         """Alive."""
