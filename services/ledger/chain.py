@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,18 +43,24 @@ CONTENT_FIELDS = (
 )
 
 
+_SORTED_FIELDS = tuple(sorted(CONTENT_FIELDS))
+_TIME_FIELDS = ("entry_date", "occurred_at")
+
+
 def _plain(value):
-    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
+    if isinstance(value, datetime):
         return format_time(value)
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
 
 def canonical(row) -> str:
     """The row's content as compact JSON with sorted keys (what the checksum covers)."""
-    content = {name: _plain(getattr(row, name)) for name in CONTENT_FIELDS}
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    content = {name: getattr(row, name) for name in _SORTED_FIELDS}
+    for name in _TIME_FIELDS:  # the other fields are strings, integers or null
+        content[name] = _plain(content[name])
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
 
 
 def row_hash(prev_hash: str, seq: int, row) -> str:

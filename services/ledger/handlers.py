@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from events.consumer import batched
 from events.envelope import utcnow
 from services.common.db import upsert
 from services.common.projections import unit_handlers
@@ -48,19 +49,10 @@ def _activity_became(status: str):
     return handler
 
 
-def on_attendance_confirmed(session, event, payload: dict) -> None:
-    """Confirmed hours earn points by the rule in force."""
-    operations.count_attendance(session, event, payload, corrected=False)
-
-
-def on_attendance_corrected(session, event, payload: dict) -> None:
-    """Corrected hours: the original award is reversed and a new one written."""
-    operations.count_attendance(session, event, payload, corrected=True)
-
-
-def on_no_show(session, event, payload: dict) -> None:
-    """A no-show after a confirmed sign-up costs points."""
-    operations.record_no_show(session, event, payload)
+on_attendance = batched(operations.apply_attendance)
+"""Confirmed hours earn points by the rule in force; a correction reverses the award and writes
+a new one; a no-show after a confirmed sign-up costs points. A poll's attendance events are
+applied together (``operations.apply_attendance``)."""
 
 
 def on_attendance_summarized(session, _event, payload: dict) -> None:
@@ -81,8 +73,8 @@ HANDLERS = {
     "activity.cancelled": _activity_became("cancelled"),
     "activity.completed": _activity_became("completed"),
     "activity.closed": _activity_became("closed"),
-    "attendance.confirmed": on_attendance_confirmed,
-    "attendance.corrected": on_attendance_corrected,
-    "attendance.no_show": on_no_show,
+    "attendance.confirmed": on_attendance,
+    "attendance.corrected": on_attendance,
+    "attendance.no_show": on_attendance,
     "attendance.summarized": on_attendance_summarized,
 }
