@@ -13,12 +13,16 @@ from services.ledger.models import ActivitySummary, ActivityView, UnitView, Volu
 
 
 def on_volunteer_state(session, _event, payload: dict) -> None:
-    """Keep the ledger's copy of a volunteer's name, home unit and team."""
+    """Keep the ledger's copy of a volunteer's name, home unit and team; their standings totals
+    follow them to a new unit or team."""
     values = {
         name: payload[name] for name in ("volunteer_id", "display_name", "home_unit_id", "team_id")
     }
     upsert(
         session, VolunteerView.__table__, {**values, "updated_at": utcnow()}, key=["volunteer_id"]
+    )
+    operations.follow_volunteer(
+        session, values["volunteer_id"], values["home_unit_id"], values["team_id"]
     )
 
 

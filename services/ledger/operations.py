@@ -1,11 +1,13 @@
 """Domain operations of services/ledger. Each runs inside the caller's transaction.
 
 Every transaction that writes ledger rows locks the chain head first (``_Writer``), so rows are
-appended one transaction at a time and the hash chain stays linear.
+appended one transaction at a time and the hash chain stays linear; the standings totals are
+added to in the same transaction, under the same lock.
 """
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import json
@@ -16,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from sqlalchemy import (
+    BigInteger,
     String,
     and_,
     bindparam,
@@ -24,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -34,7 +38,7 @@ from events.envelope import Event, format_time, utcnow
 from events.outbox import emit_many
 from services.common.errors import Conflict, DomainError, NotFound
 from services.ledger import rules as r
-from services.ledger.chain import GENESIS, row_hash
+from services.ledger.chain import GENESIS, row_hash, totals_of_rows
 from services.ledger.models import (
     ActivityView,
     Adjustment,
@@ -44,6 +48,7 @@ from services.ledger.models import (
     LedgerEntry,
     NoShowState,
     PointsRule,
+    PointsTotal,
     UnitView,
     VolunteerView,
 )
@@ -235,8 +240,8 @@ def _locked_head(session: Session) -> ChainHead:
 
 
 class _Writer:
-    """Appends rows to the chain for one transaction, whatever their causes: the rows and their
-    ``points.*`` events are written by ``flush``, one statement each.
+    """Appends rows to the chain for one transaction, whatever their causes: the rows, their
+    ``points.*`` events and the standings totals are written by ``flush``, one statement each.
 
     It locks the chain head when it is made, before anything it writes is read, so appends are
     serial and the chain linear; the head moves to the last row in ``flush`` (one writer at a
@@ -258,11 +263,12 @@ class _Writer:
         return _Cause(self, source, occurred_at, event, approval)
 
     def flush(self) -> None:
-        """Insert the appended rows and their events."""
+        """Insert the appended rows and their events, and add the rows to the totals."""
         if not self.rows:
             return
         self.session.execute(insert(LedgerEntry.__table__), [vars(row) for row in self.rows])
         emit_many(self.session, self.events)
+        add_to_totals(self.session, self.rows[0].seq, self.rows[-1].seq)
         self.head.last_seq, self.head.last_hash = self.last_seq, self.last_hash
         self.rows, self.events = [], []
 
@@ -347,6 +353,156 @@ def _event_time(event: Event) -> datetime:
 def version_key(confirmed_at: datetime, corrected: bool, event_id: str) -> str:
     """Orders the words on one attendance: later confirmation wins, a correction wins a tie."""
     return f"{format_time(confirmed_at)}|{1 if corrected else 0}|{event_id}"
+
+
+# ---- standings totals --------------------------------------------------------------------
+
+
+def periods_of(day: date) -> tuple[int, int, int]:
+    """The totals' periods a day falls in: its year, its month and itself (2026, 202603, 20260308)."""
+    month = day.year * 100 + day.month
+    return day.year, month, month * 100 + day.day
+
+
+# What reading one period's totals costs, roughly: a month's totals are never more than its
+# days' together, and a year's never more than its months'.
+_PERIOD_COST = {4: 40, 6: 20, 8: 1}  # by the number of digits: year, month, day
+
+
+def _cost(signed: list[tuple[int, int]]) -> int:
+    return sum(_PERIOD_COST[len(str(period))] for _, period in signed)
+
+
+def _negated(signed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [(-sign, period) for sign, period in signed]
+
+
+def _month_end(day: date) -> date:
+    return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+
+
+def _days(first: date, last: date) -> list[tuple[int, int]]:
+    count = (last - first).days + 1
+    return [(1, periods_of(first + timedelta(days=n))[2]) for n in range(max(0, count))]
+
+
+def _within_month(first: date, last: date) -> list[tuple[int, int]]:
+    """Days of one month: the days themselves, or the month less the other days."""
+    month_start, month_end = first.replace(day=1), _month_end(first)
+    if first == month_start and last == month_end:
+        return [(1, periods_of(first)[1])]
+    less = [(1, periods_of(first)[1])]
+    if first > month_start:
+        less += _negated(_days(month_start, first - timedelta(days=1)))
+    if last < month_end:
+        less += _negated(_days(last + timedelta(days=1), month_end))
+    return min(_days(first, last), less, key=_cost)
+
+
+def _months(first: date, last: date) -> list[tuple[int, int]]:
+    """Days of one year, month by month."""
+    signed: list[tuple[int, int]] = []
+    day = first
+    while day <= last:
+        month_last = min(_month_end(day), last)
+        signed += _within_month(day, month_last)
+        if month_last == date.max:
+            break
+        day = month_last + timedelta(days=1)
+    return signed
+
+
+def _within_year(first: date, last: date) -> list[tuple[int, int]]:
+    """Days of one year: its months and days, or the year less the other months and days."""
+    year_start, year_end = date(first.year, 1, 1), date(first.year, 12, 31)
+    if first == year_start and last == year_end:
+        return [(1, first.year)]
+    less = [(1, first.year)]
+    if first > year_start:
+        less += _negated(_months(year_start, first - timedelta(days=1)))
+    if last < year_end:
+        less += _negated(_months(last + timedelta(days=1), year_end))
+    return min(_months(first, last), less, key=_cost)
+
+
+def periods_between(start: date, end: date) -> list[tuple[int, int]]:
+    """Signed periods whose totals make up ``start``..``end`` exactly, as cheaply as they can:
+    (1, period) adds a period's totals, (-1, period) takes them away again (the 1st to the 28th
+    of March is March less its last three days; January to mid-November is the year less the
+    rest of November and December)."""
+    signed: list[tuple[int, int]] = []
+    for year in range(start.year, end.year + 1):
+        signed += _within_year(max(start, date(year, 1, 1)), min(end, date(year, 12, 31)))
+    return signed
+
+
+def add_to_totals(session: Session, first_seq: int, last_seq: int) -> None:
+    """Add the ledger rows numbered ``first_seq``..``last_seq`` to the totals of their days,
+    months and years, in one statement. Call it with the chain locked, as ``_Writer.flush``
+    does: the volunteers' home units are read here, and ``follow_volunteer`` moves them under
+    that lock."""
+    session.execute(
+        _totals_upsert(session.get_bind().dialect.name),
+        {"first_seq": first_seq, "last_seq": last_seq},
+    )
+
+
+@functools.cache
+def _totals_upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    seq = LedgerEntry.__table__.c.seq
+    sums = totals_of_rows(
+        seq >= bindparam("first_seq", type_=BigInteger),
+        seq <= bindparam("last_seq", type_=BigInteger),
+    ).subquery("sums")
+    found = (
+        select(
+            sums.c.period,
+            sums.c.volunteer_id,
+            sums.c.points,
+            sums.c.entries,
+            VolunteerView.home_unit_id,
+            VolunteerView.team_id,
+        )
+        .select_from(sums)
+        .join(VolunteerView, VolunteerView.volunteer_id == sums.c.volunteer_id, isouter=True)
+        .where(sums.c.entries > 0)  # SQLite needs a WHERE between a join and ON CONFLICT
+    )
+    totals = PointsTotal.__table__
+    statement = dialect_insert(totals).from_select(
+        ["period", "volunteer_id", "points", "entries", "home_unit_id", "team_id"], found
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[totals.c.volunteer_id, totals.c.period],
+        set_={
+            "points": totals.c.points + statement.excluded.points,
+            "entries": totals.c.entries + statement.excluded.entries,
+        },
+    )
+
+
+def follow_volunteer(session: Session, volunteer_id: str, home_unit_id: str, team_id) -> None:
+    """Move a volunteer's totals to their home unit and team as the ledger now knows them.
+
+    The chain is locked first, as by every transaction that adds to the totals, so totals being
+    added at the same time by another consumer are either seen here or see the new home.
+    """
+    _locked_head(session)
+    totals = PointsTotal.__table__
+    session.execute(
+        update(totals)
+        .where(
+            totals.c.volunteer_id == volunteer_id,
+            or_(
+                totals.c.home_unit_id.is_distinct_from(home_unit_id),
+                totals.c.team_id.is_distinct_from(team_id),
+            ),
+        )
+        .values(home_unit_id=home_unit_id, team_id=team_id)
+    )
 
 
 # ---- attendance --------------------------------------------------------------------------
@@ -957,43 +1113,110 @@ def standings(
     per_page: int,
 ) -> tuple[list[dict], int]:
     """Balances per volunteer for a date range within a unit subtree and/or a team, ranked
-    (ties share a rank, the next rank skips: 1, 2, 2, 4)."""
-    # Sum the rows per volunteer first (one narrow pass over the period's rows), then keep the
-    # volunteers in scope and rank them.
-    sums = (
-        select(LedgerEntry.volunteer_id, func.sum(LedgerEntry.points).label("points"))
-        .where(and_(LedgerEntry.entry_date >= start, LedgerEntry.entry_date <= end))
-        .group_by(LedgerEntry.volunteer_id)
-        .subquery()
-    )
-    query = select(
-        sums.c.volunteer_id,
-        VolunteerView.display_name,
-        sums.c.points,
-        func.rank().over(order_by=sums.c.points.desc()).label("rank"),
-        func.count().over().label("total"),
-    ).join(VolunteerView, VolunteerView.volunteer_id == sums.c.volunteer_id)
+    (ties share a rank, the next rank skips: 1, 2, 2, 4).
+
+    Summed from the totals of a few whole years, months and days (``periods_between``: some
+    added, some taken away again), never from the ledger rows. One statement gives the page, the number of volunteers ranked and,
+    after the first page, how many of them are above it; the ranks follow from those.
+    """
+    totals = PointsTotal.__table__
+    scope = []
     if path is not None:
-        query = query.join(UnitView, UnitView.unit_id == VolunteerView.home_unit_id).where(
-            UnitView.path.startswith(path)
-        )
+        units = session.scalars(
+            select(UnitView.unit_id).where(UnitView.path.startswith(path, autoescape=True))
+        ).all()
+        if not units:
+            return [], 0
+        scope.append(totals.c.home_unit_id.in_(units))
     if team_id is not None:
-        query = query.where(VolunteerView.team_id == team_id)
-    rows = session.execute(
-        query.order_by(sums.c.points.desc(), sums.c.volunteer_id)
-        .offset((page - 1) * per_page)
+        scope.append(totals.c.team_id == team_id)
+    if path is None and team_id is None:
+        scope.append(totals.c.home_unit_id.is_not(None))  # volunteers the ledger knows
+    signed = periods_between(start, end)
+    added = [period for sign, period in signed if sign > 0]
+    taken = [period for sign, period in signed if sign < 0]
+
+    def summed(periods: list[int], name: str):
+        """Each volunteer's points and rows over the periods (one period: no sums needed)."""
+        where = [
+            totals.c.period.in_(periods) if len(periods) > 1 else totals.c.period == periods[0]
+        ]
+        columns = (totals.c.volunteer_id, totals.c.points, totals.c.entries)
+        if len(periods) == 1:
+            return select(*columns).where(*where, *scope).subquery(name)
+        return (
+            select(
+                totals.c.volunteer_id,
+                func.sum(totals.c.points).label("points"),
+                func.sum(totals.c.entries).label("entries"),
+            )
+            .where(*where, *scope)
+            .group_by(totals.c.volunteer_id)
+            .subquery(name)
+        )
+
+    plus = summed(added, "plus")
+    if taken:  # a year or month less a few months or days: the fewer rows to sum
+        minus = summed(taken, "minus")
+        sums = (
+            select(
+                plus.c.volunteer_id,
+                (plus.c.points - func.coalesce(minus.c.points, 0)).label("points"),
+            )
+            .join(minus, minus.c.volunteer_id == plus.c.volunteer_id, isouter=True)
+            .where(plus.c.entries - func.coalesce(minus.c.entries, 0) > 0)  # rows left in range
+            .cte("sums")
+        )
+    else:
+        sums = select(plus.c.volunteer_id, plus.c.points).cte("sums")
+    offset = (page - 1) * per_page
+    shown = (
+        select(sums.c.volunteer_id, sums.c.points)
+        .order_by(sums.c.points.desc(), sums.c.volunteer_id)
+        .offset(offset)
         .limit(per_page)
+        .cte("shown")
+    )
+    above = literal(0)  # nobody is above the first row of the first page
+    if page > 1:
+        above = (
+            select(func.count())
+            .select_from(sums)
+            .where(sums.c.points > select(func.max(shown.c.points)).scalar_subquery())
+            .scalar_subquery()
+        )
+    if session.get_bind().dialect.name == "postgresql":
+        # The volunteers' sums of a district are a few megabytes: sort them in memory.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    rows = session.execute(
+        select(
+            shown.c.volunteer_id,
+            VolunteerView.display_name,
+            shown.c.points,
+            select(func.count()).select_from(sums).scalar_subquery().label("total"),
+            above.label("above"),
+        )
+        .join(VolunteerView, VolunteerView.volunteer_id == shown.c.volunteer_id, isouter=True)
+        .order_by(shown.c.points.desc(), shown.c.volunteer_id)
     ).all()
-    total = rows[0].total if rows else 0
-    if not rows and page > 1:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = [
-        {
-            "volunteer_id": row.volunteer_id,
-            "name": row.display_name,
-            "points": int(row.points),
-            "rank": int(row.rank),
-        }
-        for row in rows
-    ]
+    if rows:
+        total = rows[0].total
+    elif page > 1:
+        total = session.scalar(select(func.count()).select_from(sums))
+    else:
+        total = 0
+    items = []
+    for number, row in enumerate(rows):
+        if number == 0:
+            rank = int(row.above) + 1
+        elif row.points != rows[number - 1].points:
+            rank = offset + number + 1  # everyone before this row has more points
+        items.append(
+            {
+                "volunteer_id": row.volunteer_id,
+                "name": row.display_name,
+                "points": int(row.points),
+                "rank": rank,
+            }
+        )
     return items, int(total)
