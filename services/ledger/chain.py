@@ -56,6 +56,7 @@ CONTENT_FIELDS = (
 
 
 _SORTED_FIELDS = tuple(sorted(CONTENT_FIELDS))
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _TIME_FIELDS = ("entry_date", "occurred_at")
 
 
@@ -72,7 +73,7 @@ def canonical(row) -> str:
     content = {name: getattr(row, name) for name in _SORTED_FIELDS}
     for name in _TIME_FIELDS:  # the other fields are strings, integers or null
         content[name] = _plain(content[name])
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(content)
 
 
 def row_hash(prev_hash: str, seq: int, row) -> str:
