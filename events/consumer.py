@@ -5,10 +5,16 @@ event id; offsets are committed only after that transaction committed. A redeliv
 finds its id recorded and changes nothing. A handler that keeps failing sends its event to
 ``<topic>.dlq`` with the error, and processing moves on. Unknown types and versions are
 skipped, counted and logged.
+
+A handler made with ``batched(apply_many)`` can also be given many events at once: on the
+optimistic pass the runner calls ``apply_many`` once for each run of consecutive events (in the
+poll's order) whose handlers share it, so a service can load what a whole poll needs in a few
+queries and write in bulk. If anything fails, the careful pass applies every event on its own.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 import structlog
 from kafka import OffsetAndMetadata, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
-from sqlalchemy import insert, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +41,22 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[Session, Event, dict], None]
 """A handler receives the session, the event and its validated payload."""
+
+BatchHandler = Callable[[Session, list[tuple[Event, dict]]], None]
+"""A batch handler receives the session and (event, validated payload) pairs, in order; it must
+leave the database as applying them one by one, in that order, would."""
+
+
+def batched(apply_many: BatchHandler) -> Handler:
+    """A handler that applies one event through ``apply_many``, which the runner may also call
+    with a run of consecutive events whose handlers share it."""
+
+    def handler(session: Session, event: Event, payload: dict) -> None:
+        apply_many(session, [(event, payload)])
+
+    handler.apply_many = apply_many
+    handler.__doc__ = apply_many.__doc__
+    return handler
 
 
 class _HandlerFailed(Exception):
@@ -116,16 +138,29 @@ class ConsumerRunner:
             reason=reason,
         )
 
-    def _already_applied(self, session: Session, event_ids: list[str]) -> set[str]:
-        if not event_ids:
+    def _claim(self, session: Session, events: list[Event]) -> set[str]:
+        """Record events as applied by this consumer, in this transaction; return the ids that
+        were not recorded before (a redelivered event finds its id there and is a duplicate).
+
+        Insert-or-nothing on the primary key: no plan to go wrong as the table grows, and
+        another member of the group that applied an event first makes it a duplicate here.
+        """
+        if not events:
             return set()
-        rows = session.execute(
-            select(consumed_events.c.event_id).where(
-                consumed_events.c.consumer == self.name,
-                consumed_events.c.event_id.in_(event_ids),
+        now = utcnow()
+        rows = [
+            {"consumer": self.name, "event_id": e.id, "event_type": e.type, "applied_at": now}
+            for e in events
+        ]
+        return set(session.scalars(_claim_statement(session.get_bind().dialect.name), rows))
+
+    def _unclaim(self, session: Session, event_id: str) -> None:
+        """Forget an event this transaction claimed but could not apply (it is dead-lettered)."""
+        session.execute(
+            delete(consumed_events).where(
+                consumed_events.c.consumer == self.name, consumed_events.c.event_id == event_id
             )
         )
-        return {row[0] for row in rows}
 
     def _run_handler(self, session: Session, event: Event, payload: dict, handler: Handler) -> None:
         with structlog.contextvars.bound_contextvars(
@@ -137,9 +172,10 @@ class ConsumerRunner:
     def apply_records(self, records: list) -> list[Outcome]:
         """Apply records in one transaction; return one outcome per record.
 
-        The whole batch is first applied optimistically, without savepoints. If a handler
-        fails, that transaction is rolled back and the batch is applied again carefully:
-        each event in its own savepoint, retried with backoff, then dead-lettered.
+        The whole batch is first applied optimistically, without savepoints, each run of
+        consecutive events that share a batch handler in one call. If a handler fails, that
+        transaction is rolled back and the batch is applied again carefully: each event on its
+        own in a savepoint, retried with backoff, then dead-lettered.
         """
         decoded: list[tuple[object, Event | None, str | None]] = []
         for record in records:
@@ -157,24 +193,46 @@ class ConsumerRunner:
         return outcomes
 
     def _apply_batch(self, decoded: list, careful: bool):
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome | None] = []
         letters: list[tuple[object, str]] = []
-        applied: list[dict] = []
+        admitted: list[tuple[int, object, Event, dict, Handler]] = []
+        in_poll: set[str] = set()
         with self.session_factory() as session, session.begin():
-            seen = self._already_applied(session, [e.id for _, e, _ in decoded if e is not None])
             for record, event, problem in decoded:
-                outcome = self._apply_record(session, event, problem, seen, careful, applied)
-                if outcome.status == "dead_lettered":
-                    letters.append((record, outcome.error))
-                outcomes.append(outcome)
-            if applied:
-                session.execute(insert(consumed_events), applied)
+                outcome = self._admit(event, problem, in_poll)
+                if isinstance(outcome, Outcome):
+                    if outcome.status == "dead_lettered":
+                        letters.append((record, outcome.error))
+                    outcomes.append(outcome)
+                else:
+                    admitted.append((len(outcomes), record, event, *outcome))
+                    outcomes.append(None)
+            new = self._claim(session, [event for _, _, event, _, _ in admitted])
+            pending = []
+            for index, record, event, payload, handler in admitted:
+                if event.id not in new:
+                    outcomes[index] = Outcome("duplicate")
+                elif careful:
+                    outcomes[index] = self._apply_carefully(session, event, payload, handler)
+                    if outcomes[index].status == "dead_lettered":
+                        self._unclaim(session, event.id)
+                        letters.append((record, outcomes[index].error))
+                else:
+                    pending.append((event, payload, handler))
+                    outcomes[index] = Outcome("applied")
+            if pending:
+                try:
+                    self._apply_optimistically(session, pending)
+                except Exception as exc:  # noqa: BLE001 - start again, carefully
+                    raise _HandlerFailed from exc
         return outcomes, letters
 
-    def _apply_record(self, session, event, problem, seen, careful, applied) -> Outcome:
+    def _admit(self, event, problem, in_poll: set) -> Outcome | tuple[dict, Handler]:
+        """Decide what happens to one record before the database is asked: an outcome now, or
+        its payload and handler (``in_poll``: the ids admitted so far from this poll)."""
         if problem:
             return Outcome("dead_lettered", problem)
-        if event.id in seen:
+        if event.id in in_poll:
             return Outcome("duplicate")
         handler = self.handlers.get(event.type)
         if handler is None or not catalog.knows(event.type, event.version):
@@ -186,26 +244,41 @@ class ConsumerRunner:
             payload = catalog.get(event.type, event.version).load(event.payload)
         except InvalidPayload as exc:
             return Outcome("dead_lettered", f"invalid payload: {exc.messages}")
-        seen.add(event.id)
-        row = {
-            "consumer": self.name,
-            "event_id": event.id,
-            "event_type": event.type,
-            "applied_at": utcnow(),
-        }
-        if not careful:
-            try:
+        in_poll.add(event.id)
+        return payload, handler
+
+    def _apply_optimistically(self, session: Session, admitted: list) -> None:
+        """Apply events in order, handing each run of events that share a batch handler to it."""
+        start = 0
+        while start < len(admitted):
+            apply_many = getattr(admitted[start][2], "apply_many", None)
+            end = start + 1
+            if apply_many is None:
+                event, payload, handler = admitted[start]
                 self._run_handler(session, event, payload, handler)
-            except Exception as exc:  # noqa: BLE001 - start again, carefully
-                raise _HandlerFailed from exc
-            applied.append(row)
-            return Outcome("applied")
+            else:
+                while end < len(admitted) and (
+                    getattr(admitted[end][2], "apply_many", None) is apply_many
+                ):
+                    end += 1
+                run = [(event, payload) for event, payload, _ in admitted[start:end]]
+                apply_many(session, run)
+                self.log.info(
+                    "events applied",
+                    count=len(run),
+                    event_types=sorted({event.type for event, _ in run}),
+                    first_event_id=run[0][0].id,
+                    last_event_id=run[-1][0].id,
+                )
+            start = end
+
+    def _apply_carefully(self, session, event, payload, handler) -> Outcome:
+        """Apply one event in a savepoint, retried with backoff; dead-lettered if it keeps failing."""
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with session.begin_nested():
                     self._run_handler(session, event, payload, handler)
-                    session.execute(insert(consumed_events).values(**row))
                 return Outcome("applied")
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 last_error = f"{type(exc).__name__}: {exc}"
@@ -214,7 +287,6 @@ class ConsumerRunner:
                 )
                 if attempt < self.max_attempts:
                     time.sleep(self.retry_backoff * 2 ** (attempt - 1))
-        seen.discard(event.id)
         return Outcome("dead_lettered", f"handler failed {self.max_attempts} times: {last_error}")
 
     # -- the loop ---------------------------------------------------------------------------
@@ -229,8 +301,9 @@ class ConsumerRunner:
         try:
             self.apply_records(records)
         except (IntegrityError, OperationalError) as exc:
-            # Another member applied some of these first (a rebalance), or the database was
-            # busy: nothing of this batch committed, so read it again from the last commit.
+            # A constraint refused part of this batch, or the database was busy: nothing of it
+            # committed, so read it again from the last commit. (Events another member of the
+            # group applied first are no error: they are claimed already, so duplicates here.)
             self.log.warning("batch rolled back, re-reading it", error=str(exc))
             self._rewind(batch)
             return 0
@@ -279,6 +352,19 @@ class ConsumerRunner:
         if self._dlq_producer is not None:
             self._dlq_producer.close(timeout=5)
             self._dlq_producer = None
+
+
+@functools.cache
+def _claim_statement(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return (
+        dialect_insert(consumed_events)
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(consumed_events.c.event_id)
+    )
 
 
 def _fault_point(name: str, count: int) -> None:

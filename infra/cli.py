@@ -282,7 +282,8 @@ def ledger() -> None:
 
 @ledger.command("verify")
 def ledger_verify() -> None:
-    """Walk the hash chain; name the first altered, removed or inserted row (exit 1 if any)."""
+    """Walk the hash chain and check the standings totals against it; name the first altered,
+    removed or inserted row, or a total that disagrees (exit 1 if any)."""
     from services.common.db import make_engine, make_session_factory
     from services.ledger import chain
 
@@ -297,6 +298,9 @@ def ledger_verify() -> None:
         click.echo(f"ledger intact: {found.rows} rows, checksum {digest}")
         return
     problem = found.problem
+    if problem.kind == "totals":
+        click.echo(f"ledger rows intact, standings totals wrong: {problem.detail}")
+        raise SystemExit(1)
     click.echo(
         f"ledger broken at row {problem.seq} ({problem.kind}"
         f"{', entry ' + problem.entry_id if problem.entry_id else ''}): {problem.detail}"

@@ -231,3 +231,59 @@ def stream(count: int, volunteers: int = 300, seed: int = 7) -> list[Event]:
             event = rng.choice(events)  # the producer sent it twice
         events.append(event)
     return events
+
+
+# ---- where volunteers belong, and standings summed from the rows (the oracle of the totals) ----
+
+
+def unit(unit_id: str, path: str, kind: str = "community") -> Event:
+    """A ``unit.created`` event."""
+    payload = {"unit_id": unit_id, "name": unit_id, "kind": kind, "parent_id": None, "path": path}
+    return catalog.make_event("unit.created", payload, producer="activities")
+
+
+def volunteer(volunteer_id: str, home_unit_id: str, team_id: str | None = None, moved=False):
+    """A ``volunteer.registered`` event (``volunteer.updated`` when ``moved``)."""
+    payload = {
+        "volunteer_id": volunteer_id,
+        "display_name": f"志愿者{volunteer_id}",
+        "home_unit_id": home_unit_id,
+        "team_id": team_id,
+    }
+    if moved:
+        payload["changes"] = ["home_unit_id", "team_id"]
+    name = "volunteer.updated" if moved else "volunteer.registered"
+    return catalog.make_event(name, payload, producer="volunteers")
+
+
+def standings_from_rows(session, *, path, team_id, start, end, page, per_page):
+    """Standings as the rows themselves say, summed here in Python: every volunteer the ledger
+    knows, in the unit subtree and/or team, with rows dated in the range; ties share a rank."""
+    from services.ledger.models import UnitView, VolunteerView
+
+    sums: dict[str, int] = defaultdict(int)
+    for volunteer_id, day, points in session.execute(
+        select(LedgerEntry.volunteer_id, LedgerEntry.entry_date, LedgerEntry.points)
+    ):
+        if start <= day <= end:
+            sums[volunteer_id] += points
+    known = {v.volunteer_id: v for v in session.scalars(select(VolunteerView))}
+    paths = {u.unit_id: u.path for u in session.scalars(select(UnitView))}
+    ranked = [
+        v
+        for v in sums
+        if v in known
+        and (path is None or paths.get(known[v].home_unit_id, "").startswith(path))
+        and (team_id is None or known[v].team_id == team_id)
+    ]
+    ranked.sort(key=lambda v: (-sums[v], v))
+    items = [
+        {
+            "volunteer_id": v,
+            "name": known[v].display_name,
+            "points": sums[v],
+            "rank": 1 + sum(1 for other in ranked if sums[other] > sums[v]),
+        }
+        for v in ranked[(page - 1) * per_page : page * per_page]
+    ]
+    return items, len(ranked)

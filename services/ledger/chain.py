@@ -9,6 +9,9 @@ Checksum: SHA-256 over the canonical content of every row (without ``seq``, the 
 recording time), ordered by entry id. Row content depends only on the events and on the order
 of each volunteer's events (one partition), never on how partitions interleave, so a ledger
 rebuilt from the event history has the same checksum as the live one.
+
+Totals: ``points_totals`` holds each volunteer's points and number of rows per day, month and
+year, derived from the rows; ``verify`` checks them too once the chain holds.
 """
 
 from __future__ import annotations
@@ -16,12 +19,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Integer,
+    cast,
+    except_,
+    extract,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from events.envelope import format_time
-from services.ledger.models import ChainHead, LedgerEntry
+from services.ledger.models import ChainHead, LedgerEntry, PointsTotal, VolunteerView
 
 GENESIS = "0" * 64
 CONTENT_FIELDS = (
@@ -42,18 +55,25 @@ CONTENT_FIELDS = (
 )
 
 
+_SORTED_FIELDS = tuple(sorted(CONTENT_FIELDS))
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_TIME_FIELDS = ("entry_date", "occurred_at")
+
+
 def _plain(value):
-    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
+    if isinstance(value, datetime):
         return format_time(value)
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
 
 def canonical(row) -> str:
     """The row's content as compact JSON with sorted keys (what the checksum covers)."""
-    content = {name: _plain(getattr(row, name)) for name in CONTENT_FIELDS}
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    content = {name: getattr(row, name) for name in _SORTED_FIELDS}
+    for name in _TIME_FIELDS:  # the other fields are strings, integers or null
+        content[name] = _plain(content[name])
+    return _COMPACT.encode(content)
 
 
 def row_hash(prev_hash: str, seq: int, row) -> str:
@@ -66,7 +86,7 @@ def row_hash(prev_hash: str, seq: int, row) -> str:
 class Problem:
     """The first place where the chain does not hold."""
 
-    kind: str  # altered | removed | inserted
+    kind: str  # altered | removed | inserted | totals (seq 0: the chain holds, a total is off)
     seq: int
     entry_id: str | None
     detail: str
@@ -95,7 +115,8 @@ class Verification:
 
 
 def verify(session: Session, batch: int = 5000) -> Verification:
-    """Walk the chain from the first row; name the first altered, removed or inserted row."""
+    """Walk the chain from the first row; name the first altered, removed or inserted row. When
+    the chain holds, check the standings totals against the rows (``totals_problem``)."""
     head = session.get(ChainHead, 1)
     last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS)
     expected_seq, prev_hash, rows = 1, GENESIS, 0
@@ -178,7 +199,7 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             rows,
             Problem("altered", last_seq, None, "账本末尾的哈希与记录的链尾不符"),
         )
-    return Verification(rows, None)
+    return Verification(rows, totals_problem(session))
 
 
 def checksum(session: Session, batch: int = 5000) -> str:
@@ -199,3 +220,87 @@ def checksum(session: Session, batch: int = 5000) -> str:
             digest.update(b"\n")
         after = chunk[-1].entry_id
     return digest.hexdigest()
+
+
+def totals_of_rows(*conditions):
+    """Per period and volunteer, the points and the number of the ledger rows (those meeting the
+    conditions) in each day, month and year: what ``points_totals`` must hold for them."""
+    rows = LedgerEntry.__table__
+    year = cast(extract("year", rows.c.entry_date), Integer)
+    month = year * 100 + cast(extract("month", rows.c.entry_date), Integer)
+    day = month * 100 + cast(extract("day", rows.c.entry_date), Integer)
+    spans = union_all(
+        *(
+            select(period.label("period"), rows.c.volunteer_id, rows.c.points).where(*conditions)
+            for period in (year, month, day)
+        )
+    ).subquery("spans")
+    return select(
+        spans.c.period,
+        spans.c.volunteer_id,
+        cast(func.sum(spans.c.points), Integer).label("points"),
+        cast(func.count(), Integer).label("entries"),
+    ).group_by(spans.c.period, spans.c.volunteer_id)
+
+
+def period_label(period: int) -> str:
+    """A totals period as people write it: 2026年, 2026年3月, 2026年3月8日."""
+    text = str(period)
+    if len(text) == 4:
+        return f"{text}年"
+    if len(text) == 6:
+        return f"{text[:4]}年{int(text[4:])}月"
+    return f"{text[:4]}年{int(text[4:6])}月{int(text[6:])}日"
+
+
+def totals_problem(session: Session) -> Problem | None:
+    """The first standings total that disagrees with the ledger rows (points or number of rows
+    in a day, month or year), or that is kept under a unit or team the volunteer has left."""
+    totals = PointsTotal.__table__
+    kept = select(totals.c.period, totals.c.volunteer_id, totals.c.points, totals.c.entries)
+    derived = totals_of_rows()
+    for wrong in (except_(kept, derived).subquery(), except_(derived, kept).subquery()):
+        found = session.execute(
+            select(wrong.c.period, wrong.c.volunteer_id)
+            .order_by(wrong.c.volunteer_id, wrong.c.period)
+            .limit(1)
+        ).first()
+        if found is None:
+            continue
+        period, volunteer = found
+        said = session.execute(
+            kept.where(totals.c.period == period, totals.c.volunteer_id == volunteer)
+        ).first()
+        theirs = totals_of_rows(LedgerEntry.volunteer_id == volunteer).subquery()
+        rows = session.execute(select(theirs).where(theirs.c.period == period)).first()
+        return Problem(
+            "totals",
+            0,
+            None,
+            f"志愿者 {volunteer} {period_label(period)}的积分合计是"
+            f"{_points(said)}，账本里是{_points(rows)}",
+        )
+    moved = session.execute(
+        select(totals.c.volunteer_id, totals.c.home_unit_id, VolunteerView.home_unit_id)
+        .join(VolunteerView, VolunteerView.volunteer_id == totals.c.volunteer_id, isouter=True)
+        .where(
+            or_(
+                totals.c.home_unit_id.is_distinct_from(VolunteerView.home_unit_id),
+                totals.c.team_id.is_distinct_from(VolunteerView.team_id),
+            )
+        )
+        .limit(1)
+    ).first()
+    if moved is not None:
+        return Problem(
+            "totals",
+            0,
+            None,
+            f"志愿者 {moved[0]} 的积分合计记在单位 {moved[1]}（或其志愿服务队）下，"
+            f"志愿者现在属于单位 {moved[2]}",
+        )
+    return None
+
+
+def _points(row) -> str:
+    return "没有" if row is None else f" {row.points} 分（{row.entries} 行）"

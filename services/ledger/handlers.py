@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from events.consumer import batched
 from events.envelope import utcnow
 from services.common.db import upsert
 from services.common.projections import unit_handlers
@@ -12,12 +13,16 @@ from services.ledger.models import ActivitySummary, ActivityView, UnitView, Volu
 
 
 def on_volunteer_state(session, _event, payload: dict) -> None:
-    """Keep the ledger's copy of a volunteer's name, home unit and team."""
+    """Keep the ledger's copy of a volunteer's name, home unit and team; their standings totals
+    follow them to a new unit or team."""
     values = {
         name: payload[name] for name in ("volunteer_id", "display_name", "home_unit_id", "team_id")
     }
     upsert(
         session, VolunteerView.__table__, {**values, "updated_at": utcnow()}, key=["volunteer_id"]
+    )
+    operations.follow_volunteer(
+        session, values["volunteer_id"], values["home_unit_id"], values["team_id"]
     )
 
 
@@ -48,19 +53,10 @@ def _activity_became(status: str):
     return handler
 
 
-def on_attendance_confirmed(session, event, payload: dict) -> None:
-    """Confirmed hours earn points by the rule in force."""
-    operations.count_attendance(session, event, payload, corrected=False)
-
-
-def on_attendance_corrected(session, event, payload: dict) -> None:
-    """Corrected hours: the original award is reversed and a new one written."""
-    operations.count_attendance(session, event, payload, corrected=True)
-
-
-def on_no_show(session, event, payload: dict) -> None:
-    """A no-show after a confirmed sign-up costs points."""
-    operations.record_no_show(session, event, payload)
+on_attendance = batched(operations.apply_attendance)
+"""Confirmed hours earn points by the rule in force; a correction reverses the award and writes
+a new one; a no-show after a confirmed sign-up costs points. A poll's attendance events are
+applied together (``operations.apply_attendance``)."""
 
 
 def on_attendance_summarized(session, _event, payload: dict) -> None:
@@ -81,8 +77,8 @@ HANDLERS = {
     "activity.cancelled": _activity_became("cancelled"),
     "activity.completed": _activity_became("completed"),
     "activity.closed": _activity_became("closed"),
-    "attendance.confirmed": on_attendance_confirmed,
-    "attendance.corrected": on_attendance_corrected,
-    "attendance.no_show": on_no_show,
+    "attendance.confirmed": on_attendance,
+    "attendance.corrected": on_attendance,
+    "attendance.no_show": on_attendance,
     "attendance.summarized": on_attendance_summarized,
 }

@@ -1,5 +1,6 @@
 """Tables owned by services/ledger: projections of units, volunteers and activities; points rules,
-the append-only hash-chained ledger, the state it is computed from, adjustments and the audit trail.
+the append-only hash-chained ledger, the state it is computed from, the standings totals derived
+from it, adjustments and the audit trail.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -124,7 +126,6 @@ class LedgerEntry(Base):
 
     __table_args__ = (
         Index("ix_ledger_entries_volunteer", "volunteer_id", "seq"),
-        Index("ix_ledger_entries_standings", "volunteer_id", "entry_date", "points"),
         Index("ix_ledger_entries_date", "entry_date"),
     )
 
@@ -150,6 +151,46 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PointsTotal(Base):
+    """A volunteer's points in one day, month or year: derived from the ledger rows, kept in the
+    same transaction as they are appended, so standings sum a few of these instead of the rows.
+
+    ``period`` names the span by its digits: 2026 is the year, 202603 March 2026, 20260308 the
+    8th of March (the three never overlap). ``entries`` counts the rows summed. ``home_unit_id``
+    and ``team_id`` are the volunteer's as the ledger knows them now (NULL while it does not
+    know the volunteer), so standings of a unit read only this table; they follow the volunteer
+    when they move. Unlike ledger rows, totals are updated; ``shiliu ledger verify`` checks them
+    against the rows and a rebuild writes them anew.
+    """
+
+    __tablename__ = "points_totals"
+
+    volunteer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[int] = mapped_column(Integer)
+    home_unit_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        # Standings of a unit read only this index on PostgreSQL (an index-only scan).
+        Index(
+            "ix_points_totals_scope",
+            "period",
+            "home_unit_id",
+            postgresql_include=["volunteer_id", "points", "entries"],
+        ),
+        Index(
+            "ix_points_totals_team",
+            "team_id",
+            "period",
+            sqlite_where=text("team_id IS NOT NULL"),
+            postgresql_where=text("team_id IS NOT NULL"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class AttendanceState(Base):

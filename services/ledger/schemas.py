@@ -102,7 +102,7 @@ class StandingsOut(Schema):
 class ProblemOut(Schema):
     """Where the chain breaks."""
 
-    kind = fields.String(metadata={"description": "altered | removed | inserted"})
+    kind = fields.String(metadata={"description": "altered | removed | inserted | totals"})
     seq = fields.Integer()
     entry_id = fields.String(allow_none=True)
     detail = fields.String()

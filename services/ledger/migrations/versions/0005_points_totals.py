@@ -1,0 +1,114 @@
+"""standings totals: points per volunteer per day, month and year, kept with the ledger rows;
+filled here from the rows already in the ledger. Standings no longer read the rows, so their
+index on the rows goes.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-23 16:10:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "points_totals",
+        sa.Column("volunteer_id", sa.String(length=64), nullable=False),
+        sa.Column("period", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("home_unit_id", sa.String(length=64), nullable=True),
+        sa.Column("team_id", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("volunteer_id", "period"),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("points_totals", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_points_totals_scope",
+            ["period", "home_unit_id"],
+            unique=False,
+            postgresql_include=["volunteer_id", "points", "entries"],
+        )
+        batch_op.create_index(
+            "ix_points_totals_team",
+            ["team_id", "period"],
+            unique=False,
+            sqlite_where=sa.text("team_id IS NOT NULL"),
+            postgresql_where=sa.text("team_id IS NOT NULL"),
+        )
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_ledger_entries_standings")
+    _fill_from_the_ledger()
+
+
+def _fill_from_the_ledger() -> None:
+    """Totals of the rows already there (the same sums ``shiliu ledger verify`` checks)."""
+    entries = sa.table(
+        "ledger_entries",
+        sa.column("volunteer_id", sa.String),
+        sa.column("entry_date", sa.Date),
+        sa.column("points", sa.Integer),
+    )
+    volunteers = sa.table(
+        "volunteer_views",
+        sa.column("volunteer_id", sa.String),
+        sa.column("home_unit_id", sa.String),
+        sa.column("team_id", sa.String),
+    )
+    totals = sa.table(
+        "points_totals",
+        *(
+            sa.column(name)
+            for name in ("period", "volunteer_id", "points", "entries", "home_unit_id", "team_id")
+        ),
+    )
+    year = sa.cast(sa.extract("year", entries.c.entry_date), sa.Integer)
+    month = year * 100 + sa.cast(sa.extract("month", entries.c.entry_date), sa.Integer)
+    day = month * 100 + sa.cast(sa.extract("day", entries.c.entry_date), sa.Integer)
+    for period in (year, month, day):
+        sums = (
+            sa.select(
+                period.label("period"),
+                entries.c.volunteer_id,
+                sa.cast(sa.func.sum(entries.c.points), sa.Integer).label("points"),
+                sa.cast(sa.func.count(), sa.Integer).label("entries"),
+            )
+            .group_by(period, entries.c.volunteer_id)
+            .subquery()
+        )
+        op.execute(
+            totals.insert().from_select(
+                ["period", "volunteer_id", "points", "entries", "home_unit_id", "team_id"],
+                sa.select(
+                    sums.c.period,
+                    sums.c.volunteer_id,
+                    sums.c.points,
+                    sums.c.entries,
+                    volunteers.c.home_unit_id,
+                    volunteers.c.team_id,
+                ).select_from(
+                    sums.join(
+                        volunteers,
+                        volunteers.c.volunteer_id == sums.c.volunteer_id,
+                        isouter=True,
+                    )
+                ),
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ledger_entries_standings", ["volunteer_id", "entry_date", "points"], unique=False
+        )
+    with op.batch_alter_table("points_totals", schema=None) as batch_op:
+        batch_op.drop_index("ix_points_totals_team")
+        batch_op.drop_index("ix_points_totals_scope")
+    op.drop_table("points_totals")
