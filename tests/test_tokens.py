@@ -1,4 +1,4 @@
-"""Tokens as every service checks them."""
+"""Tokens as every service checks them, and what a service answers without a session cookie."""
 
 from __future__ import annotations
 
@@ -41,3 +41,16 @@ def test_only_hs256_tokens_pass(algorithm):
     token = jwt.encode(claims(), key, algorithm=algorithm)
     with pytest.raises(Unauthenticated):
         verify_token(SECRET, token)
+
+
+def test_a_service_sets_no_session_cookie_and_reads_none(desk):
+    from flask import session
+    from flask.sessions import NullSession
+
+    client = desk.client()
+    client.set_cookie("session", "whatever-a-browser-sent")
+    answer = client.get("/api/v1/volunteers/me/signups", headers=desk.token("v-1"))
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    with desk.app.test_request_context(headers={"Cookie": "session=whatever"}):
+        assert isinstance(session._get_current_object(), NullSession)

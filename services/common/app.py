@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from flask import Flask, current_app, g, jsonify, request
+from flask.sessions import SessionInterface
 from kafka.errors import KafkaError
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -143,6 +144,18 @@ def http_problem(exc: HTTPException, translate=lambda text: text):
     messages = translate_errors(messages, translate)
     code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
     return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
+
+
+class NoCookieSessions(SessionInterface):
+    """For a service that answers bearer tokens only: no request opens (or sets) a session
+    cookie. (With SECRET_KEY set, Flask would otherwise decode one on every request.)"""
+
+    def open_session(self, app, request):
+        """Return None, so that Flask gives the request its read-only null session."""
+        return None
+
+    def save_session(self, app, session, response):
+        """Nothing to save."""
 
 
 def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:
