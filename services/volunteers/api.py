@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from events.envelope import utcnow
-from services.common.api import PageArgs
+from services.common.api import Blueprint, PageArgs
 from services.common.app import db, transaction
 from services.common.auth import (
     STAFF_ROLES,
