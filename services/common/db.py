@@ -8,10 +8,17 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+# Execution options of a transaction whose first statement writes (Session.connection or
+# Connection.execution_options). SQLite then begins it DEFERRED: the write lock is taken by
+# that first statement, waiting for other writers as BEGIN IMMEDIATE would, so nothing can
+# be read before it is held; it is only held for less time. PostgreSQL ignores the option.
+WRITE_FIRST = {"shiliu_write_first": True}
 
 
 def package_dir(service: str) -> Path:
@@ -50,10 +57,53 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # One writer at a time, decided up front: no read-then-write upgrade deadlocks.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # (A transaction that writes first has decided already: see WRITE_FIRST.)
+            write_first = conn.get_execution_options().get("shiliu_write_first")
+            conn.exec_driver_sql("BEGIN" if write_first else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class DriverStatement:
+    """A Core statement compiled once for a dialect and run on the driver's own connection, in
+    the transaction of an SQLAlchemy connection (begun here if it has not begun yet).
+
+    Only for the hottest statements: SQLAlchemy's work on each execution (cache lookup,
+    parameter and result processing, events, exception wrapping) costs more than a short
+    INSERT takes the database. Parameters are converted by the statement's own bind types, so
+    values are stored exactly as SQLAlchemy stores them; rows come back as the driver gives
+    them (SQLite gives booleans as 0 and 1, and times as text), and errors are the driver's.
+    """
+
+    def __init__(self, statement, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup) if dialect.positional else None
+        self.fixed: dict = {}  # the values written into the statement (literals)
+        self.processors: dict = {}
+        for bind, name in compiled.bind_names.items():
+            if not bind.required:
+                self.fixed[name] = bind.effective_value
+            elif bind.key != name:
+                raise ValueError(f"bind parameter {bind.key} is rendered as {name}")
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def execute(self, connection: Connection, parameters: dict):
+        """Run the statement with ``parameters`` (by bind name); return the driver's cursor."""
+        values = {**self.fixed, **parameters}
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        if not connection.in_transaction():
+            connection.begin()
+        cursor = connection.connection.driver_connection.cursor()
+        if self.names is None:
+            cursor.execute(self.sql, values)
+        else:
+            cursor.execute(self.sql, [values[name] for name in self.names])
+        return cursor
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:
