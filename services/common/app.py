@@ -112,6 +112,20 @@ def transaction():
         raise
 
 
+@contextlib.contextmanager
+def connection_transaction():
+    """This request's transaction on a Core connection, for a hot path that needs no ORM
+    session: committed at the end of the block or rolled back on error."""
+    with service_context().engine.connect() as connection:
+        try:
+            record_key(connection)  # as in transaction()
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+
 HTTP_TITLES = {
     400: "请求无效",
     401: "请先登录",
