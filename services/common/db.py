@@ -105,6 +105,14 @@ class DriverStatement:
             cursor.execute(self.sql, [values[name] for name in self.names])
         return cursor
 
+    def first(self, connection: Connection, parameters: dict):
+        """Run the statement; return its first row (as the driver gives it) or None."""
+        cursor = self.execute(connection, parameters)
+        try:
+            return cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
+
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Return a session factory that does not expire objects on commit."""

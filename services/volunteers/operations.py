@@ -908,13 +908,13 @@ def _check_in_at_once_sqlite(db, record: dict, code: str, now: datetime):
     parameters = _admission_parameters(record, now, secret)
     connection = _connection(db, write_first=True)
     insert_record, insert_event = _driver_statements(connection.dialect)
-    admitted = insert_record.execute(connection, parameters).fetchone()
+    admitted = insert_record.first(connection, parameters)
     if admitted is None:
         return None
     signup_id, shift_id, walk_in = admitted
     if shift_id is not None:
         event = catalog.with_payload(event, shift_id=shift_id)
-    insert_event.execute(connection, outbox_row(event))
+    insert_event.first(connection, outbox_row(event))
     return _as_written(record, signup_id, shift_id, walk_in)
 
 
@@ -934,23 +934,23 @@ def _check_in_at_once_postgresql(db, record: dict, code: str, now: datetime):
 
 def _read_then_write_once(connection: Connection, record: dict, code: str, now: datetime):
     read_facts, insert_record_and_event = _driver_statements(connection.dialect)
-    row = read_facts.execute(
+    row = read_facts.first(
         connection,
         {"activity_id": record["activity_id"], "volunteer_id": record["volunteer_id"]},
-    ).fetchone()  # psycopg gives each column the type SQLAlchemy would
+    )  # psycopg gives each column the type SQLAlchemy would
     facts = Facts._make(row) if row is not None else None
     if facts is None or not _admitted_as_it_stands(facts, code, now):
         return None
     signup_id = facts.signup_id if facts.signup_status == "confirmed" else None
     shift_id = facts.signup_shift_id if signup_id else None
-    written = insert_record_and_event.execute(
+    written = insert_record_and_event.first(
         connection,
         {
             **_admission_parameters(record, now, facts.checkin_secret),
             "signup_id": signup_id,
             **outbox_row(_checked_in_event(record, shift_id)),
         },
-    ).fetchone()
+    )
     if written is None:
         return None
     return _as_written(record, signup_id, shift_id, signup_id is None)
