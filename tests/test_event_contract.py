@@ -139,6 +139,34 @@ def test_a_field_set_after_the_event_was_made_is_validated_as_the_whole_payload_
     assert moved.key == "v-2" and moved.payload["volunteer_id"] == "v-2"
 
 
+def test_a_payload_given_in_its_json_form_is_validated_once_and_kept_as_it_is():
+    now = utcnow()
+    payload = {
+        "attendance_id": "r-1",
+        "volunteer_id": "v-1",
+        "activity_id": "a-1",
+        "shift_id": "s-1",
+        "checked_in_at": now,
+        "method": "code",
+    }
+    dumped = catalog.make_event("attendance.checked_in", payload, producer="t")
+    given = catalog.make_event(
+        "attendance.checked_in",
+        {**payload, "checked_in_at": now.isoformat()},
+        producer="t",
+        serialized=True,
+    )
+    assert given.payload == dumped.payload and given.key == dumped.key
+    with pytest.raises(catalog.InvalidPayload) as caught:
+        catalog.make_event(
+            "attendance.checked_in",
+            {**payload, "checked_in_at": "yesterday", "method": "by-pigeon"},
+            producer="t",
+            serialized=True,
+        )
+    assert {"checked_in_at", "method"} <= set(caught.value.messages)
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [

@@ -1028,10 +1028,11 @@ def _checked_in_event(record: dict, shift_id: str | None):
             "volunteer_id": record["volunteer_id"],
             "activity_id": record["activity_id"],
             "shift_id": shift_id,
-            "checked_in_at": record["checked_in_at"],
+            "checked_in_at": record["checked_in_at"].isoformat(),
             "method": record["checkin_method"],
         },
         producer=PRODUCER,
+        serialized=True,
     )
 
 
