@@ -1,5 +1,5 @@
-"""Database plumbing the hot paths lean on: a transaction that writes first, and statements run
-on the driver's own connection."""
+"""Database plumbing the hot paths lean on: statements run on the driver's own connection, and
+SQLite write transactions of the driver's own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, literal, select, text
 
-from services.common.db import WRITE_FIRST, DriverStatement, make_engine
+from services.common.db import DriverStatement, make_engine, sqlite_write
 from services.common.types import UTCDateTime
 
 metadata = MetaData()
@@ -79,34 +79,41 @@ def test_a_driver_statement_runs_in_the_connection_s_transaction(engine):
     assert kept == ["kept"]
 
 
-def test_on_sqlite_a_transaction_that_writes_first_holds_no_lock_until_it_writes(tmp_path):
+def test_a_sqlite_write_holds_the_write_lock_from_its_first_write_to_its_commit(tmp_path):
     path = tmp_path / "lock.db"
     engine = make_engine(f"sqlite:///{path}")
     metadata.create_all(engine)
     other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    write = DriverStatement(
+        insert(moments).values(id=bindparam("id"), label=bindparam("label")), engine.dialect
+    )
     try:
-        with engine.connect() as writer:
-            writer.execution_options(**WRITE_FIRST)
-            writer.begin()
+        with engine.connect() as connection, sqlite_write(connection) as driver:
             # Begun, but not holding the write lock: another writer may go first...
             other.execute("BEGIN IMMEDIATE")
             other.execute("INSERT INTO hot_path_moments (id, label) VALUES ('first', 'other')")
             other.execute("COMMIT")
             # ... and once this one writes, it holds the lock to its commit.
-            writer.execute(insert(moments).values(id="second", label="writer"))
+            write.run(driver, {"id": "second", "label": "driver"})
             with pytest.raises(sqlite3.OperationalError, match="locked"):
                 other.execute("BEGIN IMMEDIATE")
-            writer.commit()
+        other.execute("BEGIN IMMEDIATE")  # committed: the lock is free again
+        other.execute("ROLLBACK")
+        with (
+            pytest.raises(RuntimeError),
+            engine.connect() as connection,
+            sqlite_write(connection) as driver,
+        ):
+            write.run(driver, {"id": "third", "label": "rolled back"})
+            raise RuntimeError("the request failed after the write")
         with engine.connect() as connection:
             assert connection.scalars(select(moments.c.id).order_by(moments.c.id)).all() == [
                 "first",
                 "second",
             ]
-        with engine.connect() as plain:
-            plain.begin()  # BEGIN IMMEDIATE: the lock at once
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                other.execute("BEGIN IMMEDIATE")
-            plain.rollback()
+            connection.execute(select(moments.c.id))  # now in a transaction of SQLAlchemy's
+            with pytest.raises(ValueError), sqlite_write(connection):
+                pass
     finally:
         other.close()
         engine.dispose()

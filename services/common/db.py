@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 
@@ -13,12 +14,6 @@ from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-# Execution options of a transaction whose first statement writes (Session.connection or
-# Connection.execution_options). SQLite then begins it DEFERRED: the write lock is taken by
-# that first statement, waiting for other writers as BEGIN IMMEDIATE would, so nothing can
-# be read before it is held; it is only held for less time. PostgreSQL ignores the option.
-WRITE_FIRST = {"shiliu_write_first": True}
 
 
 def package_dir(service: str) -> Path:
@@ -57,17 +52,14 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # One writer at a time, decided up front: no read-then-write upgrade deadlocks.
-            # (A transaction that writes first has decided already: see WRITE_FIRST.)
-            write_first = conn.get_execution_options().get("shiliu_write_first")
-            conn.exec_driver_sql("BEGIN" if write_first else "BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 class DriverStatement:
-    """A Core statement compiled once for a dialect and run on the driver's own connection, in
-    the transaction of an SQLAlchemy connection (begun here if it has not begun yet).
+    """A Core statement compiled once for a dialect and run on the driver's own connection.
 
     Only for the hottest statements: SQLAlchemy's work on each execution (cache lookup,
     parameter and result processing, events, exception wrapping) costs more than a short
@@ -91,27 +83,50 @@ class DriverStatement:
             if processor is not None:
                 self.processors[name] = processor
 
-    def execute(self, connection: Connection, parameters: dict):
-        """Run the statement with ``parameters`` (by bind name); return the driver's cursor."""
+    def run(self, driver, parameters: dict):
+        """Run the statement on a driver connection with ``parameters`` (by bind name); return
+        its first row (as the driver gives it) or None."""
         values = {**self.fixed, **parameters}
         for name, process in self.processors.items():
             values[name] = process(values[name])
-        if not connection.in_transaction():
-            connection.begin()
-        cursor = connection.connection.driver_connection.cursor()
-        if self.names is None:
-            cursor.execute(self.sql, values)
-        else:
-            cursor.execute(self.sql, [values[name] for name in self.names])
-        return cursor
-
-    def first(self, connection: Connection, parameters: dict):
-        """Run the statement; return its first row (as the driver gives it) or None."""
-        cursor = self.execute(connection, parameters)
+        cursor = driver.cursor()
         try:
+            if self.names is None:
+                cursor.execute(self.sql, values)
+            else:
+                cursor.execute(self.sql, [values[name] for name in self.names])
             return cursor.fetchone() if cursor.description else None
         finally:
             cursor.close()
+
+    def first(self, connection: Connection, parameters: dict):
+        """Run the statement in the transaction of an SQLAlchemy connection (begun here if it
+        has not begun yet); return its first row (as the driver gives it) or None."""
+        if not connection.in_transaction():
+            connection.begin()
+        return self.run(connection.connection.driver_connection, parameters)
+
+
+@contextlib.contextmanager
+def sqlite_write(connection: Connection):
+    """SQLite: a transaction of the driver's own under an SQLAlchemy connection in none, for
+    DriverStatements; committed at the end of the block, rolled back on error. Yields the
+    driver connection.
+
+    It begins DEFERRED, so its first statement, which must write, takes the write lock (waiting
+    for other writers as BEGIN IMMEDIATE would; nothing was read before it) and holds it to the
+    commit: not from BEGIN, and not through SQLAlchemy's begin and commit, which on the hottest
+    path cost more than the statements. SQLAlchemy does not see this transaction."""
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        raise ValueError("sqlite_write needs a SQLite connection in no transaction")
+    driver = connection.connection.driver_connection
+    driver.execute("BEGIN")
+    try:
+        yield driver
+    except BaseException:
+        driver.rollback()
+        raise
+    driver.commit()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

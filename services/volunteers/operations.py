@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit, insert_statement, locked_insert, outbox_row
-from services.common.db import WRITE_FIRST, DriverStatement
+from services.common.db import DriverStatement, sqlite_write
 from services.common.errors import Conflict, DomainError, NotFound
 from services.common.types import UTCDateTime
 from services.volunteers.models import (
@@ -906,15 +906,26 @@ def _check_in_at_once_sqlite(db, record: dict, code: str, now: datetime):
     # now and given its shift after the INSERT.
     event = _checked_in_event(record, None)
     parameters = _admission_parameters(record, now, secret)
-    connection = _connection(db, write_first=True)
-    insert_record, insert_event = _driver_statements(connection.dialect)
-    admitted = insert_record.first(connection, parameters)
+    if isinstance(db, Connection) and not db.in_transaction():
+        # A transaction of its own, committed here: the lock is held from the INSERT on.
+        with sqlite_write(db) as driver:
+            return _write_at_once(driver, db.dialect, record, event, parameters)
+    connection = _connection(db)
+    if not connection.in_transaction():
+        connection.begin()
+    driver = connection.connection.driver_connection
+    return _write_at_once(driver, connection.dialect, record, event, parameters)
+
+
+def _write_at_once(driver, dialect, record: dict, event, parameters: dict):
+    insert_record, insert_event = _driver_statements(dialect)
+    admitted = insert_record.run(driver, parameters)
     if admitted is None:
         return None
     signup_id, shift_id, walk_in = admitted
     if shift_id is not None:
         event = catalog.with_payload(event, shift_id=shift_id)
-    insert_event.first(connection, outbox_row(event))
+    insert_event.run(driver, outbox_row(event))
     return _as_written(record, signup_id, shift_id, walk_in)
 
 
@@ -1048,13 +1059,9 @@ def _as_written(record: dict, signup_id, shift_id, walk_in) -> SimpleNamespace:
     )
 
 
-def _connection(db: Session | Connection, write_first: bool = False) -> Connection:
-    """The Core connection of a session or connection; ``write_first`` where the next statement
-    writes and may be the transaction's first (see services.common.db.WRITE_FIRST)."""
-    options = WRITE_FIRST if write_first and not db.in_transaction() else None
-    if isinstance(db, Session):
-        return db.connection(execution_options=options)
-    return db.execution_options(**options) if options else db
+def _connection(db: Session | Connection) -> Connection:
+    """The Core connection of a session or connection."""
+    return db.connection() if isinstance(db, Session) else db
 
 
 @functools.cache
