@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, literal, select, text
 
-from services.common.db import DriverStatement, make_engine, sqlite_write
+from services.common.db import DriverStatement, make_engine, postgresql_autocommit, sqlite_write
 from services.common.types import UTCDateTime
 
 metadata = MetaData()
@@ -117,3 +117,30 @@ def test_a_sqlite_write_holds_the_write_lock_from_its_first_write_to_its_commit(
     finally:
         other.close()
         engine.dispose()
+
+
+def test_under_postgresql_autocommit_each_statement_commits_by_itself(engine):
+    if engine.dialect.name != "postgresql":
+        with (
+            engine.connect() as connection,
+            pytest.raises(ValueError),
+            postgresql_autocommit(connection),
+        ):
+            pass
+        return
+    write = DriverStatement(
+        insert(moments).values(id=bindparam("id"), label=bindparam("label")), engine.dialect
+    )
+    with engine.connect() as connection:
+        with postgresql_autocommit(connection) as driver:
+            write.run(driver, {"id": "at-once", "label": "x"})
+            with engine.connect() as other:  # committed already
+                assert other.scalar(select(moments.c.id)) == "at-once"
+        # Afterwards the connection is SQLAlchemy's as before: a transaction it can roll back.
+        connection.execute(insert(moments).values(id="rolled-back", label="x"))
+        connection.rollback()
+        connection.execute(select(moments.c.id))
+        with pytest.raises(ValueError), postgresql_autocommit(connection):
+            pass
+    with engine.connect() as connection:
+        assert connection.scalars(select(moments.c.id)).all() == ["at-once"]

@@ -129,6 +129,25 @@ def sqlite_write(connection: Connection):
     driver.commit()
 
 
+@contextlib.contextmanager
+def postgresql_autocommit(connection: Connection):
+    """PostgreSQL: the driver's connection under an SQLAlchemy connection in no transaction,
+    each statement committed by itself, for DriverStatements; yields the driver connection.
+
+    SQLAlchemy's own AUTOCOMMIT (an isolation level) does the same at a higher price on the
+    hottest path: it sets the level and, when the connection goes back to the pool, sets it
+    back, with events. SQLAlchemy does not see these statements."""
+    if connection.dialect.name != "postgresql" or connection.in_transaction():
+        raise ValueError("postgresql_autocommit needs a PostgreSQL connection in no transaction")
+    driver = connection.connection.driver_connection
+    driver.autocommit = True
+    try:
+        yield driver
+    finally:
+        if not driver.closed:
+            driver.autocommit = False
+
+
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Return a session factory that does not expire objects on commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit, insert_statement, locked_insert, outbox_row
-from services.common.db import DriverStatement, sqlite_write
+from services.common.db import DriverStatement, postgresql_autocommit, sqlite_write
 from services.common.errors import Conflict, DomainError, NotFound
 from services.common.types import UTCDateTime
 from services.volunteers.models import (
@@ -910,14 +910,10 @@ def _check_in_at_once_sqlite(db, record: dict, code: str, now: datetime):
         # A transaction of its own, committed here: the lock is held from the INSERT on.
         with sqlite_write(db) as driver:
             return _write_at_once(driver, db.dialect, record, event, parameters)
-    connection = _connection(db)
-    if not connection.in_transaction():
-        connection.begin()
-    driver = connection.connection.driver_connection
-    return _write_at_once(driver, connection.dialect, record, event, parameters)
+    return _write_at_once(*_driver_in_transaction(db), record, event, parameters)
 
 
-def _write_at_once(driver, dialect, record: dict, event, parameters: dict):
+def _write_at_once(driver, dialect: Dialect, record: dict, event, parameters: dict):
     insert_record, insert_event = _driver_statements(dialect)
     admitted = insert_record.run(driver, parameters)
     if admitted is None:
@@ -932,30 +928,24 @@ def _write_at_once(driver, dialect, record: dict, event, parameters: dict):
 def _check_in_at_once_postgresql(db, record: dict, code: str, now: datetime):
     """Read the facts, then write the record and its event in one statement (on a connection in
     no transaction yet, each commits by itself); None if that did not admit the scan."""
-    on_its_own = isinstance(db, Connection) and not db.in_transaction()
-    if not on_its_own:
-        return _read_then_write_once(_connection(db), record, code, now)
-    connection = db.execution_options(isolation_level="AUTOCOMMIT")
-    admitted = _read_then_write_once(connection, record, code, now)
-    if admitted is None:  # step by step, in a transaction after all
-        connection.commit()
-        connection.execution_options(isolation_level=connection.default_isolation_level)
-    return admitted
+    if isinstance(db, Connection) and not db.in_transaction():
+        with postgresql_autocommit(db) as driver:
+            return _read_then_write_once(driver, db.dialect, record, code, now)
+    return _read_then_write_once(*_driver_in_transaction(db), record, code, now)
 
 
-def _read_then_write_once(connection: Connection, record: dict, code: str, now: datetime):
-    read_facts, insert_record_and_event = _driver_statements(connection.dialect)
-    row = read_facts.first(
-        connection,
-        {"activity_id": record["activity_id"], "volunteer_id": record["volunteer_id"]},
+def _read_then_write_once(driver, dialect: Dialect, record: dict, code: str, now: datetime):
+    read_facts, insert_record_and_event = _driver_statements(dialect)
+    row = read_facts.run(
+        driver, {"activity_id": record["activity_id"], "volunteer_id": record["volunteer_id"]}
     )  # psycopg gives each column the type SQLAlchemy would
     facts = Facts._make(row) if row is not None else None
     if facts is None or not _admitted_as_it_stands(facts, code, now):
         return None
     signup_id = facts.signup_id if facts.signup_status == "confirmed" else None
     shift_id = facts.signup_shift_id if signup_id else None
-    written = insert_record_and_event.first(
-        connection,
+    written = insert_record_and_event.run(
+        driver,
         {
             **_admission_parameters(record, now, facts.checkin_secret),
             "signup_id": signup_id,
@@ -965,6 +955,15 @@ def _read_then_write_once(connection: Connection, record: dict, code: str, now: 
     if written is None:
         return None
     return _as_written(record, signup_id, shift_id, signup_id is None)
+
+
+def _driver_in_transaction(db: Session | Connection) -> tuple:
+    """The driver connection of a session or connection, in its transaction (begun if need be),
+    and its dialect."""
+    connection = _connection(db)
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection, connection.dialect
 
 
 def _admitted_as_it_stands(facts, code: str, now: datetime) -> bool:
