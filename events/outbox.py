@@ -12,7 +12,8 @@ from datetime import datetime
 
 import structlog
 from kafka.errors import KafkaError
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from events import catalog
@@ -32,21 +33,55 @@ _OUTBOX_LOCK = "SELECT pg_advisory_xact_lock(hashtext('shiliu.outbox:' || curren
 _RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('shiliu.relay:' || current_schema()))"
 
 
-def emit(session: Session, event: Event) -> Event:
-    """Write an event into the outbox as part of the session's current transaction."""
-    entry = catalog.get(event.type, event.version)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(_OUTBOX_LOCK))
-    session.execute(
-        insert(outbox).values(
-            event_id=event.id,
-            event_type=event.type,
-            topic=entry.topic,
-            key=event.key,
-            value=event.encode(),
-            created_at=utcnow(),
-        )
+_OUTBOX_COLUMNS = ("event_id", "event_type", "topic", "key", "value", "created_at")
+
+
+def locked_insert(after=None):
+    """PostgreSQL: the INSERT of one outbox row (the parameters of ``outbox_row``) with the
+    outbox lock taken in the same statement, before the row and its sequence number are made
+    (a materialized CTE, scanned before each row is built). Given ``after``, a CTE of a
+    data-modifying statement run in the same statement, the lock is taken and the row written
+    only if that statement returned a row. One statement holds the lock one round trip less
+    than a SELECT of the lock followed by the INSERT."""
+    lock = select(text(_OUTBOX_LOCK.removeprefix("SELECT ")))
+    if after is not None:
+        lock = lock.select_from(after)
+    row = select(*(bindparam(name, type_=outbox.c[name].type) for name in _OUTBOX_COLUMNS))
+    statement = insert(outbox).from_select(
+        _OUTBOX_COLUMNS,
+        row.select_from(lock.cte("outbox_lock").prefix_with("MATERIALIZED")),
     )
+    return statement if after is None else statement.add_cte(after)
+
+
+# Built once: a statement's SQL is then compiled once and found in the cache by identity.
+_LOCKED_INSERT = locked_insert()
+_INSERT = insert(outbox).values({name: bindparam(name) for name in _OUTBOX_COLUMNS})
+
+
+def insert_statement(dialect: str):
+    """The INSERT of one outbox row (the parameters of ``outbox_row``) as ``emit`` runs it on
+    this dialect: on PostgreSQL with the outbox lock (see ``locked_insert``)."""
+    return _LOCKED_INSERT if dialect == "postgresql" else _INSERT
+
+
+def outbox_row(event: Event) -> dict:
+    """The parameters of an event's outbox row."""
+    return {
+        "event_id": event.id,
+        "event_type": event.type,
+        "topic": catalog.get(event.type, event.version).topic,
+        "key": event.key,
+        "value": event.encode(),
+        "created_at": utcnow(),
+    }
+
+
+def emit(session: Session | Connection, event: Event) -> Event:
+    """Write an event into the outbox as part of the session's (or connection's) current
+    transaction."""
+    connection = session if isinstance(session, Connection) else session.connection()
+    connection.execute(insert_statement(connection.dialect.name), outbox_row(event))
     return event
 
 

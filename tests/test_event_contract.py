@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from events import catalog
-from events.envelope import Event, MalformedEvent, decode
+from events.envelope import Event, MalformedEvent, decode, utcnow
 
 CONTRACTS = Path(__file__).parent / "contracts"
 
@@ -112,6 +112,59 @@ def test_a_payload_that_breaks_its_schema_is_refused_when_built():
     with pytest.raises(catalog.InvalidPayload) as caught:
         catalog.make_event("unit.created", {"unit_id": "u1", "name": "x"}, producer="t")
     assert "kind" in caught.value.messages
+
+
+def test_a_field_set_after_the_event_was_made_is_validated_as_the_whole_payload_would_be():
+    now = utcnow()
+    payload = {
+        "attendance_id": "r-1",
+        "volunteer_id": "v-1",
+        "activity_id": "a-1",
+        "shift_id": None,
+        "checked_in_at": now,
+        "method": "code",
+    }
+    draft = catalog.make_event("attendance.checked_in", payload, producer="t")
+    later = catalog.with_payload(draft, shift_id="s-1")
+    whole = catalog.make_event(
+        "attendance.checked_in", {**payload, "shift_id": "s-1"}, producer="t"
+    )
+    assert later.payload == whole.payload and list(later.payload) == list(whole.payload)
+    assert (later.id, later.key, later.occurred_at) == (draft.id, draft.key, draft.occurred_at)
+    with pytest.raises(catalog.InvalidPayload) as caught:
+        catalog.with_payload(draft, method="by-pigeon")
+    assert "method" in caught.value.messages
+    # Setting the key field moves the event's key with it.
+    moved = catalog.with_payload(draft, volunteer_id="v-2")
+    assert moved.key == "v-2" and moved.payload["volunteer_id"] == "v-2"
+
+
+def test_a_payload_given_in_its_json_form_is_validated_once_and_kept_as_it_is():
+    now = utcnow()
+    payload = {
+        "attendance_id": "r-1",
+        "volunteer_id": "v-1",
+        "activity_id": "a-1",
+        "shift_id": "s-1",
+        "checked_in_at": now,
+        "method": "code",
+    }
+    dumped = catalog.make_event("attendance.checked_in", payload, producer="t")
+    given = catalog.make_event(
+        "attendance.checked_in",
+        {**payload, "checked_in_at": now.isoformat()},
+        producer="t",
+        serialized=True,
+    )
+    assert given.payload == dumped.payload and given.key == dumped.key
+    with pytest.raises(catalog.InvalidPayload) as caught:
+        catalog.make_event(
+            "attendance.checked_in",
+            {**payload, "checked_in_at": "yesterday", "method": "by-pigeon"},
+            producer="t",
+            serialized=True,
+        )
+    assert {"checked_in_at", "method"} <= set(caught.value.messages)
 
 
 @pytest.mark.parametrize(

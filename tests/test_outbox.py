@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import pytest
 from backbone import read_topic, wait_for
+from databases import POSTGRES
+from sqlalchemy import func, select
 
 from events.envelope import decode
 from events.outbox import Relay, backlog
@@ -74,3 +76,68 @@ def test_with_the_broker_down_actions_succeed_and_their_events_arrive_in_order_l
         thread.join(20)
         own.stop()
         ctx.engine.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the outbox lock is PostgreSQL's")
+@pytest.mark.parametrize("engine_name", ["postgresql"])
+def test_an_emitting_transaction_takes_the_outbox_lock_before_its_row_gets_a_number(
+    settings, contexts
+):
+    # Sequence numbers follow commit order only if a waiting emitter draws its number after
+    # the transaction ahead of it committed (see events.outbox.locked_insert).
+    from sqlalchemy import text
+
+    from events import catalog
+    from events.outbox import emit
+    from events.store import outbox
+
+    ctx = contexts["volunteers"]
+
+    def event(name: str):
+        payload = {**catalog.get("unit.created").example, "name": name}
+        return catalog.make_event("unit.created", payload, producer="test")
+
+    with ctx.engine.connect() as watcher:
+        sequence = watcher.scalar(text("SELECT pg_get_serial_sequence('outbox', 'seq')"))
+    first = ctx.session_factory()
+    first.begin()
+    emit(first, event("first"))
+    drawn = first.scalar(select(func.max(outbox.c.seq)))
+    second_done = threading.Event()
+    backend: list[int] = []
+
+    def second():
+        with ctx.session_factory() as session, session.begin():
+            backend.append(session.scalar(text("SELECT pg_backend_pid()")))
+            emit(session, event("second"))
+        second_done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        with ctx.engine.connect() as watcher:
+
+            def waiting_for_the_lock() -> bool:
+                return bool(backend) and bool(
+                    watcher.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_locks "
+                            "WHERE locktype = 'advisory' AND NOT granted AND pid = :pid"
+                        ),
+                        {"pid": backend[0]},
+                    )
+                )
+
+            wait_for(waiting_for_the_lock, message="the second emitter to wait for the lock")
+            assert not second_done.is_set()
+            # Waiting, it has drawn no number yet.
+            assert watcher.scalar(text(f"SELECT last_value FROM {sequence}")) == drawn
+        first.commit()
+    finally:
+        first.close()
+        thread.join(20)
+    assert second_done.is_set()
+    with ctx.session_factory() as session:
+        rows = session.execute(select(outbox.c.seq, outbox.c.value).order_by(outbox.c.seq)).all()
+    names = [decode(bytes(row.value)).payload["name"] for row in rows]
+    assert names[-2:] == ["first", "second"] and rows[-1].seq > drawn

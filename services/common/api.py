@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +20,20 @@ def make_api(app: Flask, title: str) -> Api:
     if "shiliu_http_error" in app.extensions:
         app.register_error_handler(HTTPException, app.extensions["shiliu_http_error"])
     return api
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint, parsing each request with one schema instance made up front.
+
+    Given a schema class, webargs builds a new instance on every request, which costs more
+    than the parsing itself; the OpenAPI document is the same either way.
+    """
+
+    def arguments(self, schema, **kwargs):
+        """Parse and document the request's arguments with ``schema`` (see flask-smorest)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, **kwargs)
 
 
 class PageArgs(Schema):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from flask import Flask, current_app, g, jsonify, request
+from flask.sessions import SessionInterface
 from kafka.errors import KafkaError
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,6 +112,20 @@ def transaction():
         raise
 
 
+@contextlib.contextmanager
+def connection_transaction():
+    """This request's transaction on a Core connection, for a hot path that needs no ORM
+    session: committed at the end of the block or rolled back on error."""
+    with service_context().engine.connect() as connection:
+        try:
+            record_key(connection)  # as in transaction()
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+
 HTTP_TITLES = {
     400: "请求无效",
     401: "请先登录",
@@ -143,6 +158,18 @@ def http_problem(exc: HTTPException, translate=lambda text: text):
     messages = translate_errors(messages, translate)
     code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
     return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
+
+
+class NoCookieSessions(SessionInterface):
+    """For a service that answers bearer tokens only: no request opens (or sets) a session
+    cookie. (With SECRET_KEY set, Flask would otherwise decode one on every request.)"""
+
+    def open_session(self, app, request):
+        """Return None, so that Flask gives the request its read-only null session."""
+        return None
+
+    def save_session(self, app, session, response):
+        """Nothing to save."""
 
 
 def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -54,6 +56,96 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class DriverStatement:
+    """A Core statement compiled once for a dialect and run on the driver's own connection.
+
+    Only for the hottest statements: SQLAlchemy's work on each execution (cache lookup,
+    parameter and result processing, events, exception wrapping) costs more than a short
+    INSERT takes the database. Parameters are converted by the statement's own bind types, so
+    values are stored exactly as SQLAlchemy stores them; rows come back as the driver gives
+    them (SQLite gives booleans as 0 and 1, and times as text), and errors are the driver's.
+    """
+
+    def __init__(self, statement, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup) if dialect.positional else None
+        self.fixed: dict = {}  # the values written into the statement (literals)
+        self.processors: dict = {}
+        for bind, name in compiled.bind_names.items():
+            if not bind.required:
+                self.fixed[name] = bind.effective_value
+            elif bind.key != name:
+                raise ValueError(f"bind parameter {bind.key} is rendered as {name}")
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def run(self, driver, parameters: dict):
+        """Run the statement on a driver connection with ``parameters`` (by bind name); return
+        its first row (as the driver gives it) or None."""
+        values = {**self.fixed, **parameters}
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        cursor = driver.cursor()
+        try:
+            if self.names is None:
+                cursor.execute(self.sql, values)
+            else:
+                cursor.execute(self.sql, [values[name] for name in self.names])
+            return cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
+
+    def first(self, connection: Connection, parameters: dict):
+        """Run the statement in the transaction of an SQLAlchemy connection (begun here if it
+        has not begun yet); return its first row (as the driver gives it) or None."""
+        if not connection.in_transaction():
+            connection.begin()
+        return self.run(connection.connection.driver_connection, parameters)
+
+
+@contextlib.contextmanager
+def sqlite_write(connection: Connection):
+    """SQLite: a transaction of the driver's own under an SQLAlchemy connection in none, for
+    DriverStatements; committed at the end of the block, rolled back on error. Yields the
+    driver connection.
+
+    It begins DEFERRED, so its first statement, which must write, takes the write lock (waiting
+    for other writers as BEGIN IMMEDIATE would; nothing was read before it) and holds it to the
+    commit: not from BEGIN, and not through SQLAlchemy's begin and commit, which on the hottest
+    path cost more than the statements. SQLAlchemy does not see this transaction."""
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        raise ValueError("sqlite_write needs a SQLite connection in no transaction")
+    driver = connection.connection.driver_connection
+    driver.execute("BEGIN")
+    try:
+        yield driver
+    except BaseException:
+        driver.rollback()
+        raise
+    driver.commit()
+
+
+@contextlib.contextmanager
+def postgresql_autocommit(connection: Connection):
+    """PostgreSQL: the driver's connection under an SQLAlchemy connection in no transaction,
+    each statement committed by itself, for DriverStatements; yields the driver connection.
+
+    SQLAlchemy's own AUTOCOMMIT (an isolation level) does the same at a higher price on the
+    hottest path: it sets the level and, when the connection goes back to the pool, sets it
+    back, with events. SQLAlchemy does not see these statements."""
+    if connection.dialect.name != "postgresql" or connection.in_transaction():
+        raise ValueError("postgresql_autocommit needs a PostgreSQL connection in no transaction")
+    driver = connection.connection.driver_connection
+    driver.autocommit = True
+    try:
+        yield driver
+    finally:
+        if not driver.closed:
+            driver.autocommit = False
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

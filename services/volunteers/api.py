@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Response
-from flask_smorest import Blueprint
+from flask import Response, current_app
+from marshmallow import fields
 
 from events.envelope import utcnow
-from services.common.api import PageArgs
-from services.common.app import db, transaction
+from services.common.api import Blueprint, PageArgs
+from services.common.app import connection_transaction, db, transaction
 from services.common.auth import (
     STAFF_ROLES,
     Forbidden,
@@ -141,6 +141,9 @@ def shift_places(session, activity: ActivityView) -> list[dict]:
 
 SIGNUP_FIELDS = tuple(SignupOut().fields)
 ATTENDANCE_FIELDS = tuple(CheckinOut().fields)
+ATTENDANCE_TIMES = tuple(
+    name for name, field in CheckinOut().fields.items() if isinstance(field, fields.DateTime)
+)
 
 
 def signup_out(session, signup: Signup, position: int | None = -1) -> dict:
@@ -161,15 +164,19 @@ def organizer_of(session, activity_id: str) -> tuple[ActivityView, object]:
     return activity, who
 
 
-def checkin_answer(record: Attendance, created: bool, verb: str = "签到") -> dict:
-    """The attendance record with a sentence for the volunteer."""
+def checkin_answer(record: Attendance, created: bool, verb: str = "签到") -> Response:
+    """The attendance record with a sentence for the volunteer, in the JSON form CheckinOut
+    gives it (written here, not dumped by the schema: check-in is the busiest call there is)."""
     body = {name: getattr(record, name, None) for name in ATTENDANCE_FIELDS}
+    for name in ATTENDANCE_TIMES:
+        if body[name] is not None:
+            body[name] = body[name].isoformat()
     moment = record.checked_out_at if verb == "签退" else record.checked_in_at
     body["already"] = not created
     body["message"] = (
         f"{verb}成功（{local_time(moment)}）" if created else f"已于 {local_time(moment)} {verb}"
     )
-    return body
+    return current_app.json.response(body)
 
 
 # ---- sign-ups ----------------------------------------------------------------------------
@@ -286,21 +293,24 @@ def check_in(body, activity_id):
     A repeated check-in answers 200 with the existing record; there is never a second one.
     """
     who = require_principal()
-    with transaction() as session:
-        if body["volunteer_id"]:
+    if not body["volunteer_id"] and not body["code"]:
+        raise DomainError(
+            "请输入现场屏幕上的 6 位签到码", code="code-required", errors={"code": ["必填"]}
+        )
+    if body["volunteer_id"]:
+        with transaction() as session:
             organizer_of(session, activity_id)
             record, created = operations.check_in(
-                session, activity_id, body["volunteer_id"], by=who.account_id
+                session.connection(), activity_id, body["volunteer_id"], by=who.account_id
             )
-        else:
-            if not body["code"]:
-                raise DomainError(
-                    "请输入现场屏幕上的 6 位签到码", code="code-required", errors={"code": ["必填"]}
-                )
+    else:
+        with connection_transaction() as connection:
             record, created = operations.check_in(
-                session, activity_id, who.account_id, code=body["code"], location=body
+                connection, activity_id, who.account_id, code=body["code"], location=body
             )
-        return checkin_answer(record, created), (201 if created else 200)
+    # Shaped after the commit: the transaction (on SQLite, the database's write lock) is not
+    # held for it.
+    return checkin_answer(record, created), (201 if created else 200)
 
 
 @signups.post("/<activity_id>/checkouts")

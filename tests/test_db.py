@@ -1,0 +1,146 @@
+"""Database plumbing the hot paths lean on: statements run on the driver's own connection, and
+SQLite write transactions of the driver's own."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, literal, select, text
+
+from services.common.db import DriverStatement, make_engine, postgresql_autocommit, sqlite_write
+from services.common.types import UTCDateTime
+
+metadata = MetaData()
+moments = Table(
+    "hot_path_moments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("label", String(20)),
+    Column("at", UTCDateTime),
+)
+
+
+@pytest.fixture
+def engine(contexts):
+    """The volunteers database of this test (SQLite or PostgreSQL) with a table of moments."""
+    engine = contexts["volunteers"].engine
+    metadata.create_all(engine)
+    yield engine
+    metadata.drop_all(engine)
+
+
+def test_a_driver_statement_stores_values_as_sqlalchemy_stores_them(engine):
+    statement = insert(moments).from_select(
+        ["id", "label", "at"],
+        select(
+            bindparam("id", type_=String()), literal("driver"), bindparam("at", type_=UTCDateTime())
+        ),
+    )
+    on_driver = DriverStatement(statement, engine.dialect)
+    shanghai = timezone(timedelta(hours=8))
+    for at in [
+        datetime(2026, 3, 8, 9, 30, tzinfo=shanghai),
+        datetime(2026, 3, 8, 1, 30, 0, 1, UTC),
+    ]:
+        ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+        with engine.connect() as connection:
+            on_driver.first(connection, {"id": ours, "at": at})
+            connection.execute(insert(moments), {"id": theirs, "label": "core", "at": at})
+            connection.commit()
+        with engine.connect() as connection:
+            rows = {
+                row.id: row
+                for row in connection.execute(select(moments))
+                if row.id in (ours, theirs)
+            }
+            # As stored, byte for byte (SQLite keeps times as text), and as read back.
+            column = "CAST(at AS TEXT)"
+            raw = dict(connection.execute(text(f"SELECT id, {column} FROM hot_path_moments")).all())
+        assert rows[ours].at == rows[theirs].at == at
+        assert rows[ours].label == "driver"
+        assert raw[ours] == raw[theirs]
+
+
+def test_a_driver_statement_runs_in_the_connection_s_transaction(engine):
+    statement = insert(moments).values(id=bindparam("id"), label=bindparam("label"))
+    on_driver = DriverStatement(statement, engine.dialect)
+    with engine.connect() as connection:
+        on_driver.first(connection, {"id": "rolled-back", "label": "x"})
+        assert connection.in_transaction()
+        connection.rollback()
+    with engine.connect() as connection:
+        on_driver.first(connection, {"id": "kept", "label": "x"})
+        connection.commit()
+    with engine.connect() as connection:
+        kept = connection.scalars(select(moments.c.id)).all()
+    assert kept == ["kept"]
+
+
+def test_a_sqlite_write_holds_the_write_lock_from_its_first_write_to_its_commit(tmp_path):
+    path = tmp_path / "lock.db"
+    engine = make_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    write = DriverStatement(
+        insert(moments).values(id=bindparam("id"), label=bindparam("label")), engine.dialect
+    )
+    try:
+        with engine.connect() as connection, sqlite_write(connection) as driver:
+            # Begun, but not holding the write lock: another writer may go first...
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO hot_path_moments (id, label) VALUES ('first', 'other')")
+            other.execute("COMMIT")
+            # ... and once this one writes, it holds the lock to its commit.
+            write.run(driver, {"id": "second", "label": "driver"})
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # committed: the lock is free again
+        other.execute("ROLLBACK")
+        with (
+            pytest.raises(RuntimeError),
+            engine.connect() as connection,
+            sqlite_write(connection) as driver,
+        ):
+            write.run(driver, {"id": "third", "label": "rolled back"})
+            raise RuntimeError("the request failed after the write")
+        with engine.connect() as connection:
+            assert connection.scalars(select(moments.c.id).order_by(moments.c.id)).all() == [
+                "first",
+                "second",
+            ]
+            connection.execute(select(moments.c.id))  # now in a transaction of SQLAlchemy's
+            with pytest.raises(ValueError), sqlite_write(connection):
+                pass
+    finally:
+        other.close()
+        engine.dispose()
+
+
+def test_under_postgresql_autocommit_each_statement_commits_by_itself(engine):
+    if engine.dialect.name != "postgresql":
+        with (
+            engine.connect() as connection,
+            pytest.raises(ValueError),
+            postgresql_autocommit(connection),
+        ):
+            pass
+        return
+    write = DriverStatement(
+        insert(moments).values(id=bindparam("id"), label=bindparam("label")), engine.dialect
+    )
+    with engine.connect() as connection:
+        with postgresql_autocommit(connection) as driver:
+            write.run(driver, {"id": "at-once", "label": "x"})
+            with engine.connect() as other:  # committed already
+                assert other.scalar(select(moments.c.id)) == "at-once"
+        # Afterwards the connection is SQLAlchemy's as before: a transaction it can roll back.
+        connection.execute(insert(moments).values(id="rolled-back", label="x"))
+        connection.rollback()
+        connection.execute(select(moments.c.id))
+        with pytest.raises(ValueError), postgresql_autocommit(connection):
+            pass
+    with engine.connect() as connection:
+        assert connection.scalars(select(moments.c.id)).all() == ["at-once"]
