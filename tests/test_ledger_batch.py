@@ -4,6 +4,7 @@ events, in the same poll or again later, change nothing."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -183,3 +184,10 @@ def test_rows_hash_and_ids_derive_as_in_the_first_ledger():
     )
     for name in ("event-1/1", "adjustment/a-1/1", "event/6f1c8f0e", "志愿者"):
         assert operations.entry_uuid(name) == str(uuid.uuid5(operations.ENTRY_NAMESPACE, name))
+
+
+def test_canonical_content_is_every_content_field_in_sorted_order():
+    """The row content the checksum and the chain cover names every content field, sorted."""
+    row = SimpleNamespace(**dict.fromkeys(chain.CONTENT_FIELDS, "x"))
+    row.occurred_at = datetime(2026, 3, 8, tzinfo=UTC)
+    assert list(json.loads(chain.canonical(row))) == sorted(chain.CONTENT_FIELDS)

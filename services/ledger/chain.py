@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from sqlalchemy import (
     Integer,
@@ -55,31 +54,47 @@ CONTENT_FIELDS = (
 )
 
 
-_SORTED_FIELDS = tuple(sorted(CONTENT_FIELDS))
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_TIME_FIELDS = ("entry_date", "occurred_at")
 
 
-def _plain(value):
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def canonical(row, occurred_text: str | None = None) -> str:
+    """The row's content as compact JSON with sorted keys (what the checksum covers);
+    ``occurred_text`` is ``format_time(row.occurred_at)`` when the caller has it already."""
+    entry_date = row.entry_date
+    # The keys in sorted order, written out: a dict literal is built faster than one made by
+    # looking the names up, and the encoder keeps the order it is given.
+    return _COMPACT.encode(
+        {
+            "activity_id": row.activity_id,
+            "attendance_id": row.attendance_id,
+            "entry_date": entry_date if isinstance(entry_date, str) else entry_date.isoformat(),
+            "entry_id": row.entry_id,
+            "explanation": row.explanation,
+            "hours_halves": row.hours_halves,
+            "kind": row.kind,
+            "occurred_at": occurred_text or format_time(row.occurred_at),
+            "points": row.points,
+            "reason_code": row.reason_code,
+            "reverses_entry_id": row.reverses_entry_id,
+            "rule_version": row.rule_version,
+            "source_event_id": row.source_event_id,
+            "volunteer_id": row.volunteer_id,
+        }
+    )
 
 
-def canonical(row) -> str:
-    """The row's content as compact JSON with sorted keys (what the checksum covers)."""
-    content = {name: getattr(row, name) for name in _SORTED_FIELDS}
-    for name in _TIME_FIELDS:  # the other fields are strings, integers or null
-        content[name] = _plain(content[name])
-    return _COMPACT.encode(content)
-
-
-def row_hash(prev_hash: str, seq: int, row) -> str:
-    """The chain hash of a row: previous hash, sequence number, content, recording time."""
-    text = f"{prev_hash}\n{seq}\n{canonical(row)}\n{format_time(row.recorded_at)}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def row_hash(
+    prev_hash: str,
+    seq: int,
+    row,
+    occurred_text: str | None = None,
+    recorded_text: str | None = None,
+) -> str:
+    """The chain hash of a row: previous hash, sequence number, content, recording time (the
+    texts of its times may be given when the caller has them already)."""
+    content = canonical(row, occurred_text)
+    recorded = recorded_text or format_time(row.recorded_at)
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{content}\n{recorded}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
