@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,6 +69,18 @@ class Outcome:
 
     status: str  # applied | duplicate | skipped | dead_lettered
     error: str | None = None
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One record of a poll as it stands before the database is asked: an outcome already, or
+    its event, validated payload and handler."""
+
+    record: object
+    outcome: Outcome | None
+    event: Event | None = None
+    payload: dict | None = None
+    handler: Handler | None = None
 
 
 class ConsumerRunner:
@@ -172,41 +184,74 @@ class ConsumerRunner:
     def apply_records(self, records: list) -> list[Outcome]:
         """Apply records in one transaction; return one outcome per record.
 
-        The whole batch is first applied optimistically, without savepoints, each run of
+        Records are decoded and their payloads validated first, outside the transaction. The
+        whole batch is then applied optimistically, without savepoints, each run of
         consecutive events that share a batch handler in one call. If a handler fails, that
         transaction is rolled back and the batch is applied again carefully: each event on its
         own in a savepoint, retried with backoff, then dead-lettered.
         """
-        decoded: list[tuple[object, Event | None, str | None]] = []
-        for record in records:
-            try:
-                decoded.append((record, decode(record.value), None))
-            except MalformedEvent as exc:
-                decoded.append((record, None, f"malformed: {exc}"))
+        prepared = self._prepare(records)
         try:
-            outcomes, letters = self._apply_batch(decoded, careful=False)
+            outcomes, letters = self._apply_batch(prepared, careful=False)
         except _HandlerFailed:
-            outcomes, letters = self._apply_batch(decoded, careful=True)
+            outcomes, letters = self._apply_batch(prepared, careful=True)
         for record, reason in letters:  # only after the transaction committed
             self._dead_letter(record, reason)
         self.counts.update(outcome.status for outcome in outcomes)
         return outcomes
 
-    def _apply_batch(self, decoded: list, careful: bool):
+    def _prepare(self, records: list) -> list[_Prepared]:
+        """Decide what can be decided without the database: for each record an outcome now
+        (malformed, an unknown type or version, an invalid payload, a repeat within the poll),
+        or its event with the validated payload and the handler. Payloads of one type are
+        validated together."""
+        prepared: list[_Prepared] = []
+        by_type: dict[tuple[str, int], list[_Prepared]] = defaultdict(list)
+        for record in records:
+            try:
+                event = decode(record.value)
+            except MalformedEvent as exc:
+                prepared.append(_Prepared(record, Outcome("dead_lettered", f"malformed: {exc}")))
+                continue
+            item = _Prepared(record, None, event, handler=self.handlers.get(event.type))
+            if item.handler is None or not catalog.knows(event.type, event.version):
+                self.log.warning(
+                    "skipping unknown event type", event_type=event.type, version=event.version
+                )
+                item.outcome = Outcome("skipped")
+            else:
+                by_type[(event.type, event.version)].append(item)
+            prepared.append(item)
+        for (name, version), items in by_type.items():
+            loaded = catalog.get(name, version).load_many([item.event.payload for item in items])
+            for item, payload in zip(items, loaded, strict=True):
+                if isinstance(payload, InvalidPayload):
+                    item.outcome = Outcome("dead_lettered", f"invalid payload: {payload.messages}")
+                else:
+                    item.payload = payload
+        in_poll: set[str] = set()  # the ids admitted so far from this poll
+        for item in prepared:
+            if item.outcome is None:
+                if item.event.id in in_poll:
+                    item.outcome = Outcome("duplicate")
+                in_poll.add(item.event.id)
+        return prepared
+
+    def _apply_batch(self, prepared: list[_Prepared], careful: bool):
         outcomes: list[Outcome | None] = []
         letters: list[tuple[object, str]] = []
         admitted: list[tuple[int, object, Event, dict, Handler]] = []
-        in_poll: set[str] = set()
+        for item in prepared:
+            if item.outcome is not None:
+                if item.outcome.status == "dead_lettered":
+                    letters.append((item.record, item.outcome.error))
+                outcomes.append(item.outcome)
+            else:
+                admitted.append(
+                    (len(outcomes), item.record, item.event, item.payload, item.handler)
+                )
+                outcomes.append(None)
         with self.session_factory() as session, session.begin():
-            for record, event, problem in decoded:
-                outcome = self._admit(event, problem, in_poll)
-                if isinstance(outcome, Outcome):
-                    if outcome.status == "dead_lettered":
-                        letters.append((record, outcome.error))
-                    outcomes.append(outcome)
-                else:
-                    admitted.append((len(outcomes), record, event, *outcome))
-                    outcomes.append(None)
             new = self._claim(session, [event for _, _, event, _, _ in admitted])
             pending = []
             for index, record, event, payload, handler in admitted:
@@ -226,26 +271,6 @@ class ConsumerRunner:
                 except Exception as exc:  # noqa: BLE001 - start again, carefully
                     raise _HandlerFailed from exc
         return outcomes, letters
-
-    def _admit(self, event, problem, in_poll: set) -> Outcome | tuple[dict, Handler]:
-        """Decide what happens to one record before the database is asked: an outcome now, or
-        its payload and handler (``in_poll``: the ids admitted so far from this poll)."""
-        if problem:
-            return Outcome("dead_lettered", problem)
-        if event.id in in_poll:
-            return Outcome("duplicate")
-        handler = self.handlers.get(event.type)
-        if handler is None or not catalog.knows(event.type, event.version):
-            self.log.warning(
-                "skipping unknown event type", event_type=event.type, version=event.version
-            )
-            return Outcome("skipped")
-        try:
-            payload = catalog.get(event.type, event.version).load(event.payload)
-        except InvalidPayload as exc:
-            return Outcome("dead_lettered", f"invalid payload: {exc.messages}")
-        in_poll.add(event.id)
-        return payload, handler
 
     def _apply_optimistically(self, session: Session, admitted: list) -> None:
         """Apply events in order, handing each run of events that share a batch handler to it."""

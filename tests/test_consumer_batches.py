@@ -5,6 +5,7 @@ the dead letters."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 from backbone import applied_log, metadata, unit_event
@@ -92,3 +93,29 @@ def test_a_failing_batch_is_applied_again_one_event_at_a_time(tmp_path):
     assert [o.status for o in outcomes] == ["applied", "applied", "dead_lettered", "applied"]
     assert runner.letters == ["handler failed 3 times: RuntimeError: cannot apply 13"]
     assert _applied(factory) == [10, 11, 14]
+
+
+def test_payloads_validated_together_still_send_only_the_invalid_ones_to_the_dead_letters(
+    tmp_path,
+):
+    """A poll's payloads of one type are validated at once; one that does not match its schema
+    is dead-lettered with its own reason, a malformed record with its own, and the rest apply
+    in order."""
+    calls: list = []
+    runner, factory = _runner(tmp_path, calls)
+    poll = [unit_event(f"u{n}", n, "unit.created") for n in (20, 21, 22, 23)]
+    broken = replace(poll[1], payload={**poll[1].payload, "kind": "planet"})
+    records = _records([poll[0], broken, poll[2], poll[3]])
+    records.insert(3, SimpleNamespace(**{**vars(records[0]), "value": b"{not json"}))
+    outcomes = runner.apply_records(records)
+    assert [o.status for o in outcomes] == [
+        "applied",
+        "dead_lettered",
+        "applied",
+        "dead_lettered",
+        "applied",
+    ]
+    assert runner.letters[0].startswith("invalid payload: {'kind'")
+    assert runner.letters[1].startswith("malformed: not UTF-8 JSON")
+    assert calls == [[20, 22, 23]]
+    assert _applied(factory) == [20, 22, 23]
