@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from events.context import correlation_id
 from events.envelope import Event, format_time, utcnow
 from events.outbox import emit_many
+from services.common.db import DriverStatement
 from services.common.errors import Conflict, DomainError, NotFound
 from services.ledger import rules as r
 from services.ledger.chain import GENESIS, row_hash, totals_of_rows
@@ -266,11 +267,23 @@ class _Writer:
         """Insert the appended rows and their events, and add the rows to the totals."""
         if not self.rows:
             return
-        self.session.execute(insert(LedgerEntry.__table__), [vars(row) for row in self.rows])
+        connection = self.session.connection()
+        _driver(_ENTRY_INSERT, connection.dialect).many(connection, [vars(r) for r in self.rows])
         emit_many(self.session, self.events)
         add_to_totals(self.session, self.rows[0].seq, self.rows[-1].seq)
         self.head.last_seq, self.head.last_hash = self.last_seq, self.last_hash
         self.rows, self.events = [], []
+
+
+_ENTRY_INSERT = insert(LedgerEntry.__table__).values(
+    {column.name: bindparam(column.name) for column in LedgerEntry.__table__.columns}
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _driver(statement, dialect) -> DriverStatement:
+    """A hot statement compiled once for a dialect (see ``DriverStatement``)."""
+    return DriverStatement(statement, dialect)
 
 
 class _Cause:
@@ -282,6 +295,7 @@ class _Cause:
         self.source_event_id = event.id if event is not None else None
         self.correlation_id = event.correlation_id if event is not None else correlation_id()
         self.occurred_at = occurred_at
+        self.occurred_text = format_time(occurred_at)
         self.approval = approval
         self.count = 0
 
@@ -298,7 +312,7 @@ class _Cause:
             prev_hash=writer.last_hash,
             **{"hours_halves": 0, "rule_version": None, "reverses_entry_id": None, **fields},
         )
-        row.hash = row_hash(row.prev_hash, row.seq, row)
+        row.hash = row_hash(row.prev_hash, row.seq, row, self.occurred_text, writer.recorded_text)
         writer.last_seq, writer.last_hash = row.seq, row.hash
         writer.rows.append(row)
         writer.events.append(self._event(row))
@@ -717,12 +731,9 @@ class _Book:
                 names = [column.name for column in table.columns]
                 values = [{name: getattr(s, name) for name in names} for s in states]
                 values.sort(key=lambda v: v[key])
-                self.session.execute(_state_upsert(self.session, table, key), values)
-
-
-def _state_upsert(session: Session, table, key: str):
-    dialect = session.get_bind().dialect.name
-    return _state_upsert_statement(table, dialect, key)
+                connection = self.session.connection()
+                upsert = _state_upsert_statement(table, connection.dialect.name, key)
+                _driver(upsert, connection.dialect).many(connection, values)
 
 
 @functools.cache
