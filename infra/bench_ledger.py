@@ -81,7 +81,9 @@ def _broker(workdir: Path) -> tuple[Settings, EmbeddedBroker | None]:
     return settings, broker
 
 
-def run_ingest_bench(count: int, volunteers: int, database_url: str | None) -> dict:
+def run_ingest_bench(
+    count: int, volunteers: int, database_url: str | None, poll_records: int = 500
+) -> dict:
     """Ledger consumer events/s beside raw consume + bulk insert into the same database."""
     workdir = Path(tempfile.mkdtemp(prefix="shiliu-ledger-bench-"))
     settings, broker = _broker(workdir)
@@ -100,7 +102,7 @@ def run_ingest_bench(count: int, volunteers: int, database_url: str | None) -> d
         producer.close()
 
         # Baseline: read the topic with kafka-python and bulk-insert each poll, nothing else.
-        reader = kafka_clients.consumer(settings, None, max_poll_records=500)
+        reader = kafka_clients.consumer(settings, None, max_poll_records=poll_records)
         partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic))]
         reader.assign(partitions)
         reader.seek_to_beginning(*partitions)
@@ -122,7 +124,12 @@ def run_ingest_bench(count: int, volunteers: int, database_url: str | None) -> d
         reader.close()
 
         runner = ConsumerRunner(
-            "ledger", HANDLERS, factory, settings, group_id=f"{settings.topic_prefix}ledger"
+            "ledger",
+            HANDLERS,
+            factory,
+            settings,
+            group_id=f"{settings.topic_prefix}ledger",
+            max_records=poll_records,
         )
         kafka_clients.wait_for_assignment(runner._ensure_consumer())
         done = 0

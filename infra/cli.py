@@ -383,6 +383,12 @@ def bench_checkins(volunteers: int, threads: int, database_url: str | None) -> N
     "--standings-url",
     help="An empty ledger database for the standings benchmark (PostgreSQL; skipped if unset).",
 )
+@click.option(
+    "--poll-records",
+    default=500,
+    show_default=True,
+    help="Records per poll, for the ledger consumer and the baseline alike.",
+)
 @click.option("--skip-ingest", is_flag=True, help="Only the standings benchmark.")
 def bench_ledger(
     count: int,
@@ -391,6 +397,7 @@ def bench_ledger(
     queries: int,
     database_url: str | None,
     standings_url: str | None,
+    poll_records: int,
     skip_ingest: bool,
 ) -> None:
     """Ledger ingest beside raw consume + bulk insert, and the standings of a district."""
@@ -398,7 +405,7 @@ def bench_ledger(
 
     logs.configure(_settings().log_format, level="WARNING")
     if not skip_ingest:
-        run_ingest_bench(count, min(volunteers, max(1, count // 2)), database_url)
+        run_ingest_bench(count, min(volunteers, max(1, count // 2)), database_url, poll_records)
     if standings_url:
         run_standings_bench(standings_url, volunteers, rows, queries)
 
