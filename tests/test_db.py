@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, literal, select, text
+from sqlalchemy.exc import IntegrityError
 
 from services.common.db import DriverStatement, make_engine, postgresql_autocommit, sqlite_write
 from services.common.types import UTCDateTime
@@ -77,6 +78,33 @@ def test_a_driver_statement_runs_in_the_connection_s_transaction(engine):
     with engine.connect() as connection:
         kept = connection.scalars(select(moments.c.id)).all()
     assert kept == ["kept"]
+
+
+def test_many_rows_by_the_driver_are_stored_as_sqlalchemy_stores_them_and_fail_as_its_do(engine):
+    """``DriverStatement.many`` writes what SQLAlchemy's executemany writes, in the connection's
+    transaction, and a refused row is SQLAlchemy's IntegrityError with nothing written."""
+    statement = insert(moments).values(
+        id=bindparam("id"), label=bindparam("label"), at=bindparam("at")
+    )
+    on_driver = DriverStatement(statement, engine.dialect)
+    at = datetime(2026, 3, 8, 9, 30, 0, 5, tzinfo=timezone(timedelta(hours=8)))
+    rows = [{"id": f"d-{n}", "label": f"driver {n}", "at": at + timedelta(hours=n)} for n in (1, 2)]
+    with engine.connect() as connection:
+        on_driver.many(connection, rows)
+        assert connection.in_transaction()
+        connection.execute(insert(moments), [{**r, "id": "c" + r["id"][1:]} for r in rows])
+        connection.commit()
+    with engine.connect() as connection:
+        raw = dict(
+            connection.execute(text("SELECT id, CAST(at AS TEXT) FROM hot_path_moments")).all()
+        )
+        read = {row.id: row.at for row in connection.execute(select(moments))}
+        assert [raw["d-1"], raw["d-2"]] == [raw["c-1"], raw["c-2"]]
+        assert [read["d-1"], read["d-2"]] == [r["at"] for r in rows]
+        with pytest.raises(IntegrityError):
+            on_driver.many(connection, [{"id": "new", "label": "x", "at": at}, rows[0]])
+        connection.rollback()
+        assert "new" not in set(connection.scalars(select(moments.c.id)))
 
 
 def test_a_sqlite_write_holds_the_write_lock_from_its_first_write_to_its_commit(tmp_path):
