@@ -172,3 +172,24 @@ def test_under_postgresql_autocommit_each_statement_commits_by_itself(engine):
             pass
     with engine.connect() as connection:
         assert connection.scalars(select(moments.c.id)).all() == ["at-once"]
+
+
+def test_every_sqlite_connection_is_set_up_for_concurrent_writes_and_a_busy_ledger(tmp_path):
+    """WAL, a busy timeout, foreign keys, a page cache of 64 MiB and checkpoints every 10,000
+    pages, on every connection of the pool."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    wanted = {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "foreign_keys": 1,
+        "busy_timeout": 30000,
+        "cache_size": -65536,
+        "wal_autocheckpoint": 10000,
+    }
+    first, second = engine.raw_connection(), engine.raw_connection()
+    for connection in (first, second):
+        found = {n: connection.execute(f"PRAGMA {n}").fetchone()[0] for n in wanted}
+        assert found == wanted
+    first.close()
+    second.close()
+    engine.dispose()
