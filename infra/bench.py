@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 import uuid
@@ -145,6 +146,7 @@ def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
     finally:
         if broker:
             broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the database and the broker's log
 
     report = {
         "events": count,

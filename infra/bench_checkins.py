@@ -9,6 +9,7 @@ event cost over the cheapest possible write. A report, never a pass/fail test.
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import tempfile
 import threading
@@ -189,6 +190,7 @@ def run_checkin_bench(count: int, threads: int, database_url: str | None = None)
             .where(Attendance.activity_id == activity_id)
         )
     engine.dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
 
     report = {
         "volunteers": count,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -145,6 +146,7 @@ def run_ingest_bench(
     finally:
         if broker:
             broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the databases and the broker's log
     report = {
         "events": count,
         "database": url.split(":", 1)[0],
