@@ -90,18 +90,20 @@ class DriverStatement:
             if processor is not None:
                 self.processors[name] = processor
 
-    def run(self, driver, parameters: dict):
-        """Run the statement on a driver connection with ``parameters`` (by bind name); return
-        its first row (as the driver gives it) or None."""
+    def _driver_parameters(self, parameters: dict):
+        """Parameters by bind name as the driver takes them: converted by their bind types,
+        by name or in position."""
         values = {**self.fixed, **parameters}
         for name, process in self.processors.items():
             values[name] = process(values[name])
+        return values if self.names is None else [values[name] for name in self.names]
+
+    def run(self, driver, parameters: dict):
+        """Run the statement on a driver connection with ``parameters`` (by bind name); return
+        its first row (as the driver gives it) or None."""
         cursor = driver.cursor()
         try:
-            if self.names is None:
-                cursor.execute(self.sql, values)
-            else:
-                cursor.execute(self.sql, [values[name] for name in self.names])
+            cursor.execute(self.sql, self._driver_parameters(parameters))
             return cursor.fetchone() if cursor.description else None
         finally:
             cursor.close()
@@ -113,13 +115,7 @@ class DriverStatement:
         ``OperationalError`` …), as if SQLAlchemy had run it."""
         if not connection.in_transaction():
             connection.begin()
-        fixed, processors, names = self.fixed, self.processors, self.names
-        parameters = []
-        for row in rows:
-            values = {**fixed, **row}
-            for name, process in processors.items():
-                values[name] = process(values[name])
-            parameters.append(values if names is None else [values[name] for name in names])
+        parameters = [self._driver_parameters(row) for row in rows]
         cursor = connection.connection.driver_connection.cursor()
         driver_error = connection.dialect.loaded_dbapi.Error
         try:
