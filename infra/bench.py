@@ -60,11 +60,17 @@ def _raw_produce(settings: Settings, topic: str, items: list[tuple[bytes, bytes]
     return seconds
 
 
-def _raw_consume(settings: Settings, topic: str, count: int) -> float:
-    reader = kafka_clients.consumer(settings, None, max_poll_records=500)
+def reader_from_start(settings: Settings, topic: str, poll_records: int = 500):
+    """A plain kafka-python consumer (no group) on every partition of ``topic``, at its start."""
+    reader = kafka_clients.consumer(settings, None, max_poll_records=poll_records)
     partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic))]
     reader.assign(partitions)
     reader.seek_to_beginning(*partitions)
+    return reader
+
+
+def _raw_consume(settings: Settings, topic: str, count: int) -> float:
+    reader = reader_from_start(settings, topic)
     seen = 0
     with tqdm(total=count, desc="raw consume", unit="msg", leave=False) as bar:
         start = time.perf_counter()

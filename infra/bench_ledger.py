@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
-from kafka import TopicPartition
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert, text
 from tqdm import tqdm
 
@@ -23,6 +22,7 @@ from events import kafka as kafka_clients
 from events.consumer import ConsumerRunner
 from events.envelope import Event
 from events.settings import Settings
+from infra.bench import reader_from_start
 from infra.broker import EmbeddedBroker, free_port
 from services.common.db import make_engine, make_session_factory, upgrade
 from services.ledger import operations
@@ -85,10 +85,7 @@ def _broker(workdir: Path) -> tuple[Settings, EmbeddedBroker | None]:
 def _raw_consume_insert(settings: Settings, topic: str, factory, count: int, poll_records: int):
     """The baseline, in events/s: read the topic from its start with kafka-python and
     bulk-insert each poll into one table of the same database, nothing else."""
-    reader = kafka_clients.consumer(settings, None, max_poll_records=poll_records)
-    partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic))]
-    reader.assign(partitions)
-    reader.seek_to_beginning(*partitions)
+    reader = reader_from_start(settings, topic, poll_records)
     seen = 0
     with tqdm(total=count, desc="raw consume + insert", unit="event", leave=False) as bar:
         started = time.perf_counter()
