@@ -16,7 +16,7 @@ from events.settings import Settings
 from infra.broker import EmbeddedBroker
 from infra.gateway import Gateway
 from infra.registry import PARTS, SERVICES, WEB
-from infra.seed import demo_sign_ins, seed_demo, seed_demo_accounts
+from infra.seed import demo_sign_ins, seed_demo, seed_demo_accounts, seed_demo_history
 from infra.workers import Workers
 from services.common.app import service_context
 from services.common.db import upgrade
@@ -34,8 +34,11 @@ class Platform:
         self.apps = {}
         self.web = None
 
-    def start(self, seed: bool = True) -> Gateway:
-        """Start the broker (unless one is configured), migrate, seed, start workers."""
+    def start(self, seed: bool = True, history: bool = True) -> Gateway:
+        """Start the broker (unless one is configured), migrate, seed, start workers.
+
+        ``seed`` loads the demonstration city and its accounts; ``history`` (with ``seed``) also
+        holds its past activities, so that its ledger has points to show."""
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if settings.embedded_broker:
@@ -58,23 +61,38 @@ class Platform:
             created = seed_demo_accounts(self.web)
             if created:
                 log.info("demonstration accounts created", accounts=created)
+        if seed and history:
+            held = seed_demo_history(
+                self.apps["activities"], self.apps["volunteers"], self.web, self._wait
+            )
+            if held:
+                log.info("demonstration history held", activities=held)
         return Gateway(self.apps, self.web)
 
-    def _wait_for_units(self, timeout: float = 60.0) -> None:
+    def _wait_for_units(self) -> None:
         """Wait until web and volunteers have learnt the demo units from the broker."""
         from services.volunteers.models import UnitView as VolunteerUnit
         from web.models import UnitView as WebUnit
 
-        deadline = time.monotonic() + timeout
         for app, model in ((self.web, WebUnit), (self.apps["volunteers"], VolunteerUnit)):
             factory = service_context(app).session_factory
-            while True:
+
+            def learnt(factory=factory, model=model):
                 with factory() as session:
-                    if session.scalar(select(model.unit_id).where(model.path == "/nb/bl/xq/fc/")):
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the demo units did not reach web and volunteers")
-                time.sleep(0.1)
+                    return session.scalar(
+                        select(model.unit_id).where(model.path == "/nb/bl/xq/fc/")
+                    )
+
+            self._wait(learnt, "the demo units")
+
+    @staticmethod
+    def _wait(check, what: str, timeout: float = 60.0) -> None:
+        """Wait until ``check()`` is true: a part has learnt ``what`` from the broker."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} did not arrive from the broker in {timeout:.0f} s")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         """Stop workers, then the broker."""

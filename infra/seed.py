@@ -170,9 +170,20 @@ def demo_sign_ins() -> list[str]:
 
 
 def seed_demo_accounts(web_app) -> int:
-    """Create the demonstration accounts once (web and its service apps must be running)."""
-    from sqlalchemy import select
+    """Create the demonstration accounts once (web and its service apps must be running);
+    return how many were created."""
+    return _create_people(
+        web_app,
+        [
+            (login, name, role, path, {"languages": ["维吾尔语", "普通话"]})
+            for login, name, role, path in DEMO_ACCOUNTS
+        ],
+    )
 
+
+def _create_people(web_app, people) -> int:
+    """Create the accounts of ``people`` that do not exist yet, each (login, name, role or None
+    for a volunteer, unit path, profile of a volunteer); return how many were created."""
     from services.common.app import service_context
     from web import operations
     from web.models import Account, UnitView
@@ -180,7 +191,7 @@ def seed_demo_accounts(web_app) -> int:
     factory = service_context(web_app).session_factory
     created = 0
     with web_app.test_request_context("/"):
-        for login, name, role, path in DEMO_ACCOUNTS:
+        for login, name, role, path, profile in people:
             with factory() as session, session.begin():
                 if session.scalar(select(Account.id).where(Account.username == login)):
                     continue
@@ -193,7 +204,8 @@ def seed_demo_accounts(web_app) -> int:
                             "password": DEMO_PASSWORD,
                             "name": name,
                             "home_unit_id": place.unit_id,
-                            "languages": ["维吾尔语", "普通话"],
+                            "ethnicity_consent": "ethnicity" in profile,
+                            **profile,
                         },
                     )
                 else:
@@ -201,4 +213,171 @@ def seed_demo_accounts(web_app) -> int:
                         session, login, name, DEMO_PASSWORD, role, place.unit_id
                     )
                 created += 1
+    return created
+
+
+# Neighbours who have volunteered these past weeks (phone, name, home community, ethnicity they
+# consented to give for statistics); they sign in with DEMO_PASSWORD like the accounts above.
+DEMO_NEIGHBOURS = (
+    ("13800000002", "王建国", "/nb/bl/xq/fc/", "汉族"),
+    ("13800000003", "马秀兰", "/nb/bl/xq/fc/", "回族"),
+    ("13800000004", "巴特尔", "/nb/bl/xq/sh/", "蒙古族"),
+    ("13800000005", "卓玛", "/nb/bl/xq/sh/", "藏族"),
+    ("13800000006", "李晓红", "/nb/bl/dq/hs/", "汉族"),
+    ("13800000007", "金美善", "/nb/bl/dq/hs/", "朝鲜族"),
+    ("13800000008", "韦丽萍", "/nb/hs/gl/ysq/", "壮族"),
+)
+
+# Past activities and who came: (title, category, dimensions, host path, days ago, start hour
+# (UTC), hours, address, shifts, attendance). Each attendance is (login, shift number, hours
+# confirmed, or None for a no-show).
+DEMO_HISTORY = (
+    (
+        "松花江社区邻里节",
+        "festival",
+        ["culture", "society"],
+        "/nb/bl/xq/sh/",
+        56,
+        1,
+        3,
+        "松花江社区广场",
+        [("布展与引导", 10, None)],
+        [("13800000001", 0, "3"), ("13800000002", 0, "3"), ("13800000003", 0, "2.5")]
+        + [("13800000004", 0, "3"), ("13800000005", 0, "3"), ("13800000008", 0, "3")],
+    ),
+    (
+        "“石榴籽”普通话角",
+        "language",
+        ["culture", "economy"],
+        "/nb/bl/xq/",
+        42,
+        6,
+        2,
+        "新碶街道新时代文明实践站",
+        [("助教", 4, None)],
+        [("13800000001", 0, "2"), ("13800000005", 0, "2"), ("13800000006", 0, None)],
+    ),
+    (
+        "法律援助咨询日",
+        "legal",
+        ["society", "psychology"],
+        "/nb/bl/dq/hs/",
+        28,
+        1,
+        3,
+        "横山社区党群服务中心",
+        [("咨询引导", 4, None), ("翻译", 2, "1.5")],
+        [("13800000001", 1, "3"), ("13800000006", 0, "3"), ("13800000007", 0, "2")],
+    ),
+    (
+        "富春社区“石榴籽”百家宴（秋季）",
+        "festival",
+        ["culture", "society"],
+        "/nb/bl/xq/fc/",
+        14,
+        2,
+        4,
+        "富春社区文化家园",
+        [("后勤", 12, None)],
+        [("13800000001", 0, "4"), ("13800000002", 0, "4"), ("13800000003", 0, "4")]
+        + [("13800000004", 0, "3.5"), ("13800000007", 0, "4"), ("13800000008", 0, None)],
+    ),
+)
+HISTORY_REASON = "按纸质签到表补录"
+
+
+def seed_demo_history(activities_app, volunteers_app, web_app, wait) -> int:
+    """Register DEMO_NEIGHBOURS and hold the past activities of DEMO_HISTORY through the
+    services as if it happened then: published, signed up for before the start, attendance
+    confirmed by the organizer after the end, completed. The ledger earns its points from the
+    events like any others. ``wait(check, what)`` waits until ``check()`` is true (the
+    volunteers service learns each activity from its event). A step already done is skipped, so
+    a second start changes nothing; return the activities created."""
+    from datetime import timedelta
+
+    from events.envelope import utcnow
+    from services.activities.models import Activity
+    from services.common.app import service_context
+    from services.volunteers import operations as volunteering
+    from services.volunteers.models import ActivityView
+    from web.models import Account
+
+    def factory(app):
+        return service_context(app).session_factory
+
+    _create_people(
+        web_app,
+        [
+            (login, name, None, path, {"languages": ["普通话"], "ethnicity": ethnicity})
+            for login, name, path, ethnicity in DEMO_NEIGHBOURS
+        ],
+    )
+    with factory(web_app)() as session:
+        ids = dict(session.execute(select(Account.username, Account.id)).all())
+    volunteers = factory(volunteers_app)
+    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    created = 0
+    for title, category, dimensions, path, days, hour, hours, address, shifts, came in DEMO_HISTORY:
+        starts = (today - timedelta(days=days)).replace(hour=hour)
+        ends = starts + timedelta(hours=hours)
+        with factory(activities_app)() as session, session.begin():
+            activity = session.scalar(select(Activity).where(Activity.title == title))
+            if activity is None:
+                host = session.scalar(select(Unit).where(Unit.path == path))
+                activity = operations.create_activity(
+                    session,
+                    "seed",
+                    {
+                        "title": title,
+                        "category": category,
+                        "dimensions": dimensions,
+                        "host_unit_id": host.id,
+                        "address": address,
+                        "starts_at": starts,
+                        "ends_at": ends,
+                        "signup_opens_at": starts - timedelta(days=10),
+                        "shifts": [
+                            {"name": n, "capacity": c, "hour_weight": w and Decimal(w)}
+                            for n, c, w in shifts
+                        ],
+                    },
+                )
+                operations.publish_activity(session, activity)
+                created += 1
+            activity_id, status = activity.id, activity.status
+        if status != "published":
+            continue
+
+        def learnt(activity_id=activity_id):
+            with volunteers() as session:
+                return session.get(ActivityView, activity_id) is not None
+
+        wait(learnt, f"the activity “{title}”")
+        with volunteers() as session:
+            shift_ids = [s.shift_id for s in volunteering.shifts_of(session, activity_id)]
+        for login, shift, _hours in came:
+            with volunteers() as session, session.begin():
+                if volunteering.live_signup(session, activity_id, ids[login]) is None:
+                    volunteering.sign_up(
+                        session,
+                        activity_id,
+                        ids[login],
+                        shift_ids[shift],
+                        now=starts - timedelta(days=3),
+                    )
+        with volunteers() as session, session.begin():
+            volunteering.confirm_attendance(
+                session,
+                activity_id,
+                by=ids["organizer"],
+                entries=[
+                    {"volunteer_id": ids[login], "hours": Decimal(h), "reason": HISTORY_REASON}
+                    for login, _shift, h in came
+                    if h is not None
+                ],
+                no_shows=[ids[login] for login, _shift, h in came if h is None],
+                now=ends + timedelta(hours=2),
+            )
+        with factory(activities_app)() as session, session.begin():
+            operations.complete_activity(session, operations.get_activity(session, activity_id))
     return created

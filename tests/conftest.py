@@ -166,7 +166,7 @@ def city(broker, tmp_path_factory, city_engine):
 
     kafka_clients.ensure_topics(settings)
     running = Platform(settings)
-    gateway = running.start(seed=True)
+    gateway = running.start(seed=True, history=False)
     yield City(running, gateway)
     running.stop()
     _drop_schemas(schemas)

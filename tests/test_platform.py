@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 import requests
@@ -15,9 +16,19 @@ from werkzeug.test import Client
 
 from events import kafka as kafka_clients
 from events.settings import Settings
+from events.store import outbox
 from infra.broker import free_port, port_in_use
 from infra.dev import Platform
+from infra.seed import (
+    DEMO_ACTIVITIES,
+    DEMO_HISTORY,
+    DEMO_NEIGHBOURS,
+    DEMO_PASSWORD,
+    seed_demo_history,
+)
+from services.activities.models import Activity
 from services.common.app import service_context
+from services.ledger.models import LedgerEntry
 from services.ledger.models import UnitView as LedgerUnit
 from services.volunteers.models import UnitView as VolunteerUnit
 
@@ -65,6 +76,66 @@ def test_one_base_url_serves_pages_apis_and_health(platform):
     missing = client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.headers["Content-Type"].startswith("application/problem+json")
+
+
+def _token(client, login: str) -> dict:
+    answer = client.post("/api/v1/auth/token", json={"username": login, "password": DEMO_PASSWORD})
+    return {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+
+
+def test_the_demo_history_earns_its_points_through_the_ledger_once(platform):
+    running, client = platform
+    attended = [(login, h) for *_, came in DEMO_HISTORY for login, _shift, h in came]
+    ledger = service_context(running.apps["ledger"]).session_factory
+
+    def rows() -> int:
+        with ledger() as session:
+            return session.scalar(select(func.count()).select_from(LedgerEntry))
+
+    # One award per confirmed attendance, one deduction per no-show, and nothing else.
+    wait_for(lambda: rows() == len(attended), message="the demo history in the ledger")
+    with ledger() as session:
+        kinds = Counter(session.scalars(select(LedgerEntry.reason_code)))
+    assert kinds == {
+        "attendance": sum(h is not None for _, h in attended),
+        "no_show": sum(h is None for _, h in attended),
+    }
+
+    headers = _token(client, "13800000001")
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    mine = client.get(f"/api/v1/ledger/volunteers/{me['id']}", headers=headers).get_json()
+    # 邻里节 (3 h × 10 + 5) × 120% = 42, 普通话角 2 h × 10 + 5 = 25, legal aid as translator
+    # 3 h × 10 × 1.5 + 5 = 50, 百家宴 (4 h × 10 + 5) × 120% = 54: the default rule of DESIGN §7.
+    assert mine["balance"] == 42 + 25 + 50 + 54
+    explained = {e["activity_title"]: e["explanation"] for e in mine["entries"]["items"]}
+    assert "3小时 × 10 × 1.5 + 5 = 50分" in explained["法律援助咨询日"]
+
+    admin = _token(client, "admin")
+    city = client.get("/api/v1/units", headers=admin).get_json()["items"][0]
+    standings = client.get(
+        f"/api/v1/ledger/standings?unit_id={city['id']}", headers=admin
+    ).get_json()["items"]
+    assert len(standings) == 1 + len(DEMO_NEIGHBOURS)
+    assert standings[0]["name"] == "阿依古丽" and standings[0]["rank"] == 1
+
+    activities = service_context(running.apps["activities"]).session_factory
+    with activities() as session:
+        held = session.scalars(select(Activity.status).where(Activity.created_by == "seed")).all()
+    assert Counter(held) == {"published": len(DEMO_ACTIVITIES), "completed": len(DEMO_HISTORY)}
+
+    # What a second start does: nothing new, and no event that could change the ledger.
+    def emitted() -> list[int]:
+        counts = []
+        for app in (running.apps["activities"], running.apps["volunteers"], running.web):
+            with service_context(app).session_factory() as session:
+                counts.append(session.scalar(select(func.count()).select_from(outbox)))
+        return counts
+
+    before = emitted()
+    again = seed_demo_history(
+        running.apps["activities"], running.apps["volunteers"], running.web, running._wait
+    )
+    assert again == 0 and emitted() == before
 
 
 def test_readiness_says_which_part_is_not_ready(make_settings, tmp_path):

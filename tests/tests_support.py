@@ -128,7 +128,7 @@ def serve_platform(broker: str, folder: Path, tag: str):
 
     platform = Platform(settings)
     try:
-        gateway = platform.start(seed=True)
+        gateway = platform.start(seed=True, history=False)
         port = free_port()
         served = _Served(gateway, port).start()
         try:
