@@ -62,9 +62,7 @@ class Platform:
             if created:
                 log.info("demonstration accounts created", accounts=created)
         if seed and history:
-            held = seed_demo_history(
-                self.apps["activities"], self.apps["volunteers"], self.web, self._wait
-            )
+            held = seed_demo_history(self.apps, self.web, self._wait)
             if held:
                 log.info("demonstration history held", activities=held)
         return Gateway(self.apps, self.web)

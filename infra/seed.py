@@ -160,6 +160,7 @@ DEMO_ACCOUNTS = (
     ("admin", "市民宗局管理员", "admin", "/nb/"),
     ("organizer", "富春社区 陈书记", "organizer", "/nb/bl/xq/fc/"),
     ("committee", "北仑区评审委员 马老师", "committee", "/nb/bl/"),
+    ("bl-admin", "北仑区民宗局 李科长", "admin", "/nb/bl/"),
     ("13800000001", "阿依古丽", None, "/nb/bl/xq/fc/"),
 )
 
@@ -284,23 +285,29 @@ DEMO_HISTORY = (
     ),
 )
 HISTORY_REASON = "按纸质签到表补录"
+# A manual adjustment the city's administrator asked for, awaiting a second administrator.
+DEMO_ADJUSTMENT = ("13800000001", 20, "春节慰问演出义务翻译（当时未登记活动，补记）")
 
 
-def seed_demo_history(activities_app, volunteers_app, web_app, wait) -> int:
+def seed_demo_history(apps: dict, web_app, wait) -> int:
     """Register DEMO_NEIGHBOURS and hold the past activities of DEMO_HISTORY through the
     services as if it happened then: published, signed up for before the start, attendance
     confirmed by the organizer after the end, completed. The ledger earns its points from the
-    events like any others. ``wait(check, what)`` waits until ``check()`` is true (the
-    volunteers service learns each activity from its event). A step already done is skipped, so
-    a second start changes nothing; return the activities created."""
+    events like any others; DEMO_ADJUSTMENT then waits there for approval. ``apps`` are the
+    service apps by name; ``wait(check, what)`` waits until ``check()`` is true (a service has
+    learnt something from the broker). A step already done is skipped, so a second start
+    changes nothing; return the activities created."""
     from datetime import timedelta
 
     from events.envelope import utcnow
     from services.activities.models import Activity
     from services.common.app import service_context
+    from services.common.auth import Grant, Principal
+    from services.ledger import operations as ledger
+    from services.ledger.models import VolunteerView
     from services.volunteers import operations as volunteering
     from services.volunteers.models import ActivityView
-    from web.models import Account
+    from web.models import Account, UnitView
 
     def factory(app):
         return service_context(app).session_factory
@@ -314,13 +321,13 @@ def seed_demo_history(activities_app, volunteers_app, web_app, wait) -> int:
     )
     with factory(web_app)() as session:
         ids = dict(session.execute(select(Account.username, Account.id)).all())
-    volunteers = factory(volunteers_app)
+    volunteers = factory(apps["volunteers"])
     today = utcnow().replace(minute=0, second=0, microsecond=0)
     created = 0
     for title, category, dimensions, path, days, hour, hours, address, shifts, came in DEMO_HISTORY:
         starts = (today - timedelta(days=days)).replace(hour=hour)
         ends = starts + timedelta(hours=hours)
-        with factory(activities_app)() as session, session.begin():
+        with factory(apps["activities"])() as session, session.begin():
             activity = session.scalar(select(Activity).where(Activity.title == title))
             if activity is None:
                 host = session.scalar(select(Unit).where(Unit.path == path))
@@ -378,6 +385,21 @@ def seed_demo_history(activities_app, volunteers_app, web_app, wait) -> int:
                 no_shows=[ids[login] for login, _shift, h in came if h is None],
                 now=ends + timedelta(hours=2),
             )
-        with factory(activities_app)() as session, session.begin():
+        with factory(apps["activities"])() as session, session.begin():
             operations.complete_activity(session, operations.get_activity(session, activity_id))
+
+    login, points, reason = DEMO_ADJUSTMENT
+    with factory(web_app)() as session:
+        city = session.scalar(select(UnitView).where(UnitView.path == "/nb/"))
+    admin = Principal(ids["admin"], grants=(Grant("admin", city.unit_id, city.path),))
+    books = factory(apps["ledger"])
+
+    def known(volunteer_id=ids[login]):
+        with books() as session:
+            return session.get(VolunteerView, volunteer_id) is not None
+
+    wait(known, "the volunteer in the ledger")
+    with books() as session, session.begin():
+        body = {"volunteer_id": ids[login], "points": points, "reason": reason}
+        ledger.request_adjustment(session, admin, body, idempotency_key="demo-adjustment")
     return created

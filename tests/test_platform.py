@@ -21,6 +21,7 @@ from infra.broker import free_port, port_in_use
 from infra.dev import Platform
 from infra.seed import (
     DEMO_ACTIVITIES,
+    DEMO_ADJUSTMENT,
     DEMO_HISTORY,
     DEMO_NEIGHBOURS,
     DEMO_PASSWORD,
@@ -28,7 +29,7 @@ from infra.seed import (
 )
 from services.activities.models import Activity
 from services.common.app import service_context
-from services.ledger.models import LedgerEntry
+from services.ledger.models import Adjustment, LedgerEntry
 from services.ledger.models import UnitView as LedgerUnit
 from services.volunteers.models import UnitView as VolunteerUnit
 
@@ -110,6 +111,16 @@ def test_the_demo_history_earns_its_points_through_the_ledger_once(platform):
     explained = {e["activity_title"]: e["explanation"] for e in mine["entries"]["items"]}
     assert "3小时 × 10 × 1.5 + 5 = 50分" in explained["法律援助咨询日"]
 
+    # The adjustment the city's administrator asked for counts once the district's approves it.
+    district = _token(client, "bl-admin")
+    pending = client.get("/api/v1/ledger/adjustments?status=pending", headers=district)
+    (asked,) = pending.get_json()["items"]
+    assert asked["reason"] == DEMO_ADJUSTMENT[2] and asked["volunteer_id"] == me["id"]
+    approve = f"/api/v1/ledger/adjustments/{asked['id']}/approve"
+    assert client.post(approve, headers=district).status_code == 200
+    balance = client.get(f"/api/v1/ledger/volunteers/{me['id']}", headers=headers).get_json()
+    assert balance["balance"] == mine["balance"] + DEMO_ADJUSTMENT[1]
+
     admin = _token(client, "admin")
     city = client.get("/api/v1/units", headers=admin).get_json()["items"][0]
     standings = client.get(
@@ -126,15 +137,15 @@ def test_the_demo_history_earns_its_points_through_the_ledger_once(platform):
     # What a second start does: nothing new, and no event that could change the ledger.
     def emitted() -> list[int]:
         counts = []
-        for app in (running.apps["activities"], running.apps["volunteers"], running.web):
+        for app in [*running.apps.values(), running.web]:
             with service_context(app).session_factory() as session:
                 counts.append(session.scalar(select(func.count()).select_from(outbox)))
+                if app is running.apps["ledger"]:
+                    counts.append(session.scalar(select(func.count()).select_from(Adjustment)))
         return counts
 
     before = emitted()
-    again = seed_demo_history(
-        running.apps["activities"], running.apps["volunteers"], running.web, running._wait
-    )
+    again = seed_demo_history(running.apps, running.web, running._wait)
     assert again == 0 and emitted() == before
 
 
