@@ -295,7 +295,7 @@ def test_adjustments_await_a_second_administrator_on_their_page(points_city):
         "/points/adjustments",
         data={
             "csrf_token": _csrf(form),
-            "volunteer_id": city.others[1],
+            "volunteer_id": "13900000002",  # staff know a volunteer by their mobile number
             "points": "-3",
             "reason": "重复登记的时长",
         },
@@ -307,6 +307,8 @@ def test_adjustments_await_a_second_administrator_on_their_page(points_city):
     listed = other.get("/points/adjustments").get_data(as_text=True)
     pending = city.call("GET", "/api/v1/ledger/adjustments?status=pending", "admin").get_json()
     target = next(a for a in pending["items"] if a["reason"] == "重复登记的时长")
+    assert target["volunteer_id"] == city.others[1]
+    assert "市民宗局管理员" in listed and target["requested_by"] not in listed  # who asked, by name
     before = _balance(city, city.others[1])
     done = other.post(
         f"/points/adjustments/{target['id']}/approve", data={"csrf_token": _csrf(listed)}

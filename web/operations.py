@@ -195,6 +195,22 @@ def register_volunteer(session: Session, data: dict) -> Account:
 PROFILE_FIELDS = ("home_unit_id", "team_id", "languages", "ethnicity", "ethnicity_consent")
 
 
+def account_names(session: Session, account_ids) -> dict[str, str]:
+    """Display names of accounts, by id (web knows every account)."""
+    ids = [i for i in set(account_ids) if i]
+    if not ids:
+        return {}
+    rows = session.execute(select(Account.id, Account.display_name).where(Account.id.in_(ids)))
+    return {account_id: name for account_id, name in rows}
+
+
+def volunteer_by_phone(session: Session, phone: str) -> Account | None:
+    """The volunteer account registered with this mobile number, if any."""
+    return session.scalar(
+        select(Account).where(Account.phone == phone, Account.kind == "volunteer")
+    )
+
+
 def save_profile(account: Account, data: dict) -> dict:
     """Write the volunteer profile in services/volunteers (idempotent by account id)."""
     profile = {"display_name": data.get("name") or account.display_name}

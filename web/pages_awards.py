@@ -25,7 +25,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from services.common.app import db
@@ -35,7 +34,6 @@ from web import operations, services_client
 from web.forms import AwardCycleForm
 from web.i18n import _, current_locale, explain, translate_filled
 from web.identity import access_token_for, current_account, current_principal, require_account
-from web.models import Account
 from web.pages_activities import zone
 
 bp = Blueprint("awards", __name__)
@@ -119,15 +117,6 @@ def _messages(error: DomainError) -> list[str]:
 def _safe(name: str) -> str:
     """A name fit for a file name in a header (what came in the URL, typed by anyone)."""
     return re.sub(r"[^A-Za-z0-9-]", "", name)[:64] or "file"
-
-
-def _names(account_ids) -> dict[str, str]:
-    """Display names of accounts, by id (web knows every account)."""
-    ids = [i for i in set(account_ids) if i]
-    if not ids:
-        return {}
-    rows = db().execute(select(Account.id, Account.display_name).where(Account.id.in_(ids)))
-    return {account_id: name for account_id, name in rows}
 
 
 def _this_year() -> int:
@@ -340,7 +329,9 @@ def _cycle_page(cycle_id: str, problems: dict | None = None, status: int = 200):
         for c in candidates
     }
     names = {m["account_id"]: m["name"] for m in found["committee_members"] if m["name"]}
-    names.update(_names(found["committee"]))  # web's own names are the current ones
+    names.update(
+        operations.account_names(db(), found["committee"])
+    )  # web's own names are the current ones
     return render_template(
         "awards_cycle.html",
         cycle=found,
@@ -501,7 +492,7 @@ def audit(cycle_id):
     trail = _ledger("GET", f"/award-cycles/{cycle_id}/audit")["items"]
     candidates = _ledger("GET", f"/award-cycles/{cycle_id}/candidates")["items"]
     people = {c["candidate_id"]: c["name"] for c in candidates}
-    names = _names(item["actor_id"] for item in trail)
+    names = operations.account_names(db(), (item["actor_id"] for item in trail))
     for item in trail:
         item["who"] = names.get(item["actor_id"]) or item["detail"].get("by") or ""
         item["about"] = _describe(item["detail"], people)

@@ -126,8 +126,10 @@ def adjustments():
     errors: dict = {}
     if request.method == "POST":
         points = request.form.get("points", "").strip()
+        who = request.form.get("volunteer_id", "").strip()
+        known = operations.volunteer_by_phone(db(), who) if who else None
         body = {
-            "volunteer_id": request.form.get("volunteer_id", "").strip(),
+            "volunteer_id": known.id if known else who,  # a mobile number, or the volunteer's id
             "points": int(points) if points.lstrip("-").isdigit() else points,
             "reason": request.form.get("reason", ""),
         }
@@ -143,6 +145,7 @@ def adjustments():
     return render_template(
         "points_adjustments.html",
         pending=pending,
+        names=operations.account_names(db(), (a["requested_by"] for a in pending["items"])),
         errors=errors,
         form=request.form,
         me=require_account().id,
