@@ -285,6 +285,7 @@ DEMO_HISTORY = (
     ),
 )
 HISTORY_REASON = "按纸质签到表补录"
+HISTORY_OPEN_DAYS = 21  # older activities are closed (attendance final); newer stay completed
 # A manual adjustment the city's administrator asked for, awaiting a second administrator.
 DEMO_ADJUSTMENT = ("13800000001", 20, "春节慰问演出义务翻译（当时未登记活动，补记）")
 
@@ -292,11 +293,12 @@ DEMO_ADJUSTMENT = ("13800000001", 20, "春节慰问演出义务翻译（当时�
 def seed_demo_history(apps: dict, web_app, wait) -> int:
     """Register DEMO_NEIGHBOURS and hold the past activities of DEMO_HISTORY through the
     services as if it happened then: published, signed up for before the start, attendance
-    confirmed by the organizer after the end, completed. The ledger earns its points from the
-    events like any others; DEMO_ADJUSTMENT then waits there for approval. ``apps`` are the
-    service apps by name; ``wait(check, what)`` waits until ``check()`` is true (a service has
-    learnt something from the broker). A step already done is skipped, so a second start
-    changes nothing; return the activities created."""
+    confirmed by the organizer after the end, completed (and closed when older than
+    HISTORY_OPEN_DAYS). The ledger earns its points from the events like any others;
+    DEMO_ADJUSTMENT then waits there for approval. ``apps`` are the service apps by name;
+    ``wait(check, what)`` waits until ``check()`` is true (a service has learnt something from
+    the broker). A step already done is skipped, so a second start changes nothing; return the
+    activities created."""
     from datetime import timedelta
 
     from events.envelope import utcnow
@@ -386,7 +388,11 @@ def seed_demo_history(apps: dict, web_app, wait) -> int:
                 now=ends + timedelta(hours=2),
             )
         with factory(apps["activities"])() as session, session.begin():
-            operations.complete_activity(session, operations.get_activity(session, activity_id))
+            activity = operations.complete_activity(
+                session, operations.get_activity(session, activity_id)
+            )
+            if days > HISTORY_OPEN_DAYS:
+                operations.close_activity(session, activity)
 
     login, points, reason = DEMO_ADJUSTMENT
     with factory(web_app)() as session:
