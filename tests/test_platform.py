@@ -35,13 +35,23 @@ from services.ledger.models import UnitView as LedgerUnit
 from services.volunteers.models import UnitView as VolunteerUnit
 
 
+def _started(settings, history: bool):
+    running = Platform(settings)
+    gateway = running.start(seed=True, history=history)
+    yield running, Client(gateway)
+    running.stop()
+
+
 @pytest.fixture
 def platform(settings):
     """Every service, its relay and consumer, and web, in this process on the session broker."""
-    running = Platform(settings)
-    gateway = running.start(seed=True)
-    yield running, Client(gateway)
-    running.stop()
+    yield from _started(settings, history=False)
+
+
+@pytest.fixture
+def platform_with_history(settings):
+    """The platform as `make run` starts it: the demonstration city with its recent past."""
+    yield from _started(settings, history=True)
 
 
 def _units(platform_, service, model) -> int:
@@ -85,8 +95,8 @@ def _token(client, login: str) -> dict:
     return {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
 
 
-def test_the_demo_history_earns_its_points_through_the_ledger_once(platform):
-    running, client = platform
+def test_the_demo_history_earns_its_points_through_the_ledger_once(platform_with_history):
+    running, client = platform_with_history
     attended = [(login, h) for *_, came in DEMO_HISTORY for login, _shift, h in came]
     ledger = service_context(running.apps["ledger"]).session_factory
 
