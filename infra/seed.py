@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from events.envelope import utcnow
 from services.activities import operations
 from services.activities.models import Unit
 
@@ -125,33 +127,44 @@ DEMO_ACTIVITIES = (
 
 def seed_demo_activities(session) -> None:
     """Publish a few upcoming activities so the demonstration has something to sign up for."""
-    from datetime import timedelta
-
-    from events.envelope import utcnow
-
-    today = utcnow().replace(minute=0, second=0, microsecond=0)
     for title, category, dimensions, path, days, hour, hours, address, shifts in DEMO_ACTIVITIES:
-        host = session.scalar(select(Unit).where(Unit.path == path))
-        starts = (today + timedelta(days=days)).replace(hour=hour)
-        activity = operations.create_activity(
+        _publish_activity(
             session,
-            "seed",
-            {
-                "title": title,
-                "category": category,
-                "dimensions": dimensions,
-                "host_unit_id": host.id,
-                "address": address,
-                "starts_at": starts,
-                "ends_at": starts + timedelta(hours=hours),
-                "walk_ins_allowed": True,
-                "shifts": [
-                    {"name": n, "capacity": c, "hour_weight": w and Decimal(w)}
-                    for n, c, w in shifts
-                ],
-            },
+            (title, category, dimensions, path, address, shifts),
+            _day_at(days, hour),
+            hours,
+            walk_ins_allowed=True,
         )
-        operations.publish_activity(session, activity)
+
+
+def _day_at(days: int, hour: int) -> datetime:
+    """That many days from today (before it when negative), at that hour (UTC)."""
+    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    return (today + timedelta(days=days)).replace(hour=hour)
+
+
+def _publish_activity(session, spec, starts: datetime, hours: int, **extra):
+    """Create and publish a demonstration activity: spec is (title, category, dimensions, host
+    path, address, shifts), each shift (name, capacity, hour weight or None)."""
+    title, category, dimensions, path, address, shifts = spec
+    activity = operations.create_activity(
+        session,
+        "seed",
+        {
+            "title": title,
+            "category": category,
+            "dimensions": dimensions,
+            "host_unit_id": session.scalar(select(Unit.id).where(Unit.path == path)),
+            "address": address,
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=hours),
+            "shifts": [
+                {"name": n, "capacity": c, "hour_weight": w and Decimal(w)} for n, c, w in shifts
+            ],
+            **extra,
+        },
+    )
+    return operations.publish_activity(session, activity)
 
 
 DEMO_PASSWORD = "shiliu2026"
@@ -299,9 +312,6 @@ def seed_demo_history(apps: dict, web_app, wait) -> int:
     ``wait(check, what)`` waits until ``check()`` is true (a service has learnt something from
     the broker). A step already done is skipped, so a second start changes nothing; return the
     activities created."""
-    from datetime import timedelta
-
-    from events.envelope import utcnow
     from services.activities.models import Activity
     from services.common.app import service_context
     from services.common.auth import Grant, Principal
@@ -324,34 +334,20 @@ def seed_demo_history(apps: dict, web_app, wait) -> int:
     with factory(web_app)() as session:
         ids = dict(session.execute(select(Account.username, Account.id)).all())
     volunteers = factory(apps["volunteers"])
-    today = utcnow().replace(minute=0, second=0, microsecond=0)
     created = 0
     for title, category, dimensions, path, days, hour, hours, address, shifts, came in DEMO_HISTORY:
-        starts = (today - timedelta(days=days)).replace(hour=hour)
+        starts = _day_at(-days, hour)
         ends = starts + timedelta(hours=hours)
         with factory(apps["activities"])() as session, session.begin():
             activity = session.scalar(select(Activity).where(Activity.title == title))
             if activity is None:
-                host = session.scalar(select(Unit).where(Unit.path == path))
-                activity = operations.create_activity(
+                activity = _publish_activity(
                     session,
-                    "seed",
-                    {
-                        "title": title,
-                        "category": category,
-                        "dimensions": dimensions,
-                        "host_unit_id": host.id,
-                        "address": address,
-                        "starts_at": starts,
-                        "ends_at": ends,
-                        "signup_opens_at": starts - timedelta(days=10),
-                        "shifts": [
-                            {"name": n, "capacity": c, "hour_weight": w and Decimal(w)}
-                            for n, c, w in shifts
-                        ],
-                    },
+                    (title, category, dimensions, path, address, shifts),
+                    starts,
+                    hours,
+                    signup_opens_at=starts - timedelta(days=10),
                 )
-                operations.publish_activity(session, activity)
                 created += 1
             activity_id, status = activity.id, activity.status
         if status != "published":
