@@ -17,6 +17,11 @@ from events.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+# Clients try a lost broker again at least every two seconds, so a relay or consumer is back
+# within seconds of the broker (kafka-python's own ceiling is 30 s between tries).
+RECONNECT_BACKOFF_MAX_MS = 2000
+
+
 def producer(settings: Settings, **overrides) -> KafkaProducer:
     """Return an idempotent producer (acks=all, the kafka-python 3 default, never weakened)."""
     config = {
@@ -26,6 +31,7 @@ def producer(settings: Settings, **overrides) -> KafkaProducer:
         "max_block_ms": 10000,
         "request_timeout_ms": 10000,
         "delivery_timeout_ms": 30000,
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -39,6 +45,7 @@ def consumer(settings: Settings, group_id: str | None, **overrides) -> KafkaCons
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "client_id": f"shiliu-{group_id or 'reader'}",
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     for name in ("session_timeout_ms", "heartbeat_interval_ms", "max_poll_interval_ms"):
         value = getattr(settings, name)

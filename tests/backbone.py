@@ -26,6 +26,18 @@ applied_log = Table(
 )
 
 
+def command_line_env(monkeypatch, settings: Settings) -> None:
+    """Point `shiliu` commands (they read the environment) at this test's broker and topics,
+    with the short group timeouts the embedded broker needs to settle in seconds."""
+    for name, value in {
+        "SHILIU_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SHILIU_TOPIC_PREFIX": settings.topic_prefix,
+        "SHILIU_KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms or 6000),
+        "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS": str(settings.heartbeat_interval_ms or 1000),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 def log_application(tag: str = ""):
     """Return a handler that appends one applied_log row per application."""
 

@@ -20,6 +20,9 @@ def test_rate_spans_the_polls_around_the_range():
 
 def test_ingest_bench_reports_both_baselines_and_cleans_up(broker, monkeypatch, capsys):
     monkeypatch.setenv("SHILIU_KAFKA_BOOTSTRAP", broker)
+    # The session broker is the embedded one: its short group timeouts, as the other tests use.
+    monkeypatch.setenv("SHILIU_KAFKA_SESSION_TIMEOUT_MS", "6000")
+    monkeypatch.setenv("SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
     before = set(Path(tempfile.gettempdir()).glob("shiliu-ledger-bench-*"))
     report = run_ingest_bench(300, 50, None, poll_records=100)
     assert report["events"] == 300 and report["database"] == "sqlite"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from backbone import (
     applied_log,
+    command_line_env,
     count,
     logging_handlers,
     metadata,
@@ -76,8 +77,7 @@ def test_duplicates_and_a_whole_replay_change_the_tables_exactly_once(settings, 
 def test_poison_and_unknown_messages_do_not_stop_a_consumer_and_dlq_replay_redrives(
     settings, factory, monkeypatch
 ):
-    monkeypatch.setenv("SHILIU_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
-    monkeypatch.setenv("SHILIU_TOPIC_PREFIX", settings.topic_prefix)
+    command_line_env(monkeypatch, settings)
     broken = {"now": True}
     log_it = logging_handlers()["unit.created"]
 
@@ -140,8 +140,9 @@ def test_a_consumer_killed_between_database_commit_and_offset_commit_resumes_wit
         "SHILIU_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SHILIU_TOPIC_PREFIX": settings.topic_prefix,
         "SHILIU_VOLUNTEERS_DATABASE_URL": settings.database_url("volunteers"),
-        "SHILIU_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+        # The killed member's place is given up when its session times out: keep that short.
+        "SHILIU_KAFKA_SESSION_TIMEOUT_MS": "1500",
+        "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
     }
     script = [sys.executable, str(TESTS / "crash_consumer.py"), "30", "30"]
     crashed = subprocess.run(
