@@ -252,6 +252,53 @@ def test_my_points_page_explains_every_row(points_city):
     html = page.get_data(as_text=True)
     assert "3月8日 邻里节 3.5小时 × 10 + 5 = 40分" in html
     assert "★" in html or "☆" in html
+    english = points_city.page_client("13800000001").get("/points?lang=en")
+    assert "Mar 8 邻里节 3.5 hours × 10 + 5 = 40 points" in english.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("entry", "english"),
+    [
+        (
+            (
+                "3月8日 邻里节 (3小时 × 10 × 1.5 + 5) × 120%（三交加分） = 60分，当日上限60分，计20分",
+                "邻里节",
+            ),
+            "Mar 8 邻里节 (3 hours × 10 × 1.5 + 5) × 120% (cross-group bonus) = 60 points,"
+            " daily cap 60 points, counted 20 points",
+        ),
+        (
+            (
+                "3月8日 30分钟快闪 时长更正，冲销原记录 −40分",
+                "30分钟快闪",
+            ),  # a title keeps its words
+            "Mar 8 30分钟快闪 Hours corrected, the original row reversed −40 points",
+        ),
+        (
+            ("3月8日 活动 报名后缺席 −5分", None),  # the ledger did not know the title
+            "Mar 8 an activity No-show after signing up −5 points",
+        ),
+        (
+            ("3月8日 人工调整 +20分：补记翻译服务", ""),
+            "Mar 8 Manual adjustment +20 points: 补记翻译服务",
+        ),
+    ],
+)
+def test_an_explanation_reads_in_english_around_its_numbers_and_title(entry, english):
+    from flask import Flask
+
+    from web.i18n import init_app
+    from web.pages_points import explanation
+
+    text, title = entry
+    row = {"explanation": text, "activity_id": "a" if title != "" else None}
+    row |= {"activity_title": title or None, "date": "2026-03-08"}
+    app = Flask(__name__)
+    init_app(app)
+    with app.test_request_context("/?lang=en"):
+        assert explanation(row) == english
+    with app.test_request_context("/"):
+        assert explanation(row) == text
 
 
 def test_the_standings_page_filters_by_unit_and_period(points_city):

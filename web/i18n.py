@@ -60,6 +60,11 @@ def gettext(message: str, **values) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:  # noqa: N802 - the name Babel's extraction knows
+    """Mark a message for translation where it is defined; ``_`` translates it where shown."""
+    return message
+
+
 def explain(error) -> str:
     """A domain error's detail in the request's language, its values translated too."""
     if not error.values:

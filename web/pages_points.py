@@ -6,8 +6,10 @@ the ledger decides who may see and do what.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+from babel.dates import format_date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
@@ -15,7 +17,7 @@ from services.common.app import db
 from services.common.auth import STAFF_ROLES
 from services.common.errors import DomainError
 from web import operations, services_client
-from web.i18n import _
+from web.i18n import N_, _, current_locale
 from web.identity import access_token_for, current_principal, require_account
 
 bp = Blueprint("points", __name__, url_prefix="/points")
@@ -35,13 +37,58 @@ def _field_errors(error: DomainError) -> dict[str, list[str]]:
     return errors.get("json", errors) if isinstance(errors, dict) else {}
 
 
+# The words of a ledger row's explanation. The ledger writes it in Chinese into the row (the
+# hash chain keeps it as written); another language gets these words translated around the
+# numbers, the formula and the activity's title, which stay as they are.
+_EXPLANATION_WORDS = re.compile(
+    "|".join(
+        re.escape(word)
+        for word in (
+            N_("时长更正，冲销原记录"),  # the reversal reasons of services/ledger
+            N_("当日上限重新分配，冲销原记录"),
+            N_("已确认出勤，撤销缺席扣分"),
+            N_("报名后缺席"),
+            N_("人工调整"),
+            N_("（三交加分）"),
+            N_("，当日上限"),
+            N_("，计"),
+            N_("："),
+        )
+    )
+    # Units only after a number: the words of a title stay as they are.
+    + "|(?<=\\d)(?:"
+    + "|".join((N_("小时"), N_("分")))
+    + ")"
+)
+
+
+def explanation(entry: dict) -> str:
+    """A row's explanation in the page's language ("3月8日 邻里节 3.5小时 × 10 + 5 = 40分", or
+    "Mar 8 邻里节 3.5 hours × 10 + 5 = 40 points")."""
+    text = entry["explanation"]  # the date, the activity's title, then the row's own words
+    locale = current_locale()
+    if locale == "zh":
+        return text
+    rest = text.partition(" ")[2]
+    title = ""
+    if entry.get("activity_id"):
+        shown = entry.get("activity_title") or N_("活动")  # as the ledger writes a lost title
+        if rest.startswith(shown + " "):
+            rest = rest[len(shown) + 1 :]
+            title = entry.get("activity_title") or _("一项活动")
+    day = format_date(date.fromisoformat(entry["date"]), "MMM d", locale=locale)
+    words = _EXPLANATION_WORDS.sub(lambda found: " " + _(found[0]).strip() + " ", rest)
+    words = re.sub(r" +", " ", words).replace(" )", ")").replace(" ,", ",").replace(" :", ":")
+    return " ".join(part for part in (day, title, words.strip()) if part)
+
+
 @bp.get("")
 @login_required
 def mine():
     """My points: balance, hours, stars and every row with its explanation."""
     account = require_account()
     ledger = _ledger("GET", f"/volunteers/{account.id}", params={"page": _page()})
-    return render_template("points_mine.html", ledger=ledger, page=_page())
+    return render_template("points_mine.html", ledger=ledger, page=_page(), explanation=explanation)
 
 
 @bp.get("/standings")
