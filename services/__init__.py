@@ -1,0 +1,1 @@
+from events import messages as _messages  # noqa: F401  (marshmallow in Chinese before any schema)

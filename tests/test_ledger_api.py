@@ -334,6 +334,34 @@ def test_a_city_administrator_adds_a_rule_version_on_the_rules_page(points_city)
     assert 'name="effective_from"' not in volunteer_view.get_data(as_text=True)
 
 
+def test_bad_input_is_answered_in_chinese_on_the_api_and_in_english_on_an_english_page(
+    points_city,
+):
+    # marshmallow's own messages (a missing field, a wrong type, a length) speak Chinese too.
+    answer = points_city.call(
+        "POST",
+        "/api/v1/ledger/adjustments",
+        "admin",
+        json={"points": "five", "reason": "理" * 201, "extra": 1},
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["json"] == {
+        "volunteer_id": ["必填"],
+        "points": ["须为整数"],
+        "reason": ["长度须在 2 到 200 之间"],
+        "extra": ["没有这个字段"],
+    }
+    client = points_city.page_client("admin")
+    form = client.get("/points/adjustments?lang=en").get_data(as_text=True)
+    page = client.post(
+        "/points/adjustments?lang=en",
+        data={"csrf_token": _csrf(form), "volunteer_id": "13900000001", "points": "5000"}
+        | {"reason": "补记"},
+    )
+    assert page.status_code == 422
+    assert "Must be between -1000 and 1000" in page.get_data(as_text=True)
+
+
 def test_adjustments_await_a_second_administrator_on_their_page(points_city):
     city = points_city
     client = city.page_client("admin")

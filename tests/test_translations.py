@@ -36,6 +36,7 @@ MESSAGE_MODULES = (
     "web/pages_points.py",
     "web/pages_awards.py",
     "events/vocabulary.py",
+    "events/messages.py",
     "services/activities/operations.py",
     "services/activities/schemas.py",
     "web/forms.py",

@@ -17,7 +17,7 @@ from services.common.app import db
 from services.common.auth import STAFF_ROLES
 from services.common.errors import DomainError
 from web import operations, services_client
-from web.i18n import N_, _, current_locale
+from web.i18n import N_, _, current_locale, translate_filled
 from web.identity import access_token_for, current_principal, require_account
 
 bp = Blueprint("points", __name__, url_prefix="/points")
@@ -33,8 +33,14 @@ def _page() -> int:
 
 
 def _field_errors(error: DomainError) -> dict[str, list[str]]:
+    """The ledger's messages by field, in the page's language."""
     errors = error.errors or {}
-    return errors.get("json", errors) if isinstance(errors, dict) else {}
+    found = errors.get("json", errors) if isinstance(errors, dict) else {}
+    return {
+        name: [translate_filled(m) for m in messages if isinstance(m, str)]
+        for name, messages in found.items()
+        if isinstance(messages, list)
+    }
 
 
 # The words of a ledger row's explanation. The ledger writes it in Chinese into the row (the
