@@ -266,3 +266,16 @@ def test_a_service_message_that_arrives_filled_in_is_translated_with_its_values(
         assert translate_filled("没有这种说法 42") == "没有这种说法 42"
     with app.test_request_context("/?lang=zh"):
         assert translate_filled("最多 500 个字") == "最多 500 个字"
+
+
+def test_times_on_every_page_follow_the_language(web_client):
+    from web.pages_activities import local
+    from web.pages_volunteering import volunteering_time
+
+    app = web_client.application
+    moment = "2026-03-08T01:00:00+00:00"  # 09:00 in the city
+    with app.test_request_context("/?lang=en"):
+        assert volunteering_time(moment) == local(moment) == "Mar 08, 09:00"
+    with app.test_request_context("/"):
+        assert volunteering_time(moment) == local(moment) == "03月08日 09:00"
+        assert volunteering_time(moment, "%H:%M") == "09:00"

@@ -31,6 +31,7 @@ from web import services_client
 from web.forms import EmptyForm
 from web.i18n import _
 from web.identity import access_token_for, require_account
+from web.pages_activities import local
 
 bp = Blueprint("volunteering", __name__)
 
@@ -58,12 +59,8 @@ def _safe(target: str | None, fallback: str) -> str:
 
 @bp.app_template_filter("volunteering_time")
 def volunteering_time(moment, fmt: str = "%m月%d日 %H:%M") -> str:
-    """Show an API time in the city's time zone."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.astimezone(CITY_ZONE).strftime(fmt)
+    """Show an API time in the city's time zone, in the page's language."""
+    return local(moment, fmt)
 
 
 @bp.app_context_processor
