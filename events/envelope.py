@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import uuid6
+
 from events import context
 
 
@@ -21,6 +23,14 @@ ENVELOPE_FIELDS = ("id", "type", "version", "occurred_at", "producer", "key", "c
 def utcnow() -> datetime:
     """Return the current time in UTC, to the microsecond."""
     return datetime.now(UTC)
+
+
+def new_event_id() -> str:
+    """A new event id: a UUIDv7 (RFC 9562), whose first 48 bits are the time in milliseconds.
+    Ids made later sort later, so the tables keyed by event id (every consumer's
+    ``consumed_events``, every producer's ``outbox``) take new rows at the end of their indexes
+    instead of on a random page each; the time it tells is no more than ``occurred_at`` does."""
+    return str(uuid6.uuid7())
 
 
 def format_time(moment: datetime) -> str:
@@ -39,7 +49,7 @@ class Event:
     key: str
     payload: dict[str, Any]
     producer: str
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_event_id)
     occurred_at: str = field(default_factory=lambda: format_time(utcnow()))
     correlation_id: str = field(default_factory=context.correlation_id)
 

@@ -4,6 +4,7 @@ events, in the same poll or again later, change nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -159,8 +160,7 @@ def test_the_careful_pass_writes_what_the_batch_would_have_written(tmp_path, mon
 
 
 def test_rows_hash_and_ids_derive_as_in_the_first_ledger():
-    """Faster to compute, the same bytes: ledgers written before still verify, and a rebuild
-    still gives the ids the live ledger gave."""
+    """Faster to compute, the same bytes: ledgers written before still verify."""
     row = SimpleNamespace(
         entry_id="6f1c8f0e-0000-5d59-9a51-2d3c1e0b7a44",
         volunteer_id="v-1",
@@ -182,8 +182,24 @@ def test_rows_hash_and_ids_derive_as_in_the_first_ledger():
     assert chain.row_hash("ab" * 32, 7, row) == (
         "08676fb0a8b408aa09a8fc48b205a70aa1f88f0843236efdf75fc8075a538662"
     )
+
+
+def test_entry_ids_lead_with_their_causes_time_and_derive_from_its_name():
+    """An entry id is a UUIDv8: 48 bits of the cause's time in milliseconds, then SHA-1 of the
+    name in the ledger's namespace (so a rebuild gives the same ids), and later ids sort later."""
+    moment = datetime(2026, 3, 8, 2, 31, 5, 123999, tzinfo=UTC)
+    millis = operations.moment_ms(moment)
+    assert millis == 1772937065123
     for name in ("event-1/1", "adjustment/a-1/1", "event/6f1c8f0e", "志愿者"):
-        assert operations.entry_uuid(name) == str(uuid.uuid5(operations.ENTRY_NAMESPACE, name))
+        made = uuid.UUID(operations.entry_uuid(millis, name))
+        assert made.version == 8 and made.variant == uuid.RFC_4122
+        assert made.int >> 80 == millis
+        digest = hashlib.sha1(operations.ENTRY_NAMESPACE.bytes + name.encode()).digest()
+        free = (1 << 80) - 1 ^ (0xF << 76) ^ (0x3 << 62)  # the bits left to the name
+        assert made.int & free == int.from_bytes(digest[:10], "big") & free
+    later = [operations.entry_uuid(millis + step, "event-1/1") for step in (0, 1, 1000, 86400000)]
+    assert later == sorted(later) and len(set(later)) == 4
+    assert operations.entry_uuid(millis, "event-1/1") != operations.entry_uuid(millis, "event-1/2")
 
 
 def test_canonical_content_is_every_content_field_in_sorted_order():
