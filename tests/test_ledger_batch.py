@@ -159,7 +159,7 @@ def test_the_careful_pass_writes_what_the_batch_would_have_written(tmp_path, mon
         careful.close()
 
 
-def test_rows_hash_and_ids_derive_as_in_the_first_ledger():
+def test_rows_hash_as_in_the_first_ledger():
     """Faster to compute, the same bytes: ledgers written before still verify."""
     row = SimpleNamespace(
         entry_id="6f1c8f0e-0000-5d59-9a51-2d3c1e0b7a44",
