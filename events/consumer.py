@@ -1,7 +1,9 @@
 """The consumer runner: exactly-once effect on at-least-once delivery.
 
 Each poll's records are applied in one database transaction that also records every applied
-event id; offsets are committed only after that transaction committed. A redelivered event
+event id; offsets are committed only after that transaction committed. (With a reader process,
+``events/reader.py``, one transaction takes the polls that have arrived, up to
+``max_transaction_records`` records.) A redelivered event
 finds its id recorded and changes nothing. A handler that keeps failing sends its event to
 ``<topic>.dlq`` with the error, and processing moves on. Unknown types and versions are
 skipped, counted and logged.
@@ -19,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,8 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from events import catalog
 from events import kafka as kafka_clients
-from events.catalog import DLQ_SUFFIX, InvalidPayload
-from events.envelope import Event, MalformedEvent, decode, utcnow
+from events.catalog import DLQ_SUFFIX
+from events.envelope import Event, utcnow
+from events.reader import ReaderProcess, first_and_next_offsets, prepare
 from events.settings import Settings
 from events.store import consumed_events
 
@@ -97,6 +100,8 @@ class ConsumerRunner:
         retry_backoff: float = 0.1,
         max_records: int = 500,
         group_id: str | None = None,
+        reader_process: bool = False,
+        max_transaction_records: int = 4000,
     ):
         self.name = name
         self.group_id = group_id or name
@@ -106,12 +111,18 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_records = max_records
+        self.max_transaction_records = max_transaction_records
         self.topics = [settings.topic(t) for t in catalog.topics_for(handlers)]
         self.counts: Counter[str] = Counter()
         self._consumer = None
         self._dlq_producer = None
         self._batches = 0
         self.log = log.bind(consumer=self.name)
+        self.reader = (
+            ReaderProcess(name, settings, self.group_id, self.topics, set(handlers), max_records)
+            if reader_process
+            else None
+        )
 
     # -- kafka ------------------------------------------------------------------------------
 
@@ -190,7 +201,9 @@ class ConsumerRunner:
         transaction is rolled back and the batch is applied again carefully: each event on its
         own in a savepoint, retried with backoff, then dead-lettered.
         """
-        prepared = self._prepare(records)
+        return self._apply_prepared(self._prepare(records))
+
+    def _apply_prepared(self, prepared: list[_Prepared]) -> list[Outcome]:
         try:
             outcomes, letters = self._apply_batch(prepared, careful=False)
         except _HandlerFailed:
@@ -201,41 +214,17 @@ class ConsumerRunner:
         return outcomes
 
     def _prepare(self, records: list) -> list[_Prepared]:
-        """Decide what can be decided without the database: for each record an outcome now
-        (malformed, an unknown type or version, an invalid payload, a repeat within the poll),
-        or its event with the validated payload and the handler. Payloads of one type are
-        validated together."""
-        prepared: list[_Prepared] = []
-        by_type: dict[tuple[str, int], list[_Prepared]] = defaultdict(list)
-        for record in records:
-            try:
-                event = decode(record.value)
-            except MalformedEvent as exc:
-                prepared.append(_Prepared(record, Outcome("dead_lettered", f"malformed: {exc}")))
-                continue
-            item = _Prepared(record, None, event, handler=self.handlers.get(event.type))
-            if item.handler is None or not catalog.knows(event.type, event.version):
-                self.log.warning(
-                    "skipping unknown event type", event_type=event.type, version=event.version
-                )
-                item.outcome = Outcome("skipped")
-            else:
-                by_type[(event.type, event.version)].append(item)
-            prepared.append(item)
-        for (name, version), items in by_type.items():
-            loaded = catalog.get(name, version).load_many([item.event.payload for item in items])
-            for item, payload in zip(items, loaded, strict=True):
-                if isinstance(payload, InvalidPayload):
-                    item.outcome = Outcome("dead_lettered", f"invalid payload: {payload.messages}")
-                else:
-                    item.payload = payload
-        in_poll: set[str] = set()  # the ids admitted so far from this poll
-        for item in prepared:
-            if item.outcome is None:
-                if item.event.id in in_poll:
-                    item.outcome = Outcome("duplicate")
-                in_poll.add(item.event.id)
-        return prepared
+        """Decode and validate a poll's records here (``reader.prepare``), with their handlers."""
+        return self._prepared(prepare(records, self.handlers, self.log))
+
+    def _prepared(self, items: list[tuple]) -> list[_Prepared]:
+        """``_Prepared`` records, with their handlers, from what ``reader.prepare`` gave."""
+        return [
+            _Prepared(record, Outcome(*outcome), event, payload)
+            if outcome is not None
+            else _Prepared(record, None, event, payload, self.handlers[event.type])
+            for record, outcome, event, payload in items
+        ]
 
     def _apply_batch(self, prepared: list[_Prepared], careful: bool):
         outcomes: list[Outcome | None] = []
@@ -317,42 +306,69 @@ class ConsumerRunner:
     # -- the loop ---------------------------------------------------------------------------
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Poll, apply, flush dead letters and commit offsets; return the number of records."""
-        consumer = self._ensure_consumer()
-        batch = consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
-        records = [r for partition_records in batch.values() for r in partition_records]
-        if not records:
+        """Poll, apply, flush dead letters and commit offsets; return the number of records.
+
+        With a reader process, what it has fetched is applied, up to
+        ``max_transaction_records`` records in one transaction."""
+        if self.reader is not None:
+            prepared = self._prepared(self.reader.take(timeout_ms, self.max_transaction_records))
+        else:
+            batch = self._ensure_consumer().poll(
+                timeout_ms=timeout_ms, max_records=self.max_records
+            )
+            prepared = self._prepare([r for records in batch.values() for r in records])
+        if not prepared:
             return 0
+        first, after = first_and_next_offsets(item.record for item in prepared)
         try:
-            self.apply_records(records)
+            self._apply_prepared(prepared)
         except (IntegrityError, OperationalError) as exc:
             # A constraint refused part of this batch, or the database was busy: nothing of it
             # committed, so read it again from the last commit. (Events another member of the
             # group applied first are no error: they are claimed already, so duplicates here.)
             self.log.warning("batch rolled back, re-reading it", error=str(exc))
-            self._rewind(batch)
+            self._rewind(first)
             return 0
         if self._dlq_producer is not None:
             self._dlq_producer.flush(timeout=30)
         self._batches += 1
         _fault_point("after_db_commit", self._batches)
-        offsets = {
-            tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in batch.items() if recs
-        }
+        self._commit(after)
+        return len(prepared)
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        if self.reader is not None:
+            self.reader.commit(offsets)
+            return
         try:
-            consumer.commit(offsets)
+            self._consumer.commit(
+                {
+                    TopicPartition(*place): OffsetAndMetadata(o, "", -1)
+                    for place, o in offsets.items()
+                }
+            )
         except CommitFailedError as exc:
             self.log.warning("offset commit failed after a rebalance", error=str(exc))
-        return len(records)
+
+    def _rewind(self, offsets: dict[tuple[str, int], int]) -> None:
+        if self.reader is not None:
+            self.reader.rewind()  # to the committed offsets: it may have fetched further ahead
+            return
+        for place, offset in offsets.items():
+            self._consumer.seek(TopicPartition(*place), offset)
 
     def assignment(self) -> set:
         """Return the partitions this runner holds now (empty before it joined its group)."""
+        if self.reader is not None:
+            return self.reader.assignment()
         return set(self._consumer.assignment()) if self._consumer is not None else set()
 
-    def _rewind(self, batch: dict) -> None:
-        for tp, recs in batch.items():
-            if recs:
-                self._consumer.seek(TopicPartition(tp.topic, tp.partition), recs[0].offset)
+    def wait_for_assignment(self, timeout: float = 60.0) -> None:
+        """Join the group and block until partitions are assigned (nothing polled is lost)."""
+        if self.reader is not None:
+            self.reader.wait_for_assignment(timeout)
+        else:
+            kafka_clients.wait_for_assignment(self._ensure_consumer(), timeout)
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set, riding out broker outages."""
@@ -374,6 +390,8 @@ class ConsumerRunner:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
+        if self.reader is not None:
+            self.reader.close()
         if self._dlq_producer is not None:
             self._dlq_producer.close(timeout=5)
             self._dlq_producer = None

@@ -142,8 +142,9 @@ def run_ingest_bench(
             settings,
             group_id=f"{settings.topic_prefix}ledger",
             max_records=poll_records,
+            reader_process=True,  # as services/ledger runs (infra/registry.py)
         )
-        kafka_clients.wait_for_assignment(runner._ensure_consumer())
+        runner.wait_for_assignment()
         done, tenth = 0, max(1, count // 10)
         marks: list[tuple[int, float]] = []  # (events done, time) after each poll
         with tqdm(total=count, desc="ledger consumer", unit="event", leave=False) as bar:

@@ -14,6 +14,7 @@ class Part:
 
     name: str
     package: str
+    reader_process: bool = False  # its consumer polls in a process of its own (events/reader.py)
 
     def create_app(self, settings: Settings, **kwargs):
         """Create the part's Flask app."""
@@ -33,7 +34,7 @@ SERVICES = {
     for part in (
         Part("activities", "services.activities"),
         Part("volunteers", "services.volunteers"),
-        Part("ledger", "services.ledger"),
+        Part("ledger", "services.ledger", reader_process=True),
     )
 }
 WEB = Part("web", "web")

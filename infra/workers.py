@@ -34,6 +34,7 @@ class Workers:
                 ctx.session_factory,
                 ctx.settings,
                 group_id=part.group_id(ctx.settings),
+                reader_process=part.reader_process,
             )
             self._start(runner, f"consumer-{part.name}")
 

@@ -19,13 +19,16 @@ def main() -> None:
     settings = Settings.from_env()
     engine = make_engine(settings.database_url("ledger"))
     factory = make_session_factory(engine)
+    poll = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     runner = ConsumerRunner(
         "ledger",
         HANDLERS,
         factory,
         settings,
         group_id=f"{settings.topic_prefix}shiliu-ledger",
-        max_records=int(sys.argv[2]) if len(sys.argv) > 2 else 500,
+        max_records=poll,
+        reader_process=True,  # as services/ledger runs (infra/registry.py)
+        max_transaction_records=poll,  # one poll a transaction: the kills fall all along the stream
     )
 
     def applied() -> int:

@@ -47,12 +47,21 @@ def drain(runner: ConsumerRunner, until, timeout: float = 30.0) -> None:
     wait_for(lambda: runner.poll_once(300) >= 0 and until(), timeout=timeout, interval=0)
 
 
-def test_duplicates_and_a_whole_replay_change_the_tables_exactly_once(settings, factory):
+READER = pytest.mark.parametrize("reader", [False, True], ids=["in-process", "reader-process"])
+
+
+@READER
+def test_duplicates_and_a_whole_replay_change_the_tables_exactly_once(settings, factory, reader):
     events = [unit_event(f"u{n}", n, "unit.created") for n in range(10)]
     send_events(settings, events + events[:4])  # four delivered twice
 
     runner = ConsumerRunner(
-        "dedupe", logging_handlers(), factory, settings, group_id=f"{settings.topic_prefix}g1"
+        "dedupe",
+        logging_handlers(),
+        factory,
+        settings,
+        group_id=f"{settings.topic_prefix}g1",
+        reader_process=reader,
     )
     drain(runner, lambda: runner.counts["applied"] + runner.counts["duplicate"] >= 14)
     runner.close()
@@ -61,7 +70,12 @@ def test_duplicates_and_a_whole_replay_change_the_tables_exactly_once(settings, 
 
     # A new group reads the whole topic again from offset 0: nothing changes.
     replay = ConsumerRunner(
-        "dedupe", logging_handlers(), factory, settings, group_id=f"{settings.topic_prefix}g2"
+        "dedupe",
+        logging_handlers(),
+        factory,
+        settings,
+        group_id=f"{settings.topic_prefix}g2",
+        reader_process=reader,
     )
     drain(replay, lambda: replay.counts["duplicate"] >= 14)
     replay.close()
@@ -73,9 +87,10 @@ def test_duplicates_and_a_whole_replay_change_the_tables_exactly_once(settings, 
     assert sorted(ids) == sorted(e.id for e in events)
 
 
+@READER
 @pytest.mark.parametrize("engine_name", ["sqlite"])
 def test_poison_and_unknown_messages_do_not_stop_a_consumer_and_dlq_replay_redrives(
-    settings, factory, monkeypatch
+    settings, factory, monkeypatch, reader
 ):
     command_line_env(monkeypatch, settings)
     broken = {"now": True}
@@ -104,6 +119,7 @@ def test_poison_and_unknown_messages_do_not_stop_a_consumer_and_dlq_replay_redri
         settings,
         group_id=f"{settings.topic_prefix}p",
         retry_backoff=0.01,
+        reader_process=reader,
     )
     drain(runner, lambda: sum(runner.counts.values()) >= 5)
     assert count(factory) == 1  # the good one
@@ -161,13 +177,18 @@ def test_a_consumer_killed_between_database_commit_and_offset_commit_resumes_wit
         assert sorted(session.scalars(select(applied_log.c.seq))) == list(range(30))
 
 
+@READER
 @pytest.mark.parametrize("engine_name", ["sqlite"])
-def test_events_with_one_key_keep_their_order_across_two_consumers_of_one_group(settings, factory):
+def test_events_with_one_key_keep_their_order_across_two_consumers_of_one_group(
+    settings, factory, reader
+):
     keys, rounds = [f"key{n}" for n in range(6)], 25
     group = f"{settings.topic_prefix}pair"
     stop = threading.Event()
     runners = [
-        ConsumerRunner("pair", logging_handlers(tag), factory, settings, group_id=group)
+        ConsumerRunner(
+            "pair", logging_handlers(tag), factory, settings, group_id=group, reader_process=reader
+        )
         for tag in ("A", "B")
     ]
     threads = [threading.Thread(target=r.run, args=(stop,), daemon=True) for r in runners]
@@ -195,10 +216,16 @@ def test_events_with_one_key_keep_their_order_across_two_consumers_of_one_group(
     assert {row.consumer_tag for row in rows} == {"A", "B"}  # both really took part
 
 
-def test_the_dead_letter_keeps_the_original_bytes_and_key(settings, factory):
+@READER
+def test_the_dead_letter_keeps_the_original_bytes_and_key(settings, factory, reader):
     send_raw(settings, "shiliu.units", [(b"odd-key", b"\x00binary")])
     runner = ConsumerRunner(
-        "keeper", logging_handlers(), factory, settings, group_id=f"{settings.topic_prefix}keeper"
+        "keeper",
+        logging_handlers(),
+        factory,
+        settings,
+        group_id=f"{settings.topic_prefix}keeper",
+        reader_process=reader,
     )
     drain(runner, lambda: runner.counts["dead_lettered"] == 1)
     runner.close()
