@@ -7,8 +7,8 @@ thread would not take them off the core that applies events to the database. A
 
 - the child is the group member: it polls, decodes and validates each poll's records
   (``prepare``), and sends them to the parent as one batch;
-- the parent applies whatever batches have arrived, up to ``max_transaction_records``, in one
-  transaction, then tells the child which offsets to commit; so under load a transaction takes
+- the parent applies whatever batches have arrived (whole, until they reach
+  ``max_transaction_records``) in one transaction, then tells the child which offsets to commit; so under load a transaction takes
   several polls (fewer, larger commits), and when idle each poll is applied as it comes;
 - at most ``depth`` batches wait in the parent; beyond that the child pauses its partitions and
   keeps polling, so it stays in its group while the parent is busy;
@@ -177,8 +177,8 @@ class ReaderProcess:
             self._conn.send(message)
 
     def take(self, timeout_ms: int, max_records: int) -> list[tuple]:
-        """Wait up to ``timeout_ms`` for a batch, then take the batches that are waiting too, up
-        to ``max_records`` records in all; return their prepared records, in order."""
+        """Wait up to ``timeout_ms`` for a batch, then take the batches that are waiting too,
+        whole, until ``max_records`` records are taken; return their prepared records, in order."""
         self._ensure_started()
         taken: list[tuple] = []
         deadline = time.monotonic() + timeout_ms / 1000

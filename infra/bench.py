@@ -138,7 +138,7 @@ def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
         runner = ConsumerRunner(
             "bench", VOLUNTEER_HANDLERS, factory, settings, group_id=f"{settings.topic_prefix}b"
         )
-        kafka_clients.wait_for_assignment(runner._ensure_consumer())
+        runner.wait_for_assignment()
         with tqdm(total=count, desc="consumer", unit="event", leave=False) as bar:
             start = time.perf_counter()
             done = 0
