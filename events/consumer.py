@@ -379,7 +379,7 @@ class ConsumerRunner:
                 self.poll_once()
                 backoff = 0.0
             except (KafkaError, OSError) as exc:
-                backoff = min(5.0, max(0.2, backoff * 2))
+                backoff = kafka_clients.next_backoff(backoff)
                 self.log.warning("broker unavailable, will retry", error=str(exc), backoff=backoff)
                 stop.wait(backoff)
         self.close()

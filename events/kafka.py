@@ -37,6 +37,11 @@ def producer(settings: Settings, **overrides) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
+def next_backoff(previous: float, most: float = 5.0) -> float:
+    """Seconds to wait before trying the broker again: 0.2 s first, doubling up to ``most``."""
+    return min(most, max(0.2, previous * 2))
+
+
 def consumer(settings: Settings, group_id: str | None, **overrides) -> KafkaConsumer:
     """Return a consumer with manual offset commits and the group timeouts of the settings."""
     config = {

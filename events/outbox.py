@@ -204,7 +204,7 @@ class Relay:
                     self.wakeup.wait(self.idle_wait)
                     self.wakeup.clear()
             except (KafkaError, OSError, TimeoutError) as exc:
-                backoff = min(self.max_backoff, max(0.2, backoff * 2))
+                backoff = kafka_clients.next_backoff(backoff, self.max_backoff)
                 self.log.warning("broker unavailable, will retry", error=str(exc), backoff=backoff)
                 self._drop_producer()
                 stop.wait(backoff)

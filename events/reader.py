@@ -130,6 +130,7 @@ class ReaderProcess:
         self._conn = None
         self._batches: queue.Queue = queue.Queue()
         self._assignment: set[TopicPartition] = set()
+        self._assigned = threading.Event()  # set while the child holds partitions
         self._generation = 0  # batches of an older generation were fetched before a rewind
         self.log = log.bind(consumer=name)
 
@@ -152,6 +153,7 @@ class ReaderProcess:
         child_end.close()
         self._batches = queue.Queue()
         self._assignment = set()
+        self._assigned.clear()
         self._generation = 0
         threading.Thread(
             target=self._pump,
@@ -171,6 +173,7 @@ class ReaderProcess:
                 batches.put(body)
             elif kind == "assignment" and batches is self._batches:
                 self._assignment = {TopicPartition(t, p) for t, p in body[0]}
+                (self._assigned.set if self._assignment else self._assigned.clear)()
 
     def _send(self, *message) -> None:
         with contextlib.suppress(OSError, ValueError):  # a dead child is started again on take
@@ -219,12 +222,11 @@ class ReaderProcess:
         for the next ``take``)."""
         self._ensure_started()
         deadline = time.monotonic() + timeout
-        while not self._assignment:
+        while not self._assigned.wait(0.2):
             if time.monotonic() > deadline:
                 raise TimeoutError("consumer group did not assign partitions in time")
             if not self._process.is_alive():
                 raise RuntimeError(f"reader process ended with code {self._process.exitcode}")
-            time.sleep(0.05)
 
     def _stop_process(self, timeout: float = 10.0) -> None:
         self._send("stop")
@@ -286,7 +288,7 @@ def _child_main(conn, name, settings, group_id, topics, handled, max_records, de
                 polled = consumer.poll(timeout_ms=100, max_records=max_records)
                 backoff = 0.0
             except (KafkaError, OSError) as exc:
-                backoff = min(5.0, max(0.2, backoff * 2))
+                backoff = kafka_clients.next_backoff(backoff)
                 logger.warning("broker unavailable, will retry", error=str(exc), backoff=backoff)
                 time.sleep(backoff)
                 continue

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -113,7 +112,7 @@ def test_a_reader_process_does_not_outlive_its_parent(settings, factory, tmp_pat
     send_events(settings, [unit_event("orphan", 0)])
     script = tmp_path / "parent.py"
     script.write_text(
-        "import sys, time\n"
+        "import threading\n"
         "from backbone import logging_handlers\n"
         "from events.consumer import ConsumerRunner\n"
         "from events.settings import Settings\n"
@@ -123,7 +122,7 @@ def test_a_reader_process_does_not_outlive_its_parent(settings, factory, tmp_pat
         "                            group_id=settings.topic_prefix + 'orphan', reader_process=True)\n"
         "    runner.wait_for_assignment()\n"
         "    print(runner.reader._process.pid, flush=True)\n"
-        "    time.sleep(120)\n"
+        "    threading.Event().wait()  # until killed\n"
     )
     env = {
         **os.environ,
@@ -140,10 +139,7 @@ def test_a_reader_process_does_not_outlive_its_parent(settings, factory, tmp_pat
         assert _alive(child)
         parent.kill()
         parent.wait(10)
-        deadline = time.monotonic() + 10
-        while _alive(child) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(child)
+        wait_for(lambda: not _alive(child), timeout=10, message="the orphaned reader to end")
     finally:
         parent.kill()
         parent.wait(10)
