@@ -114,6 +114,9 @@ class ConsumerRunner:
         self.max_transaction_records = max_transaction_records
         self.topics = [settings.topic(t) for t in catalog.topics_for(handlers)]
         self.counts: Counter[str] = Counter()
+        # Events of the types it handles that this runner dead-lettered or skipped (an unknown
+        # version): they will not be applied, so a drain does not wait for them.
+        self.set_aside: set[str] = set()
         self._consumer = None
         self._dlq_producer = None
         self._batches = 0
@@ -211,6 +214,13 @@ class ConsumerRunner:
         for record, reason in letters:  # only after the transaction committed
             self._dead_letter(record, reason)
         self.counts.update(outcome.status for outcome in outcomes)
+        self.set_aside.update(
+            item.event.id
+            for item, outcome in zip(prepared, outcomes, strict=True)
+            if outcome.status in ("skipped", "dead_lettered")
+            and item.event is not None
+            and item.event.type in self.handlers
+        )
         return outcomes
 
     def _prepare(self, records: list) -> list[_Prepared]:

@@ -1,6 +1,10 @@
 """The transactional outbox: emit inside the service's transaction, relay to the broker after.
 
-Nothing is published that was not committed, and nothing committed is left unpublished.
+Nothing is published that was not committed, and nothing committed is left unpublished: not
+even when the broker that acknowledged it loses it. The relay remembers which broker (its
+cluster id) it published to; one that finds itself talking to another broker (the embedded
+broker, which keeps nothing, started again; a cluster rebuilt empty) publishes the whole outbox
+again, and every consumer de-duplicates by event id.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from events import catalog
 from events import kafka as kafka_clients
 from events.envelope import Event, utcnow
 from events.settings import Settings
-from events.store import outbox
+from events.store import outbox, relay_state
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +130,7 @@ class Relay:
         batch_size: int = 500,
         idle_wait: float = 0.2,
         max_backoff: float = 5.0,
+        identity_interval: float = 1.0,
     ):
         self.service = service
         self.session_factory = session_factory
@@ -133,10 +138,15 @@ class Relay:
         self.batch_size = batch_size
         self.idle_wait = idle_wait
         self.max_backoff = max_backoff
+        self.identity_interval = identity_interval
         self._producer = None
+        self._admin = None
         self._leader_conn = None
+        self._broker_id: str | None = None  # the broker last seen, confirmed in relay_state
+        self._identity_checked = 0.0
         self.wakeup = threading.Event()
         self.published = 0
+        self.redriven = 0
         self.log = log.bind(service=service, component="relay")
 
     def _ensure_producer(self):
@@ -159,10 +169,60 @@ class Relay:
             self._leader_conn = conn
         return True
 
+    def check_broker(self) -> int:
+        """Ask the broker who it is; if it is not the one the outbox was published to, mark
+        every row unsent (a re-drive) and remember it. Return the rows marked unsent.
+
+        Everything is sent again, not only what a consumer may have missed: the topics are the
+        platform's event history (projections and the ledger are rebuilt from them), and a new
+        broker holds none of it. Consumers make the repetition harmless."""
+        if self._admin is None:
+            self._admin = kafka_clients.admin(self.settings)
+        current = self._admin.describe_cluster()["cluster_id"] or "unknown"
+        self._identity_checked = time.monotonic()
+        if current == self._broker_id:
+            return 0
+        marked = 0
+        with self.session_factory() as session, session.begin():
+            stored = session.scalar(
+                select(relay_state.c.broker_id)
+                .where(relay_state.c.service == self.service)
+                .with_for_update()
+            )
+            if stored != current:
+                marked = session.execute(
+                    update(outbox).where(outbox.c.sent_at.is_not(None)).values(sent_at=None)
+                ).rowcount
+                values = {"broker_id": current, "recorded_at": utcnow()}
+                if stored is None:
+                    session.execute(insert(relay_state).values(service=self.service, **values))
+                else:
+                    session.execute(
+                        update(relay_state)
+                        .where(relay_state.c.service == self.service)
+                        .values(**values)
+                    )
+        if marked:
+            self.redriven += marked
+            self.log.warning(
+                "the broker is not the one the outbox was published to: publishing it again",
+                previous=stored,
+                broker=current,
+                events=marked,
+            )
+        self._broker_id = current
+        return marked
+
     def publish_pending(self) -> int:
-        """Publish one batch of unsent rows and mark them sent once acknowledged; return the count."""
+        """Publish one batch of unsent rows and mark them sent once acknowledged; return the count.
+
+        The broker's identity is checked first when it was last checked more than
+        ``identity_interval`` ago (and after every broker error): a broker that lost what it
+        had acknowledged is found out within that interval."""
         if not self._is_leader():
             return 0
+        if time.monotonic() - self._identity_checked >= self.identity_interval:
+            self.check_broker()
         with self.session_factory() as session:
             rows = session.execute(
                 select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.value)
@@ -203,35 +263,34 @@ class Relay:
                 if sent < self.batch_size:
                     self.wakeup.wait(self.idle_wait)
                     self.wakeup.clear()
-            except (KafkaError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a relay that stops loses nothing but delays all
                 backoff = kafka_clients.next_backoff(backoff, self.max_backoff)
-                self.log.warning("broker unavailable, will retry", error=str(exc), backoff=backoff)
-                self._drop_producer()
+                if isinstance(exc, KafkaError | OSError | TimeoutError):
+                    self.log.warning(
+                        "broker unavailable, will retry", error=str(exc), backoff=backoff
+                    )
+                else:
+                    self.log.exception("relay failed, will retry", backoff=backoff)
+                self._drop_clients()
+                self._identity_checked = 0.0  # whoever answers next is asked who it is
                 stop.wait(backoff)
         self.close()
         self.log.info("relay stopped")
 
-    def _drop_producer(self) -> None:
+    def _drop_clients(self) -> None:
+        # Broken clients are discarded whatever their close says.
         if self._producer is not None:
-            # A broken producer is discarded whatever its close says.
             with contextlib.suppress(Exception):
                 self._producer.close(timeout=1)
             self._producer = None
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                self._admin.close()
+            self._admin = None
 
     def close(self) -> None:
-        """Flush and close the producer and release the relay lock."""
-        self._drop_producer()
+        """Close the producer and the admin client and release the relay lock."""
+        self._drop_clients()
         if self._leader_conn is not None:
             self._leader_conn.close()
             self._leader_conn = None
-
-
-def wait_for_drain(session_factory: sessionmaker, timeout: float = 30.0) -> None:
-    """Block until the outbox has no unsent rows (used by tools and tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_factory() as session:
-            if backlog(session) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError("outbox still has unsent events")

@@ -33,6 +33,7 @@ class Settings:
     secret_key: str = "development-only-secret-never-use-in-production"
     trusted_proxies: int = 0
     timezone: str = "Asia/Shanghai"
+    drain_seconds: float = 30.0  # how long a clean stop of `shiliu dev` waits for the backbone
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -73,6 +74,7 @@ class Settings:
             secret_key=env.get("SHILIU_SECRET_KEY", cls.secret_key),
             trusted_proxies=_int(env, "SHILIU_TRUSTED_PROXIES", 0),
             timezone=env.get("SHILIU_TIMEZONE", "Asia/Shanghai"),
+            drain_seconds=float(env.get("SHILIU_DRAIN_SECONDS", "30")),
         )
         return replace(settings, **overrides) if overrides else settings
 

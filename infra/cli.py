@@ -35,11 +35,77 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port of the one base URL.")
 @click.option("--no-seed", is_flag=True, help="Do not load the demonstration city.")
-def dev(host: str, port: int, no_seed: bool) -> None:
-    """Run the whole platform on the embedded default (what `make run` does)."""
+@click.option(
+    "--no-history", is_flag=True, help="Load the demonstration city without its recent past."
+)
+def dev(host: str, port: int, no_seed: bool, no_history: bool) -> None:
+    """Run the whole platform on the embedded default (what `make run` does).
+
+    Ctrl-C, SIGTERM or SIGHUP stop it after a drain (SHILIU_DRAIN_SECONDS, default 30): what is
+    committed is published and applied first. A second signal stops at once; the next start
+    publishes again whatever was left."""
     from infra.dev import run
 
-    run(_settings(), host, port, seed=not no_seed)
+    run(_settings(), host, port, seed=not no_seed, history=not no_history)
+
+
+@main.command()
+@click.option(
+    "--settle",
+    default=30.0,
+    show_default=True,
+    help="Events committed less than this many seconds ago are in flight, not missing.",
+)
+@click.option("--redrive", is_flag=True, help="Publish the missing events again.")
+@click.option("--show", default=20, show_default=True, help="Name at most this many events.")
+def reconcile(settle: float, redrive: bool, show: int) -> None:
+    """Compare, per event type, the events each producer committed with those each consumer
+    applied; name the missing ones (exit 1) and, with --redrive, publish them again."""
+    from events.reconcile import redrive as mark_unsent
+    from infra.registry import reconciler
+
+    settings = _settings()
+    logs.configure(settings.log_format, level="WARNING")
+    checker = reconciler(settings)
+    with tqdm(desc="reading outboxes", unit="event") as bar:
+        report = checker.refresh(settle, progress=bar.update)
+    click.echo(f"compared {report.checked} events with the consumers of their types")
+    for (producer, consumer, event_type), count in sorted(report.counts().items()):
+        click.echo(f"  missing {count:>6}  {event_type:<24} {producer} -> {consumer}")
+    for gap in report.missing[:show]:
+        click.echo(
+            f"  {gap.event_id} {gap.event_type} committed {gap.created_at:%Y-%m-%d %H:%M:%S} "
+            f"by {gap.producer}, not applied by {gap.consumer}"
+        )
+    if len(report.missing) > show:
+        click.echo(f"  … and {len(report.missing) - show} more")
+    click.echo(f"{len(report.missing)} missing, {len(report.in_flight)} in flight")
+    if report.missing and redrive:
+        marked = mark_unsent(checker.factories, report.missing)
+        click.echo(f"{marked} events marked for publishing again: their relays send them now")
+    if report.missing:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("parts", nargs=-1, type=click.Choice(sorted(PARTS)))
+def republish(parts: tuple[str, ...]) -> None:
+    """Publish every event of the parts' outboxes again (all of them if none is named):
+    their relays send the whole history; consumers skip what they applied."""
+    from sqlalchemy import update
+
+    from events.store import outbox
+    from services.common.db import make_engine, make_session_factory
+
+    settings = _settings()
+    for name in parts or sorted(PARTS):
+        engine = make_engine(settings.database_url(name))
+        try:
+            with make_session_factory(engine)() as session, session.begin():
+                marked = session.execute(update(outbox).values(sent_at=None)).rowcount
+        finally:
+            engine.dispose()
+        click.echo(f"{name}: {marked} events to publish again")
 
 
 @main.group()
@@ -335,10 +401,21 @@ def ledger_replay(target_url: str | None, timeout: float) -> None:
     if not target_url:
         folder = Path(tempfile.mkdtemp(prefix="shiliu-ledger-replay-"))
         target_url = f"sqlite:///{folder / 'ledger.db'}"
-    with tqdm(desc="replaying", unit="event") as bar:
-        result = rebuild(
-            settings, settings.database_url("ledger"), target_url, timeout, progress=bar.update
-        )
+    from kafka.errors import KafkaError
+
+    from services.ledger.replay import IncompleteHistory
+
+    try:
+        with tqdm(desc="replaying", unit="event") as bar:
+            result = rebuild(
+                settings, settings.database_url("ledger"), target_url, timeout, progress=bar.update
+            )
+    except IncompleteHistory as exc:
+        raise click.ClickException(f"cannot rebuild: {exc}") from None
+    except KafkaError as exc:
+        raise click.ClickException(
+            f"cannot rebuild: the broker at {settings.kafka_bootstrap} does not answer ({exc})"
+        ) from None
     click.echo(
         f"rebuilt into {target_url}: {result.events} events, {result.adjustments} adjustments"
     )

@@ -39,3 +39,17 @@ SERVICES = {
 }
 WEB = Part("web", "web")
 PARTS = {**SERVICES, WEB.name: WEB}
+
+
+def reconciler(settings: Settings, factories: dict | None = None):
+    """A reconciler over every part (events/reconcile.py), on the settings' databases or the
+    given session factories by part."""
+    from events.reconcile import Reconciler
+    from services.common.db import make_engine, make_session_factory
+
+    if factories is None:
+        factories = {
+            name: make_session_factory(make_engine(settings.database_url(name))) for name in PARTS
+        }
+    handled = {name: tuple(part.handlers()) for name, part in PARTS.items()}
+    return Reconciler(factories, {name: types for name, types in handled.items() if types})

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from events.envelope import decode
 from events.outbox import Relay, backlog
+from events.store import relay_state
 from infra.broker import EmbeddedBroker, free_port
 from services.activities import operations
 from services.common.app import ServiceContext
@@ -39,9 +40,11 @@ def test_an_event_emitted_in_a_rolled_back_transaction_is_never_published(settin
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite"])
-def test_with_the_broker_down_actions_succeed_and_their_events_arrive_in_order_later(
+def test_with_the_broker_down_actions_succeed_and_the_new_broker_gets_the_whole_outbox_in_order(
     make_settings, engine_name, tmp_path
 ):
+    """The embedded broker keeps nothing: the one started again holds none of what the first
+    acknowledged, so the relay publishes its whole outbox again, in commit order."""
     # This test stops its broker, so it gets one of its own rather than the session's.
     port = free_port()
     settings = make_settings(engine_name, bootstrap=f"127.0.0.1:{port}")
@@ -66,10 +69,11 @@ def test_with_the_broker_down_actions_succeed_and_their_events_arrive_in_order_l
         assert thread.is_alive()
 
         own.start()  # an empty broker again: the launcher recreates the topics
-        wait_for(lambda: relay.published == 6, timeout=60, message="the backlog to drain")
-        records = read_topic(settings, "shiliu.units", 5)
-        assert [decode(r.value).payload["name"] for r in records] == ["1", "2", "3", "4", "5"]
-        assert [decode(r.value).type for r in records] == ["unit.updated"] * 5
+        wait_for(lambda: relay.published == 7, timeout=60, message="the outbox to be published")
+        assert relay.redriven == 1  # the first event, acknowledged by the broker that died
+        records = read_topic(settings, "shiliu.units", 6)
+        assert [decode(r.value).payload["name"] for r in records] == ["0", "1", "2", "3", "4", "5"]
+        assert [decode(r.value).type for r in records] == ["unit.created"] + ["unit.updated"] * 5
     finally:
         stop.set()
         relay.wakeup.set()
@@ -141,3 +145,41 @@ def test_an_emitting_transaction_takes_the_outbox_lock_before_its_row_gets_a_num
         rows = session.execute(select(outbox.c.seq, outbox.c.value).order_by(outbox.c.seq)).all()
     names = [decode(bytes(row.value)).payload["name"] for row in rows]
     assert names[-2:] == ["first", "second"] and rows[-1].seq > drawn
+
+
+def test_a_relay_publishes_again_only_for_a_broker_it_has_not_published_to(make_settings, tmp_path):
+    """Relays restarted against the same broker send nothing twice; a broker started again
+    empty (a new cluster id) gets everything, and the outbox remembers which broker it was."""
+    port = free_port()
+    settings = make_settings("sqlite", bootstrap=f"127.0.0.1:{port}")
+    own = EmbeddedBroker(settings, port=port, log_path=tmp_path / "broker.log").start()
+    upgrade("activities", settings.database_url("activities"))
+    ctx = ServiceContext.create("activities", settings)
+    try:
+        with ctx.session_factory() as session, session.begin():
+            for n in range(3):
+                operations.create_unit(session, name=f"市{n}", kind="city", slug=f"c{n}")
+        first = Relay("activities", ctx.session_factory, settings)
+        assert first.publish_pending() == 3
+        first.close()
+        again = Relay("activities", ctx.session_factory, settings)
+        assert again.check_broker() == 0 and again.publish_pending() == 0
+        again.close()
+        with ctx.session_factory() as session:
+            assert session.scalar(select(relay_state.c.broker_id)) == own.cluster_id
+
+        own.stop()
+        own.start()
+        after = Relay("activities", ctx.session_factory, settings)
+        assert after.publish_pending() == 3 and after.redriven == 3
+        assert after.publish_pending() == 0
+        after.close()
+        names = sorted(
+            decode(r.value).payload["name"] for r in read_topic(settings, "shiliu.units", 3)
+        )
+        assert names == ["市0", "市1", "市2"]
+        with ctx.session_factory() as session:
+            assert session.scalar(select(relay_state.c.broker_id)) == own.cluster_id
+    finally:
+        own.stop()
+        ctx.engine.dispose()

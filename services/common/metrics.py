@@ -168,11 +168,57 @@ class ServiceCollector:
         yield dead
 
 
+class ReconcileCollector:
+    """``shiliu_events_missing``: events a producer committed more than ``settle`` seconds ago
+    that a consumer which handles their type has not applied (events/reconcile.py), from
+    ``reconcile(settle)``, asked again at most every ``cache_seconds``."""
+
+    def __init__(self, reconcile, settle: float = 30.0, cache_seconds: float = 60.0):
+        self.reconcile = reconcile
+        self.settle = settle
+        self.cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._counts = None
+        self._read_at = 0.0
+
+    def collect(self):
+        """Yield the metric family (prometheus_client calls this on every scrape)."""
+        with self._lock:
+            if self._counts is None or time.monotonic() - self._read_at >= self.cache_seconds:
+                try:
+                    self._counts = self.reconcile(self.settle).counts()
+                except Exception as exc:  # noqa: BLE001 - a scrape must answer
+                    log.warning("cannot reconcile", error=repr(exc))
+                    self._counts = None
+                self._read_at = time.monotonic()
+            counts = self._counts
+        missing = GaugeMetricFamily(
+            "shiliu_events_missing",
+            "Events a producer committed that a consumer of their type has not applied "
+            "(older than the settle time; shiliu reconcile names them)",
+            labels=["producer", "consumer", "event_type"],
+        )
+        for (producer, consumer, event_type), value in sorted((counts or {}).items()):
+            missing.add_metric([producer, consumer, event_type], value)
+        yield missing
+        up = GaugeMetricFamily(
+            "shiliu_reconcile_up", "1 if the last reconciliation could read every database"
+        )
+        up.add_metric([], 0 if counts is None else 1)
+        yield up
+
+
+def register(app: Flask, collector) -> None:
+    """Add a collector to what the app's ``/metrics`` serves."""
+    app.extensions["shiliu_metrics"].register(collector)
+
+
 def install(app: Flask, ctx: ServiceContext) -> None:
     """Serve the service's metrics at ``/metrics`` in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     collector = ServiceCollector(ctx)
     registry.register(collector)
+    app.extensions["shiliu_metrics"] = registry
 
     @app.get("/metrics")
     def metrics():

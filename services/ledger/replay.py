@@ -120,7 +120,27 @@ def rebuild(
     )
 
 
-def _apply_history(settings: Settings, factory, wanted: set[str], timeout: float, progress):
+class IncompleteHistory(RuntimeError):
+    """The topics do not hold every event the live ledger applied."""
+
+    def __init__(self, absent: int, wanted: int):
+        super().__init__(
+            f"the topics hold only {wanted - absent} of the {wanted} events the live ledger "
+            f"applied (the broker was started again empty, or retention removed them): publish "
+            f"the outboxes again with `shiliu republish` (`shiliu dev` does it when it starts), "
+            f"then replay"
+        )
+        self.absent = absent
+
+
+def _apply_history(
+    settings: Settings,
+    factory,
+    wanted: set[str],
+    timeout: float,
+    progress,
+    idle_seconds: float = 15.0,
+):
     runner = ConsumerRunner(CONSUMER, HANDLERS, factory, settings)
     reader = kafka_clients.consumer(settings, None, max_poll_records=2000)
     seen: set[str] = set()
@@ -133,13 +153,14 @@ def _apply_history(settings: Settings, factory, wanted: set[str], timeout: float
         reader.assign(partitions)
         reader.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout
+        last_arrival = time.monotonic()
         while len(seen) < len(wanted):
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{len(wanted) - len(seen)} events the live ledger applied are not on the "
-                    "topics (retention?); the rebuild is incomplete"
-                )
+            now = time.monotonic()
+            if now > deadline or now - last_arrival > idle_seconds:
+                raise IncompleteHistory(len(wanted) - len(seen), len(wanted))
             batch = reader.poll(timeout_ms=1000)
+            if batch:
+                last_arrival = time.monotonic()
             chosen = []
             for records in batch.values():
                 for record in records:
