@@ -253,9 +253,9 @@ def _die_with_parent() -> None:
 def _child_main(conn, name, settings, group_id, topics, handled, max_records, depth, level):
     """The reader process: poll, prepare and send batches; commit and rewind as told."""
     _die_with_parent()
-    # Ctrl-C and a closed terminal reach the whole process group: the parent decides when its
-    # reader stops (it drains first), so the reader does not stop on its own.
-    for number in (signal.SIGINT, signal.SIGHUP):
+    # Ctrl-C, a closed terminal and a SIGTERM to the process group reach the reader too: the
+    # parent decides when it stops (it drains first; it dies with the parent, PDEATHSIG).
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, signal.SIG_IGN)
     parent = os.getppid()
     from events import logs

@@ -58,7 +58,17 @@ def dev(host: str, port: int, no_seed: bool, no_history: bool) -> None:
 )
 @click.option("--redrive", is_flag=True, help="Publish the missing events again.")
 @click.option("--show", default=20, show_default=True, help="Name at most this many events.")
-def reconcile(settle: float, redrive: bool, show: int) -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Instead: serve shiliu_events_missing for Prometheus on this port until stopped.",
+)
+@click.option(
+    "--every", default=300.0, show_default=True, help="With --metrics-port: seconds between looks."
+)
+def reconcile(
+    settle: float, redrive: bool, show: int, metrics_port: int | None, every: float
+) -> None:
     """Compare, per event type, the events each producer committed with those each consumer
     applied; name the missing ones (exit 1) and, with --redrive, publish them again."""
     from events.reconcile import redrive as mark_unsent
@@ -66,6 +76,9 @@ def reconcile(settle: float, redrive: bool, show: int) -> None:
 
     settings = _settings()
     logs.configure(settings.log_format, level="WARNING")
+    if metrics_port is not None:
+        _serve_reconciliation(settings, settle, metrics_port, every)
+        return
     checker = reconciler(settings)
     with tqdm(desc="reading outboxes", unit="event") as bar:
         report = checker.refresh(settle, progress=bar.update)
@@ -85,6 +98,28 @@ def reconcile(settle: float, redrive: bool, show: int) -> None:
         click.echo(f"{marked} events marked for publishing again: their relays send them now")
     if report.missing:
         raise SystemExit(1)
+
+
+def _serve_reconciliation(settings: Settings, settle: float, port: int, every: float) -> None:
+    """Serve the reconciliation gauge, reading the whole history again at most every ``every``
+    seconds (a database restored from a dump can forget events it had applied)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from infra.registry import reconciler
+    from services.common.metrics import ReconcileCollector
+
+    factories = reconciler(settings).factories
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        ReconcileCollector(
+            lambda wait: reconciler(settings, factories).refresh(wait),
+            settle=settle,
+            cache_seconds=every,
+        )
+    )
+    start_http_server(port, registry=registry)
+    click.echo(f"shiliu_events_missing served at http://0.0.0.0:{port}/metrics (Ctrl-C stops)")
+    threading.Event().wait()
 
 
 @main.command()

@@ -210,13 +210,18 @@ def run(settings: Settings, host: str, port: int, seed: bool = True, history: bo
 
     The handlers are installed whatever the process inherited: a shell script that starts
     ``shiliu dev`` in the background leaves SIGINT ignored, and ``kill -INT`` must still stop it.
-    A second signal stops at once, without waiting for the drain."""
+    A second signal (two seconds or more after the first) stops at once, without the drain."""
     logs.configure(settings.log_format)
     platform = Platform(settings)
-    stopping = threading.Event()
+
+    first: list[float] = []
 
     def _on_signal(_signum, _frame):
-        stopping.set()
+        # `make run` passes a signal on to its children: a second one within two seconds of
+        # the first is the same stop, not a request to skip the drain.
+        if first and time.monotonic() - first[0] < 2.0:
+            return
+        first.append(time.monotonic())
         raise KeyboardInterrupt
 
     for number in STOP_SIGNALS:

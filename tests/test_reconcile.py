@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import requests
 from backbone import command_line_env, wait_for
 from click.testing import CliRunner
 from sqlalchemy import delete, select
 from werkzeug.test import Client
 
 from events.store import consumed_events, outbox
+from infra.broker import free_port
 from infra.cli import main
 from infra.dev import Platform
 from services.common.app import service_context
@@ -21,6 +28,13 @@ def platform(settings):
     gateway = running.start(seed=True, history=False)
     yield running, Client(gateway)
     running.stop()
+
+
+def _scrape(port: int) -> str:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except requests.RequestException:
+        return ""
 
 
 def _database_env(monkeypatch, settings) -> None:
@@ -64,6 +78,21 @@ def test_events_a_consumer_lost_are_named_and_published_again(platform, settings
         'shiliu_events_missing{consumer="web",event_type="unit.created",producer="activities"} 2.0'
         in scraped
     )
+
+    port = free_port()
+    served = subprocess.Popen(
+        [str(Path(sys.executable).parent / "shiliu"), "reconcile", "--settle", "0"]
+        + ["--metrics-port", str(port), "--every", "1"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wanted = 'shiliu_events_missing{consumer="web",event_type="unit.created",producer="activities"} 2.0'
+        wait_for(lambda: wanted in _scrape(port), timeout=60, message="the served gauge")
+    finally:
+        served.terminate()
+        served.wait(10)
 
     redriven = CliRunner().invoke(main, ["reconcile", "--settle", "0", "--redrive"])
     assert "2 events marked for publishing again" in redriven.output
