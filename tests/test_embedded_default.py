@@ -41,7 +41,7 @@ class Dev:
         } | {
             "SHILIU_DATA_DIR": str(folder / "data"),
             "SHILIU_EMBEDDED_BROKER_PORT": str(free_port()),
-            "SHILIU_DRAIN_SECONDS": "30",
+            "SHILIU_DRAIN_SECONDS": "10",
         }
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -92,6 +92,16 @@ class Dev:
             ["pgrep", "-f", f"tansu.*:{port}"], capture_output=True, text=True
         ).stdout
         return found.split()
+
+    def ledger_reader(self) -> int:
+        """The pid of the ledger consumer's reader process (a spawned child)."""
+        readers = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid), "-f", "spawn_main"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert len(readers) == 1, readers
+        return int(readers[0])
 
     def kill_broker(self) -> None:
         """SIGKILL the embedded broker alone."""
@@ -214,8 +224,8 @@ def _every_award(dev: Dev, expected: int) -> None:
 
 
 def test_confirmations_survive_kills_stops_and_a_broker_death(tmp_path):
-    """Confirm a batch and stop at once, four ways; after each, every confirmation is in the
-    ledger exactly once and `shiliu reconcile` reports nothing missing."""
+    """Confirm a batch and stop at once, five ways; after each, every confirmation is in the
+    ledger exactly once, and at the end `shiliu reconcile` reports nothing missing."""
     dev = Dev(tmp_path)
     dev.start()
     neighbours = _neighbours(dev)
@@ -247,9 +257,23 @@ def test_confirmations_survive_kills_stops_and_a_broker_death(tmp_path):
     batches += 1
     _every_award(dev, NEIGHBOURS * batches)
 
-    # 4. SIGINT from the script that started it in the background (SIGINT ignored there).
+    # 4. The ledger behind (its reader stopped), SIGINT a second after the confirmation, from
+    #    the script that started it in the background (SIGINT ignored there): the drain gives
+    #    up after SHILIU_DRAIN_SECONDS, and the next start publishes everything again.
+    reader = dev.ledger_reader()
+    os.kill(reader, signal.SIGSTOP)
+    _confirm_batch(dev, neighbours, 4)
+    batches += 1
+    time.sleep(1)
     assert dev.stop(signal.SIGINT) == 0
-    assert "drained" in dev.output()
+    assert "not drained after 10 s" in dev.output()
+    assert dev.awards() < NEIGHBOURS * batches
+    dev.start()
+    _every_award(dev, NEIGHBOURS * batches)
+
+    # 5. Ctrl-C: drained, and nothing is missing anywhere.
+    assert dev.stop(signal.SIGINT, group=True) == 0
+    assert "drained: every committed event" in dev.output()
     checked = subprocess.run(
         [str(BIN / "shiliu"), "reconcile", "--settle", "0"],
         env=dev.env,
