@@ -231,10 +231,13 @@ def test_confirmations_survive_kills_stops_and_a_broker_death(tmp_path):
     neighbours = _neighbours(dev)
     batches = 0
 
-    # 1. SIGKILL of the whole group 0.1 s after the confirmation answered.
+    # 1. SIGKILL of the whole group 0.1 s after the confirmation answered, the ledger behind
+    #    (its reader stopped, so none of the batch can have reached it before the kill).
+    os.kill(dev.ledger_reader(), signal.SIGSTOP)
     _confirm_batch(dev, neighbours, 1)
     batches += 1
     time.sleep(0.1)
+    assert dev.awards() == 0
     dev.stop(signal.SIGKILL, group=True)
     dev.start()
     _every_award(dev, NEIGHBOURS * batches)
@@ -260,8 +263,7 @@ def test_confirmations_survive_kills_stops_and_a_broker_death(tmp_path):
     # 4. The ledger behind (its reader stopped), SIGINT a second after the confirmation, from
     #    the script that started it in the background (SIGINT ignored there): the drain gives
     #    up after SHILIU_DRAIN_SECONDS, and the next start publishes everything again.
-    reader = dev.ledger_reader()
-    os.kill(reader, signal.SIGSTOP)
+    os.kill(dev.ledger_reader(), signal.SIGSTOP)
     _confirm_batch(dev, neighbours, 4)
     batches += 1
     time.sleep(1)
