@@ -3,7 +3,11 @@ security headers, and production refuses to start with a weak secret key."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+
+from events.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +75,40 @@ def test_a_wrong_password_with_a_broken_next_address_is_told_so(city):
     finally:
         city.web.config["WTF_CSRF_ENABLED"] = True
     assert answer.status_code == 401
+
+
+# ---- the secret key ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SHILIU_ENV": "production"},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": ""},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "x" * 31},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": Settings.secret_key},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "change-me-to-a-long-random-string"},
+    ],
+    ids=["missing", "empty", "31-bytes", "development-default", "the-example"],
+)
+def test_production_refuses_to_start_without_a_long_secret_key(env):
+    with pytest.raises(RuntimeError, match="SHILIU_SECRET_KEY.*32 bytes"):
+        Settings.from_env(env)
+
+
+def test_a_key_of_32_bytes_or_more_starts_production_and_development_needs_none():
+    assert Settings.from_env({"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "k" * 32}).env == (
+        "production"
+    )
+    assert Settings.from_env({"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "石榴" * 6})
+    assert Settings.from_env({}).env == "development"
+
+
+def test_an_app_given_production_settings_by_hand_refuses_a_short_key(tmp_path):
+    from services.common.app import create_base_app
+
+    settings = replace(
+        Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path)}), env="production", secret_key="short"
+    )
+    with pytest.raises(RuntimeError, match="SHILIU_SECRET_KEY"):
+        create_base_app("web", settings, __name__)

@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import context
 from events import kafka as kafka_clients
-from events.settings import Settings
+from events.settings import Settings, require_strong_secret
 from services.common import metrics
 from services.common.db import make_engine, make_session_factory
 from services.common.errors import DomainError, problem
@@ -175,6 +175,8 @@ class NoCookieSessions(SessionInterface):
 def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:
     """Create a Flask app with the shared behaviour; the service adds its own routes."""
     settings = settings or Settings.from_env()
+    if settings.env == "production":
+        require_strong_secret(settings.secret_key)
     app = Flask(import_name)
     app.config.update(
         SECRET_KEY=settings.secret_key,
