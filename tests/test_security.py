@@ -112,3 +112,40 @@ def test_an_app_given_production_settings_by_hand_refuses_a_short_key(tmp_path):
     )
     with pytest.raises(RuntimeError, match="SHILIU_SECRET_KEY"):
         create_base_app("web", settings, __name__)
+
+
+# ---- security headers ---------------------------------------------------------------------------
+
+
+def test_pages_carry_a_content_security_policy_and_refuse_to_be_framed(city):
+    answer = city.client.get("/login")
+    policy = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in answer.headers  # development runs on plain HTTP
+
+
+def test_every_service_answers_with_nosniff_and_no_framing(city):
+    for path in ("/api/v1/activities", "/api/v1/honor-roll", "/api/v1/nothing-here"):
+        answer = city.client.get(path)
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"], path
+    mine = city.call("GET", "/api/v1/volunteers/me", "13800000001")
+    assert mine.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_answers_ask_for_https_from_then_on(tmp_path):
+    from services.common.app import create_base_app
+
+    settings = replace(
+        Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path)}),
+        env="production",
+        secret_key="a-production-secret-of-forty-bytes-or-so",
+    )
+    app = create_base_app("activities", settings, __name__)
+    answer = app.test_client().get("/healthz")
+    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
