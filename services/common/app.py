@@ -223,7 +223,10 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors)
+        response = problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

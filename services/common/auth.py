@@ -62,6 +62,7 @@ class Principal:
     name: str = ""
     grants: tuple[Grant, ...] = field(default_factory=tuple)
     system: bool = False
+    address: str | None = None  # the person's address, when web calls on their behalf
 
     def has_role(self, role: str) -> bool:
         """Tell whether any grant is of this role."""
@@ -86,8 +87,10 @@ def issue_token(
     lifetime: timedelta = TOKEN_LIFETIME,
     audience: str = AUDIENCE,
     system: bool = False,
+    address: str | None = None,
 ) -> str:
-    """Sign an access token for an account and its grants."""
+    """Sign an access token for an account and its grants (and, for web's calls on behalf of a
+    person in a browser, the address web saw them at)."""
     now = utcnow()
     claims = {
         "sub": account_id,
@@ -102,6 +105,8 @@ def issue_token(
     }
     if system:
         claims["system"] = True
+    if address:
+        claims["addr"] = address
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -129,8 +134,13 @@ def verify_token(secret: str, token: str) -> Principal:
         )
     except (KeyError, TypeError) as exc:
         raise Unauthenticated("令牌无效", code="token-invalid") from exc
+    address = claims.get("addr")
     return Principal(
-        str(claims["sub"]), str(claims.get("name", "")), grants, bool(claims.get("system"))
+        str(claims["sub"]),
+        str(claims.get("name", "")),
+        grants,
+        bool(claims.get("system")),
+        str(address) if address else None,
     )
 
 
