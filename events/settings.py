@@ -15,6 +15,24 @@ def _int(env: dict, name: str, default: int | None) -> int | None:
     return int(value) if value not in (None, "") else default
 
 
+MIN_SECRET_BYTES = 32
+# Keys that are public (the development default, the compose example): never good in production.
+KNOWN_SECRETS = (
+    "development-only-secret-never-use-in-production",
+    "change-me-to-a-long-random-string",
+)
+
+
+def require_strong_secret(secret: str | None) -> None:
+    """Refuse to run production with a missing, short or published SHILIU_SECRET_KEY."""
+    if not secret or secret in KNOWN_SECRETS or len(secret.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(
+            f"SHILIU_SECRET_KEY must be set in production to a random value of "
+            f"{MIN_SECRET_BYTES} bytes or more (it signs sessions and tokens), e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the data lives, which broker to use, and how to log."""
@@ -47,8 +65,8 @@ class Settings:
             or f"sqlite:///{(data_dir / f'{name}.db').resolve()}"
             for name in SERVICES
         }
-        if mode == "production" and not env.get("SHILIU_SECRET_KEY"):
-            raise RuntimeError("SHILIU_SECRET_KEY must be set in production (32 bytes or more)")
+        if mode == "production":
+            require_strong_secret(env.get("SHILIU_SECRET_KEY"))
         # The embedded broker needs short group timeouts to settle in seconds; a real
         # Kafka cluster keeps the client defaults unless the operator says otherwise.
         short = not bootstrap

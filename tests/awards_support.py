@@ -197,3 +197,12 @@ def cycle_body(year: Year, committee: list[str], **overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def with_statement(city, body: dict, by: str = "committee") -> dict:
+    """The cycle's body with web's signed word on its committee's roles (what the page adds)."""
+    answer = city.call(
+        "POST", "/api/v1/auth/staff-statement", by, json={"account_ids": body["committee"]}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return {**body, "committee_statement": answer.get_json()["statement"]}

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from awards_support import with_statement
 from backbone import wait_for
 from ledger_support import confirmed
 from volunteering import city_activity, city_code, city_operation
@@ -520,15 +521,18 @@ CASES = [
         "POST",
         "/api/v1/award-cycles",
         {**admin_only(201), "committee": 201},
-        body=lambda c: {
-            "title": "2026年度 民族团结之星",
-            "unit_id": c.unit("/nb/bl/").unit_id,
-            "period_start": "2026-01-01",
-            "period_end": "2026-12-31",
-            "quota": 3,
-            "committee": [c.account("committee").id],
-            "quorum": 1,
-        },
+        body=lambda c: with_statement(
+            c,
+            {
+                "title": "2026年度 民族团结之星",
+                "unit_id": c.unit("/nb/bl/").unit_id,
+                "period_start": "2026-01-01",
+                "period_end": "2026-12-31",
+                "quota": 3,
+                "committee": [c.account("committee").id],
+                "quorum": 1,
+            },
+        ),
     ),
     Case("ledger", "GET", "/api/v1/award-cycles/<cycle_id>", CYCLE_READERS, path=cycle_path()),
     Case(
@@ -705,6 +709,13 @@ CASES = [
         "/api/v1/auth/token",
         every(200),
         body=lambda c: {"username": "13800000001", "password": "shiliu2026"},
+    ),
+    Case(
+        "web",
+        "POST",
+        "/api/v1/auth/staff-statement",
+        {**admin_only(200), "committee": 200},
+        body=lambda c: {"account_ids": [c.account("committee").id]},
     ),
     Case(
         "web",

@@ -389,3 +389,38 @@ def test_activity_events_reach_the_volunteers_and_ledger_projections_and_the_sig
     assert in_ledger().starts_at == new_start
     mine = city.call("GET", f"/api/v1/activities/{aid}/signups/me", "13800000001").get_json()
     assert "台风预警，活动取消" in str(mine)
+
+
+def test_an_organizer_names_as_co_hosts_only_units_they_act_for(city):
+    elsewhere = city.unit("/nb/bl/dq/hs/")  # another street of the district
+    before = activities_count(city)
+    refused = city.call(
+        "POST",
+        "/api/v1/activities",
+        "organizer",
+        json=new_activity(city, co_host_unit_ids=[elsewhere.unit_id]),
+    )
+    assert refused.status_code == 403, refused.get_json()
+    body = refused.get_json()
+    assert body["type"] == "urn:shiliu:problem:co-host-out-of-scope"
+    assert elsewhere.name in body["detail"]
+    assert "co_host_unit_ids" in body["errors"]
+    assert activities_count(city) == before
+
+    # Their own community they may name; the city's administrator may name any unit.
+    own = create(city, co_host_unit_ids=[city.unit(FC).unit_id])
+    assert own["co_host_unit_ids"] == [city.unit(FC).unit_id]
+    joint = create(city, "admin", co_host_unit_ids=[elsewhere.unit_id])
+    path = f"/api/v1/activities/{joint['id']}"
+    # The organizer may change the rest of it, but adds no co-host outside their units.
+    kept = city.call("PATCH", path, "organizer", json={"title": "联合邻里节"})
+    assert kept.status_code == 200, kept.get_json()
+    assert kept.get_json()["co_host_unit_ids"] == [elsewhere.unit_id]
+    street = city.unit("/nb/bl/xq/")
+    added = city.call(
+        "PATCH",
+        path,
+        "organizer",
+        json={"co_host_unit_ids": [elsewhere.unit_id, street.unit_id]},
+    )
+    assert added.status_code == 403 and street.name in added.get_json()["detail"]

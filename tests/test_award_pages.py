@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from awards_support import PASSWORD, cycle_body, live_a_year
+from awards_support import PASSWORD, cycle_body, live_a_year, with_statement
 
 from services.ledger.awards import operations as award_ops
 
@@ -45,7 +45,7 @@ def _cycle(city, year, **overrides) -> dict:
     """A cycle of 北仑区 made through the API by the demo committee member, with 李委员 and 赵委员."""
     body = cycle_body(year, ["li", "zhao"], **overrides)
     body["committee"].insert(0, city.account("committee").id)
-    answer = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    answer = city.call("POST", "/api/v1/award-cycles", "committee", json=with_statement(city, body))
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()
 

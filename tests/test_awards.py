@@ -10,7 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from awards_support import ACTIVITIES, POINTS, cycle_body, live_a_year
+from awards_support import ACTIVITIES, POINTS, cycle_body, live_a_year, with_statement
 from backbone import read_topic
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -30,7 +30,7 @@ def _new_cycle(city, year, committee=("aygul_committee",), by="committee", **ove
     body = cycle_body(year, members, **overrides)
     if "aygul_committee" in committee:
         body["committee"].insert(0, city.account("committee").id)
-    answer = city.call("POST", "/api/v1/award-cycles", by, json=body)
+    answer = city.call("POST", "/api/v1/award-cycles", by, json=with_statement(city, body))
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()
 
@@ -421,7 +421,7 @@ def test_candidates_tied_at_the_quota_line_are_for_the_committee_to_decide(city,
 )
 def test_a_bad_cycle_is_refused_field_by_field_and_nothing_is_created(city, year, change, field):
     before = city.call("GET", "/api/v1/award-cycles?per_page=200", "committee").get_json()["total"]
-    body = {**cycle_body(year, ["zhao"], quorum=1), **change}
+    body = {**with_statement(city, cycle_body(year, ["zhao"], quorum=1)), **change}
     answer = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
     assert answer.status_code == 422, answer.get_json()
     assert field in _fields(answer)
@@ -430,15 +430,20 @@ def test_a_bad_cycle_is_refused_field_by_field_and_nothing_is_created(city, year
 
 
 def test_only_committee_or_administrators_of_the_unit_start_a_cycle(city, year):
-    body = cycle_body(year, ["zhao"], quorum=1)
+    body = with_statement(city, cycle_body(year, ["zhao"], quorum=1))
     assert city.call("POST", "/api/v1/award-cycles", "organizer", json=body).status_code == 403
-    citywide = {**body, "unit_id": city.unit("/nb/").unit_id}
+    # The city's cycle: 赵委员 (committee of the district) may not sit on it; the administrator may.
+    citywide = {
+        **body,
+        "unit_id": city.unit("/nb/").unit_id,
+        "committee": [city.account("admin").id],
+    }
     assert city.call("POST", "/api/v1/award-cycles", "committee", json=citywide).status_code == 403
     assert city.call("POST", "/api/v1/award-cycles", "admin", json=citywide).status_code == 201
 
 
 def test_creating_a_cycle_is_idempotent_with_a_key(city, year):
-    body = cycle_body(year, ["zhao"], quorum=1)
+    body = with_statement(city, cycle_body(year, ["zhao"], quorum=1))
     headers = {"Idempotency-Key": "cycle-2026-once"}
     first = city.call("POST", "/api/v1/award-cycles", "committee", json=body, headers=headers)
     again = city.call("POST", "/api/v1/award-cycles", "committee", json=body, headers=headers)
@@ -494,3 +499,61 @@ def test_a_member_voting_ten_times_at_once_has_one_vote(city, year):
     assert sorted(answers) == [201] + [409] * 9
     votes = _candidates(city, cycle["id"])["阿依古丽"]["votes"]
     assert [(v["member_name"], v["decision"]) for v in votes] == [("赵委员", "approve")]
+
+
+# ---- who may sit on a committee ---------------------------------------------------------------
+
+
+def _refused_members(answer) -> str:
+    assert answer.status_code == 422, answer.get_json()
+    body = answer.get_json()
+    assert body["type"] == "urn:shiliu:problem:committee-not-eligible"
+    return body["detail"]
+
+
+def test_only_committee_members_and_administrators_at_the_unit_or_above_sit_on_a_committee(
+    city, year
+):
+    ids = year.ids
+    # A volunteer (古丽娜), an organizer of a community below, and an id nobody holds.
+    for member, named in (
+        (ids["gulina"], "古丽娜"),
+        (city.account("organizer").id, city.account("organizer").id),
+        ("no-such-account", "no-such-account"),
+    ):
+        body = with_statement(
+            city, {**cycle_body(year, ["zhao"]), "committee": [ids["zhao"], member]}
+        )
+        detail = _refused_members(city.call("POST", "/api/v1/award-cycles", "committee", json=body))
+        assert named in detail and "赵委员" not in detail
+
+    # Without web's word on them, members other than the caller are not taken on trust.
+    bare = cycle_body(year, ["zhao"], quorum=1)
+    assert ids["zhao"] in _refused_members(
+        city.call("POST", "/api/v1/award-cycles", "committee", json=bare)
+    )
+    # A statement web did not sign is refused.
+    forged = {**bare, "committee_statement": "e30.e30.c2lnbmF0dXJl"}
+    answer = city.call("POST", "/api/v1/award-cycles", "committee", json=forged)
+    assert answer.status_code == 422
+    assert answer.get_json()["type"] == "urn:shiliu:problem:statement-invalid"
+
+    # 李委员 (committee at the district, though also a volunteer) and the city's administrator sit.
+    body = with_statement(
+        city,
+        {**cycle_body(year, ["li", "zhao"]), "committee": [ids["li"], city.account("admin").id]},
+    )
+    seated = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    assert seated.status_code == 201, seated.get_json()
+    names = {m["name"] for m in seated.get_json()["committee_members"]}
+    assert names == {"李委员", city.account("admin").display_name}
+
+
+def test_only_staff_who_choose_committees_get_web_s_word_on_roles(city, year):
+    answer = city.call(
+        "POST",
+        "/api/v1/auth/staff-statement",
+        "13800000001",
+        json={"account_ids": [year.ids["zhao"]]},
+    )
+    assert answer.status_code == 403

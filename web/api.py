@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from services.common.api import PageArgs
 from services.common.app import db, transaction
+from services.common.auth import Forbidden
 from services.common.idempotency import idempotent
 from web import operations
 from web.identity import access_token_for, current_principal, require_account
@@ -21,6 +22,8 @@ from web.schemas import (
     Registration,
     RoleGrantIn,
     StaffCreate,
+    StaffStatementIn,
+    StaffStatementOut,
     TokenOut,
     TokenRequest,
 )
@@ -47,6 +50,18 @@ def token(body):
     if account is None:
         raise operations.wrong_credentials()
     return access_token_for(account)
+
+
+@blp.post("/auth/staff-statement")
+@blp.arguments(StaffStatementIn)
+@blp.response(200, StaffStatementOut)
+def staff_statement(body):
+    """web's signed word on the staff roles of the named accounts, for ``committee_statement``
+    when starting an award cycle (committee members and administrators only)."""
+    who = current_principal()
+    if not who.paths(("committee", "admin")):
+        raise Forbidden("只有评审委员或管理员可以查询评审委员的角色", code="committee-only")
+    return operations.staff_statement(db(), current_app.config["SECRET_KEY"], body["account_ids"])
 
 
 @blp.post("/accounts")

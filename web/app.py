@@ -33,6 +33,37 @@ PAGE_ERRORS = {
 }
 
 
+# What the pages may load: only this site's own scripts, styles, images and fonts (QR codes are
+# inline SVG; Swagger UI draws some icons from data: URIs). No inline script, handler or style
+# attribute is allowed, and no other site may frame a page.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+# Swagger UI (the API's interactive page, no user content on it) sets inline styles as it draws.
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    # The check-in page's address holds the live code: never tell another site where one came from.
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=(), payment=()",
+}
+
+
 def create_app(config: Settings | None = None, services: dict[str, Flask] | None = None) -> Flask:
     """Create the web app; ``services`` are the service apps when they run in this process."""
     app = create_base_app(NAME, config, __name__)
@@ -57,6 +88,16 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     app.register_blueprint(volunteering_blueprint)
     app.register_blueprint(points_pages)
     app.register_blueprint(award_pages)
+
+    @app.after_request
+    def _page_headers(response):
+        """Every answer of web carries the pages' security headers (nosniff and HSTS come from
+        the shared app set-up)."""
+        for name, value in PAGE_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith(openapi.DOCS):
+            response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response
 
     login = LoginManager(app)
     login.login_view = "pages.login"

@@ -40,11 +40,16 @@ def current_principal() -> Principal:
     return operations.principal_of(db(), require_account())
 
 
-def access_token_for(account: Account) -> dict:
-    """Issue an access token for an account with its current grants."""
+def access_token_for(account: Account, address: str | None = None) -> dict:
+    """Issue an access token for an account with its current grants (with ``address`` when web
+    calls a service for a person in a browser: the service counts their check-in attempts)."""
     who = operations.principal_of(db(), account)
     token = issue_token(
-        current_app.config["SECRET_KEY"], account.id, who.grants, account.display_name
+        current_app.config["SECRET_KEY"],
+        account.id,
+        who.grants,
+        account.display_name,
+        address=address,
     )
     return {
         "access_token": token,

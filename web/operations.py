@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
-from services.common.auth import STAFF_ROLES, Forbidden, Grant, Principal
+from services.common.auth import (
+    STAFF_ROLES,
+    Forbidden,
+    Grant,
+    Principal,
+    issue_staff_statement,
+)
 from services.common.errors import Conflict, DomainError, NotFound
 from web import services_client
 from web.models import Account, AuditEntry, RoleGrant, SignInFailure, UnitView
@@ -120,6 +126,28 @@ def principal_of(session: Session, account: Account) -> Principal:
         if seen is not None:
             grants.append(Grant(grant.role, grant.unit_id, seen.path))
     return Principal(account.id, account.display_name, tuple(grants))
+
+
+def staff_statement(session: Session, secret: str, account_ids: list[str]) -> dict:
+    """web's signed word on the staff grants the named accounts hold now (for a service to
+    check who may sit on a committee); accounts that do not exist are left out."""
+    accounts = session.scalars(select(Account).where(Account.id.in_(list(account_ids)))).all()
+    people = [principal_of(session, account) for account in accounts]
+    return {
+        "statement": issue_staff_statement(secret, people),
+        "accounts": [
+            {
+                "id": who.account_id,
+                "name": who.name,
+                "roles": [
+                    {"role": g.role, "unit_id": g.unit_id}
+                    for g in who.grants
+                    if g.role in STAFF_ROLES
+                ],
+            }
+            for who in people
+        ],
+    }
 
 
 def get_account(session: Session, account_id: str) -> Account:
@@ -483,13 +511,15 @@ def change_password(session: Session, account: Account, current: str, new: str) 
 # ---- award committees ----------------------------------------------------------------------
 
 
-def staff_in_branch(session: Session, paths: list[str]) -> list[tuple[Account, list[Grant]]]:
-    """Accounts holding a staff role at a unit inside, or above, one of the given units (who
+def staff_in_branch(
+    session: Session, paths: list[str], roles: tuple[str, ...] = STAFF_ROLES
+) -> list[tuple[Account, list[Grant]]]:
+    """Accounts holding one of ``roles`` at a unit inside, or above, one of the given units (who
     may sit on a committee there), committee members first, each with those grants."""
     rows = session.execute(
         select(RoleGrant, UnitView)
         .join(UnitView, UnitView.unit_id == RoleGrant.unit_id)
-        .where(RoleGrant.revoked_at.is_(None), RoleGrant.role.in_(STAFF_ROLES))
+        .where(RoleGrant.revoked_at.is_(None), RoleGrant.role.in_(roles))
         .order_by(RoleGrant.id)
     ).all()
     found: dict[str, list[Grant]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
@@ -48,7 +50,18 @@ def _communities_and_teams():
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/me"
+    """The page to go to after signing in: a path of this site, else one's own page.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/%09/evil.example/`` would become ``//evil.example/``: any such character refuses the
+    address outright, as does anything with a scheme or a host.
+    """
+    if not target or any(ch < " " or ch in "\\\x7f" for ch in target):
+        return "/me"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/me"
+    return target
 
 
 @bp.get("/")

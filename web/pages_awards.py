@@ -18,6 +18,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -198,7 +199,7 @@ def _member_choices(who) -> list[SelectChoice]:
 
     units = operations.units_by_id(db())
     choices = []
-    for account, grants in operations.staff_in_branch(db(), who.paths(MANAGING)):
+    for account, grants in operations.staff_in_branch(db(), who.paths(MANAGING), MANAGING):
         held = punctuation()["list"].join(
             f"{_(ROLES[g.role])} · {units[g.unit_id].name}" for g in grants if g.unit_id in units
         )
@@ -294,6 +295,9 @@ def create():
                 raise DomainError(
                     "请检查填写的内容", code="validation", errors=problems, status=422
                 )
+            body["committee_statement"] = operations.staff_statement(
+                db(), current_app.config["SECRET_KEY"], body["committee"]
+            )["statement"]
             created = _ledger("POST", "/award-cycles", json=body)
             flash(_("评选已创建（草稿）。请核对规则，然后开始评审。"), "success")
             return redirect(url_for("awards.cycle", cycle_id=created["id"]))

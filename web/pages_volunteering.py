@@ -28,8 +28,9 @@ from flask_login import current_user, login_required
 from services.common.errors import DomainError
 from services.volunteers.rules import CITY_ZONE
 from web import services_client
+from web.api import client_address
 from web.forms import EmptyForm
-from web.i18n import _
+from web.i18n import _, translate_filled
 from web.identity import access_token_for, require_account
 from web.pages_activities import local
 
@@ -45,7 +46,7 @@ ACTIVITY_STATUS = {
 
 
 def _token() -> str:
-    return access_token_for(require_account())["access_token"]
+    return access_token_for(require_account(), address=client_address())["access_token"]
 
 
 def _api(method: str, path: str, **kwargs):
@@ -196,7 +197,7 @@ def verify(code):
 @login_required
 def checkin(activity_id):
     """The page a scan of the live QR opens: one tap to sign in (or out)."""
-    result, problem = None, None
+    result, problem, status = None, None, 200
     if request.method == "POST" and EmptyForm().validate_on_submit():
         body: dict = {"code": (request.form.get("code") or "").strip()}
         for name in ("latitude", "longitude"):
@@ -211,7 +212,8 @@ def checkin(activity_id):
                 body = {"code": body["code"]}
             result = _api("POST", path, json=body)
         except DomainError as error:
-            problem = _(error.detail)
+            # A wait after wrong codes keeps its 429; any other refusal is the page's 409.
+            problem, status = translate_filled(error.detail), 429 if error.status == 429 else 409
     state = _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
     return render_template(
         "volunteering_checkin.html",
@@ -220,7 +222,7 @@ def checkin(activity_id):
         code=request.values.get("code", ""),
         result=result,
         problem=problem,
-    ), (200 if problem is None else 409)
+    ), status
 
 
 # ---- organizers --------------------------------------------------------------------------

@@ -22,6 +22,38 @@ class TokenRequest(Schema):
     password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
 
 
+class StaffStatementIn(Schema):
+    """Accounts whose staff roles a service must be told of (an award committee)."""
+
+    account_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+
+
+class StaffRoleOut(Schema):
+    """A staff role held at a unit."""
+
+    role = fields.String()
+    unit_id = fields.String()
+
+
+class StaffAccountOut(Schema):
+    """An account with the staff roles it holds."""
+
+    id = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.Nested(StaffRoleOut))
+
+
+class StaffStatementOut(Schema):
+    """web's signed statement (15 minutes) of the accounts' staff roles, and what it says."""
+
+    statement = fields.String()
+    accounts = fields.List(fields.Nested(StaffAccountOut))
+
+
 class TokenOut(Schema):
     """A bearer token."""
 

@@ -124,7 +124,7 @@ def create_activity(body):
     with transaction() as session:
         host = operations.get_unit(session, body["host_unit_id"])
         who = require_scope(ORGANIZING, host.path)
-        return _one(session, operations.create_activity(session, who.account_id, body))
+        return _one(session, operations.create_activity(session, who.account_id, body, who))
 
 
 @activities.get("")
@@ -174,7 +174,8 @@ def change_activity(body, activity_id):
     """Change a draft or published activity (a published one announces what changed)."""
     with transaction() as session:
         activity = _organized(session, activity_id)
-        return _one(session, operations.update_activity(session, activity, body))
+        who = require_principal()
+        return _one(session, operations.update_activity(session, activity, body, who))
 
 
 @activities.post("/<activity_id>/publish")

@@ -13,7 +13,10 @@ from events.envelope import utcnow
 from events.outbox import emit
 from events.vocabulary import STATUSES
 from services.activities.models import Activity, Shift, SignupSeen, Unit
+from services.common.auth import Forbidden, Principal
 from services.common.errors import Conflict, DomainError, NotFound
+
+ORGANIZING = ("organizer", "admin")
 
 PRODUCER = "activities"
 
@@ -283,10 +286,36 @@ def activity_payload(activity: Activity) -> dict:
     }
 
 
-def create_activity(session: Session, created_by: str, data: dict) -> Activity:
-    """Create a draft activity with its shifts (a default shift when none is given)."""
+def check_co_hosts(session: Session, who: Principal, co_host_ids, already=()) -> None:
+    """Refuse (403) co-host units the organizer may not act for: each one added must lie in the
+    subtree of a unit where they organize or administer (those already named stay)."""
+    outside = [
+        unit
+        for unit_id in dict.fromkeys(co_host_ids or [])
+        if unit_id not in already
+        and (unit := session.get(Unit, unit_id)) is not None
+        and not who.can(ORGANIZING, unit.path)
+    ]
+    if outside:
+        names = "、".join(unit.name for unit in outside)
+        message = "只能把你负责的单位（及其下级单位）列为协办单位：{names}"
+        raise Forbidden(
+            message,
+            code="co-host-out-of-scope",
+            values={"names": names},
+            errors={"co_host_unit_ids": [message.format(names=names)]},
+        )
+
+
+def create_activity(
+    session: Session, created_by: str, data: dict, who: Principal | None = None
+) -> Activity:
+    """Create a draft activity with its shifts (a default shift when none is given); ``who``
+    (the API's caller) may name as co-hosts only units they act for."""
     host = get_unit(session, data["host_unit_id"])
     _check_fields(session, data)
+    if who is not None:
+        check_co_hosts(session, who, data.get("co_host_unit_ids"))
     now = utcnow()
     activity = Activity(
         id=str(uuid.uuid4()),
@@ -318,12 +347,18 @@ def get_activity(session: Session, activity_id: str, lock: bool = False) -> Acti
     return activity
 
 
-def update_activity(session: Session, activity: Activity, changes: dict) -> Activity:
+def update_activity(
+    session: Session, activity: Activity, changes: dict, who: Principal | None = None
+) -> Activity:
     """Change a draft or published activity; a published one announces what changed."""
     if activity.status not in ("draft", "published"):
         raise _wrong_status(activity, "修改")
     merged = {name: changes.get(name, getattr(activity, name)) for name in CHANGEABLE}
     _check_fields(session, merged)
+    if who is not None:
+        check_co_hosts(
+            session, who, changes.get("co_host_unit_ids"), activity.co_host_unit_ids or []
+        )
     changed = [
         name for name in CHANGEABLE if name in changes and changes[name] != getattr(activity, name)
     ]

@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import context
 from events import kafka as kafka_clients
-from events.settings import Settings
+from events.settings import Settings, require_strong_secret
 from services.common import metrics
 from services.common.db import make_engine, make_session_factory
 from services.common.errors import DomainError, problem
@@ -175,6 +175,8 @@ class NoCookieSessions(SessionInterface):
 def create_base_app(name: str, settings: Settings | None, import_name: str) -> Flask:
     """Create a Flask app with the shared behaviour; the service adds its own routes."""
     settings = settings or Settings.from_env()
+    if settings.env == "production":
+        require_strong_secret(settings.secret_key)
     app = Flask(import_name)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -201,6 +203,18 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
             response.headers["X-Correlation-ID"] = g.correlation_id
         return response
 
+    @app.after_request
+    def _security_headers(response):
+        # Every answer is what its Content-Type says (no sniffing a JSON body into HTML), is
+        # never framed, and in production is only ever fetched over HTTPS again.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        if settings.env == "production":
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
     @app.teardown_request
     def _close_session(_exc):
         session = g.pop("db", None)
@@ -209,7 +223,10 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors)
+        response = problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

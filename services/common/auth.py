@@ -62,6 +62,7 @@ class Principal:
     name: str = ""
     grants: tuple[Grant, ...] = field(default_factory=tuple)
     system: bool = False
+    address: str | None = None  # the person's address, when web calls on their behalf
 
     def has_role(self, role: str) -> bool:
         """Tell whether any grant is of this role."""
@@ -86,8 +87,10 @@ def issue_token(
     lifetime: timedelta = TOKEN_LIFETIME,
     audience: str = AUDIENCE,
     system: bool = False,
+    address: str | None = None,
 ) -> str:
-    """Sign an access token for an account and its grants."""
+    """Sign an access token for an account and its grants (and, for web's calls on behalf of a
+    person in a browser, the address web saw them at)."""
     now = utcnow()
     claims = {
         "sub": account_id,
@@ -102,6 +105,8 @@ def issue_token(
     }
     if system:
         claims["system"] = True
+    if address:
+        claims["addr"] = address
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -129,9 +134,82 @@ def verify_token(secret: str, token: str) -> Principal:
         )
     except (KeyError, TypeError) as exc:
         raise Unauthenticated("令牌无效", code="token-invalid") from exc
+    address = claims.get("addr")
     return Principal(
-        str(claims["sub"]), str(claims.get("name", "")), grants, bool(claims.get("system"))
+        str(claims["sub"]),
+        str(claims.get("name", "")),
+        grants,
+        bool(claims.get("system")),
+        str(address) if address else None,
     )
+
+
+# ---- staff statements: web's word on other accounts' roles ------------------------------------
+#
+# A service knows the caller's grants from the token, but not those of the other people a request
+# names (the members of an award committee). web, the identity authority, signs a short-lived
+# statement of the staff grants those accounts hold; the service verifies it as it verifies a
+# token, so it never takes the caller's word for who holds which role. Its own audience keeps it
+# from ever passing as an access token.
+STAFF_STATEMENT_AUDIENCE = "shiliu-staff-statement"
+
+
+def issue_staff_statement(
+    secret: str, accounts: list[Principal], lifetime: timedelta = TOKEN_LIFETIME
+) -> str:
+    """Sign web's statement of the staff grants the given accounts hold now."""
+    now = utcnow()
+    claims = {
+        "aud": STAFF_STATEMENT_AUDIENCE,
+        "iss": ISSUER,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "accounts": [
+            {
+                "id": who.account_id,
+                "name": who.name,
+                "grants": [
+                    {"role": g.role, "unit_id": g.unit_id, "unit_path": g.unit_path}
+                    for g in who.grants
+                    if g.role in STAFF_ROLES
+                ],
+            }
+            for who in accounts
+        ],
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_staff_statement(secret: str, statement: str) -> dict[str, Principal]:
+    """Check a staff statement's signature and expiry; return the accounts it vouches for."""
+    try:
+        claims = jwt.decode(
+            statement,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=STAFF_STATEMENT_AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "aud", "iss"]},
+        )
+        return {
+            str(item["id"]): Principal(
+                str(item["id"]),
+                str(item.get("name", "")),
+                tuple(
+                    Grant(str(g["role"]), str(g["unit_id"]), str(g["unit_path"]))
+                    for g in item.get("grants", [])
+                ),
+            )
+            for item in claims.get("accounts", [])
+        }
+    except jwt.ExpiredSignatureError as exc:
+        raise DomainError(
+            "评审委员名单的身份证明已过期，请重新提交", code="statement-expired", status=422
+        ) from exc
+    except (jwt.PyJWTError, KeyError, TypeError) as exc:
+        raise DomainError(
+            "评审委员名单的身份证明无效", code="statement-invalid", status=422
+        ) from exc
 
 
 def principal() -> Principal | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from marshmallow import fields
 
 from events.envelope import utcnow
@@ -304,10 +304,21 @@ def check_in(body, activity_id):
                 session.connection(), activity_id, body["volunteer_id"], by=who.account_id
             )
     else:
+        refused = None
         with connection_transaction() as connection:
-            record, created = operations.check_in(
-                connection, activity_id, who.account_id, code=body["code"], location=body
-            )
+            try:
+                record, created = operations.check_in(
+                    connection,
+                    activity_id,
+                    who.account_id,
+                    code=body["code"],
+                    location=body,
+                    address=who.address or request.remote_addr,
+                )
+            except operations.CodeRefused as error:
+                refused = error  # the wrong code it counted commits with the transaction
+        if refused is not None:
+            raise refused
     # Shaped after the commit: the transaction (on SQLite, the database's write lock) is not
     # held for it.
     return checkin_answer(record, created), (201 if created else 200)

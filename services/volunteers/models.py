@@ -180,3 +180,17 @@ class HoursCertificate(Base):
     total_hours: Mapped[str] = mapped_column(String(16))
     records: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckinAttempt(Base):
+    """Wrong check-in codes at an activity, counted per volunteer and per address (``key``), and
+    until when further scans from them are refused. Updated only by one conditional upsert, so
+    parallel guesses are each counted."""
+
+    __tablename__ = "checkin_attempts"
+
+    activity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # volunteer:ID | address:IP
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,13 +6,25 @@ import collections
 import contextlib
 import functools
 import hashlib
+import math
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import String, bindparam, case, distinct, func, literal, or_, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +38,7 @@ from services.common.types import UTCDateTime
 from services.volunteers.models import (
     ActivityView,
     Attendance,
+    CheckinAttempt,
     HoursCertificate,
     ShiftView,
     Signup,
@@ -34,6 +47,10 @@ from services.volunteers.models import (
 )
 from services.volunteers.rules import (
     CHECKIN_OPENS_BEFORE,
+    WRONG_CODE_WAIT,
+    WRONG_CODE_WINDOW,
+    WRONG_CODES_PER_ADDRESS,
+    WRONG_CODES_PER_VOLUNTEER,
     checkin_window,
     code_is_valid,
     current_code,
@@ -602,11 +619,113 @@ def _refuse_unless_running(activity: ActivityView) -> None:
 
 def _require_code(activity: ActivityView, code: str | None, now: datetime) -> None:
     if not code_is_valid(activity.checkin_secret, code or "", now):
-        raise DomainError(
-            "签到码不正确或已过期，请扫描现场屏幕上最新的二维码，或输入屏幕上的 6 位数字",
-            code="code-invalid",
-            errors={"code": ["签到码不正确或已过期"]},
+        raise _wrong_code()
+
+
+class CodeRefused(DomainError):
+    """A wrong check-in code, counted; commit the transaction (the count) before answering."""
+
+    status = 400
+    code = "code-invalid"
+    title = "请求无效"
+
+
+class TooManyWrongCodes(CodeRefused):
+    """Too many wrong codes from this volunteer or address at this activity: wait."""
+
+    status = 429
+    code = "too-many-wrong-codes"
+    title = "尝试次数过多"
+
+    def __init__(self, wait: timedelta):
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        super().__init__(
+            "签到码输错次数过多，请在 {minutes} 分钟后再试", values={"minutes": minutes}
         )
+        self.retry_after = max(1, math.ceil(wait.total_seconds()))
+
+
+def _wrong_code() -> CodeRefused:
+    return CodeRefused(
+        "签到码不正确或已过期，请扫描现场屏幕上最新的二维码，或输入屏幕上的 6 位数字",
+        errors={"code": ["签到码不正确或已过期"]},
+    )
+
+
+_checkin_attempts = CheckinAttempt.__table__
+
+
+def attempt_keys(volunteer_id: str, address: str | None) -> list[tuple[str, int]]:
+    """Whose wrong codes count, with how many each may make: the volunteer, and the address."""
+    keys = [(f"volunteer:{volunteer_id}", WRONG_CODES_PER_VOLUNTEER)]
+    if address:
+        keys.append((f"address:{address}", WRONG_CODES_PER_ADDRESS))
+    return keys
+
+
+def _wait_for(connection: Connection, activity_id: str, keys, now: datetime) -> timedelta | None:
+    """How long wrong codes make these keys wait at this activity (None: not at all)."""
+    attempts = _checkin_attempts.c
+    until = connection.execute(
+        select(func.max(attempts.blocked_until)).where(
+            attempts.activity_id == activity_id,
+            attempts.key.in_([key for key, _limit in keys]),
+            attempts.blocked_until > now,
+        )
+    ).scalar()
+    return until - now if until is not None else None
+
+
+def _count_wrong_code(
+    connection: Connection, activity_id: str, key: str, limit: int, now: datetime
+) -> datetime | None:
+    """Count one wrong code for a key in one upsert (parallel ones are each counted, on SQLite
+    and PostgreSQL alike); return until when the key must now wait, if it must."""
+    attempts = _checkin_attempts.c
+    at = literal(now, UTCDateTime())
+    wait_until = literal(now + WRONG_CODE_WAIT, UTCDateTime())
+    # A window that has run out, or a wait that is over, starts the count afresh.
+    fresh = or_(
+        attempts.window_started_at <= now - WRONG_CODE_WINDOW, attempts.blocked_until <= now
+    )
+    failures = case((fresh, 1), else_=attempts.failures + 1)
+    statement = (
+        _dialect_insert(connection.dialect.name)(_checkin_attempts)
+        .values(activity_id=activity_id, key=key, failures=1, window_started_at=now)
+        .on_conflict_do_update(
+            index_elements=["activity_id", "key"],
+            set_={
+                "failures": failures,
+                "window_started_at": case((fresh, at), else_=attempts.window_started_at),
+                "blocked_until": case(
+                    (failures >= limit, wait_until),
+                    (fresh, literal(None, UTCDateTime())),
+                    else_=attempts.blocked_until,
+                ),
+            },
+        )
+        .returning(attempts.blocked_until)
+    )
+    return connection.execute(statement).scalar_one()
+
+
+def _judge_code(connection: Connection, activity, code, now: datetime, keys) -> None:
+    """Refuse a scan while wrong codes make its volunteer or address wait; count a wrong code
+    (the last one allowed starts the wait); let the right code pass."""
+    wait = _wait_for(connection, activity.activity_id, keys, now)
+    if wait is not None:
+        raise TooManyWrongCodes(wait)
+    if code_is_valid(activity.checkin_secret, code or "", now):
+        return
+    waits = [
+        until - now
+        for key, limit in keys  # always in this order: parallel upserts never wait on each other
+        if (until := _count_wrong_code(connection, activity.activity_id, key, limit, now))
+        and until > now
+    ]
+    if waits:
+        raise TooManyWrongCodes(max(waits))
+    raise _wrong_code()
 
 
 def attendance_of(session: Session, activity_id: str, volunteer_id: str) -> Attendance | None:
@@ -733,6 +852,15 @@ def _admitted_rows(same_signup: bool):
             activity.checkin_radius_m == 0,
         ),
         or_(signup.id.is_not(None), activity.walk_ins_allowed.is_(True)),
+        # Neither the volunteer nor the address waits after wrong codes (one index probe).
+        ~exists().where(
+            _checkin_attempts.c.activity_id == activity.activity_id,
+            or_(
+                _checkin_attempts.c.key == bindparam("volunteer_key", type_=String()),
+                _checkin_attempts.c.key == bindparam("address_key", type_=String()),
+            ),
+            _checkin_attempts.c.blocked_until > now,
+        ),
     ]
     if same_signup:
         rules.append(signup.id.is_not_distinct_from(bindparam("signup_id", type_=String())))
@@ -864,6 +992,7 @@ def check_in(
     code: str | None = None,
     location: dict | None = None,
     by: str | None = None,
+    address: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Attendance | SimpleNamespace, bool]:
     """Record a volunteer's arrival, once: by the volunteer with the live code (and location,
@@ -873,6 +1002,9 @@ def check_in(
     ORM session; a connection not yet in a transaction may commit a check-in admitted at once by
     itself). Returns (record, created). A repeated scan returns the existing record; concurrent
     scans race on the (activity, volunteer) unique key, and exactly one insert wins.
+
+    Wrong codes are counted per volunteer and per ``address`` (CodeRefused: commit, then
+    answer); after too many, every scan of theirs waits (TooManyWrongCodes).
     """
     now = now or utcnow()
     record = {
@@ -888,15 +1020,16 @@ def check_in(
     if by is None:
         dialect = db.get_bind().dialect if isinstance(db, Session) else db.dialect
         if dialect.name == "postgresql":
-            admitted = _check_in_at_once_postgresql(db, record, code or "", now)
+            admitted = _check_in_at_once_postgresql(db, record, code or "", now, address)
         else:
-            admitted = _check_in_at_once_sqlite(db, record, code or "", now)
+            admitted = _check_in_at_once_sqlite(db, record, code or "", now, address)
         if admitted is not None:
             return admitted, True
-    return _check_in_step_by_step(db, record, code, location, by, now)
+    keys = attempt_keys(volunteer_id, address)
+    return _check_in_step_by_step(db, record, code, location, by, now, keys)
 
 
-def _check_in_at_once_sqlite(db, record: dict, code: str, now: datetime):
+def _check_in_at_once_sqlite(db, record: dict, code: str, now: datetime, address: str | None):
     """The INSERT first (SQLite's write lock waits for it), then the event; None if it did not
     admit the scan, or the secret is not known here yet."""
     secret = _SECRETS.get(record["activity_id"])
@@ -905,7 +1038,7 @@ def _check_in_at_once_sqlite(db, record: dict, code: str, now: datetime):
     # Everything but the shift is known before the write lock is taken: the event is made
     # now and given its shift after the INSERT.
     event = _checked_in_event(record, None)
-    parameters = _admission_parameters(record, now, secret)
+    parameters = _admission_parameters(record, now, secret, address)
     if isinstance(db, Connection) and not db.in_transaction():
         # A transaction of its own, committed here: the lock is held from the INSERT on.
         with sqlite_write(db) as driver:
@@ -925,16 +1058,18 @@ def _write_at_once(driver, dialect: Dialect, record: dict, event, parameters: di
     return _as_written(record, signup_id, shift_id, walk_in)
 
 
-def _check_in_at_once_postgresql(db, record: dict, code: str, now: datetime):
+def _check_in_at_once_postgresql(db, record: dict, code: str, now: datetime, address: str | None):
     """Read the facts, then write the record and its event in one statement (on a connection in
     no transaction yet, each commits by itself); None if that did not admit the scan."""
     if isinstance(db, Connection) and not db.in_transaction():
         with postgresql_autocommit(db) as driver:
-            return _read_then_write_once(driver, db.dialect, record, code, now)
-    return _read_then_write_once(*_driver_in_transaction(db), record, code, now)
+            return _read_then_write_once(driver, db.dialect, record, code, now, address)
+    return _read_then_write_once(*_driver_in_transaction(db), record, code, now, address)
 
 
-def _read_then_write_once(driver, dialect: Dialect, record: dict, code: str, now: datetime):
+def _read_then_write_once(
+    driver, dialect: Dialect, record: dict, code: str, now: datetime, address: str | None
+):
     read_facts, insert_record_and_event = _driver_statements(dialect)
     row = read_facts.run(
         driver, {"activity_id": record["activity_id"], "volunteer_id": record["volunteer_id"]}
@@ -947,7 +1082,7 @@ def _read_then_write_once(driver, dialect: Dialect, record: dict, code: str, now
     written = insert_record_and_event.run(
         driver,
         {
-            **_admission_parameters(record, now, facts.checkin_secret),
+            **_admission_parameters(record, now, facts.checkin_secret, address),
             "signup_id": signup_id,
             **outbox_row(_checked_in_event(record, shift_id)),
         },
@@ -979,8 +1114,10 @@ def _admitted_as_it_stands(facts, code: str, now: datetime) -> bool:
     return facts.signup_status == "confirmed" or bool(facts.walk_ins_allowed)
 
 
-def _admission_parameters(record: dict, now: datetime, secret: str) -> dict:
+def _admission_parameters(record: dict, now: datetime, secret: str, address: str | None) -> dict:
     return {
+        "volunteer_key": f"volunteer:{record['volunteer_id']}",
+        "address_key": f"address:{address}" if address else None,
         "id": record["id"],
         "now": now,
         "soon": now + CHECKIN_OPENS_BEFORE,
@@ -990,7 +1127,7 @@ def _admission_parameters(record: dict, now: datetime, secret: str) -> dict:
     }
 
 
-def _check_in_step_by_step(db, record: dict, code, location, by, now: datetime):
+def _check_in_step_by_step(db, record: dict, code, location, by, now: datetime, keys):
     """Read the facts in the transaction, explain a refusal, insert once."""
     activity_id, volunteer_id = record["activity_id"], record["volunteer_id"]
     connection = _connection(db)
@@ -1004,7 +1141,7 @@ def _check_in_step_by_step(db, record: dict, code, location, by, now: datetime):
     with contextlib.nullcontext(db) if isinstance(db, Session) else Session(connection) as session:
         _refuse_unless_running(facts)
         if by is None:
-            _require_code(facts, code, now)
+            _judge_code(connection, facts, code, now, keys)
         try:
             signup = _admissible_signup(session, facts, location, by, now)
         except DomainError:

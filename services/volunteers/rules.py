@@ -13,6 +13,14 @@ from zoneinfo import ZoneInfo
 CODE_STEP_SECONDS = 30
 CODE_DIGITS = 6
 CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
+# Wrong check-in codes: a volunteer gets five per activity within ten minutes (a person who
+# mistypes twice is never held up), an address thirty (many people share a venue's Wi-Fi);
+# the next is refused for ten minutes, whatever code it brings. A guess then has at most
+# 5 x 2 chances in a million per ten minutes and volunteer.
+WRONG_CODES_PER_VOLUNTEER = 5
+WRONG_CODES_PER_ADDRESS = 30
+WRONG_CODE_WINDOW = timedelta(minutes=10)
+WRONG_CODE_WAIT = timedelta(minutes=10)
 HALF_HOUR = Decimal("0.5")
 CITY_ZONE = ZoneInfo("Asia/Shanghai")  # what volunteers read on the page and in messages
 CROSS_GROUP_MIN_GROUPS = 3

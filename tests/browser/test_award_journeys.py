@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from awards_support import PASSWORD, cycle_body, live_a_year
+from awards_support import PASSWORD, cycle_body, live_a_year, with_statement
 from playwright.sync_api import Page, expect
 from tests_support import City, serve_platform
 
@@ -63,7 +63,9 @@ def new_cycle(city, year, **overrides) -> str:
     """A cycle of 北仑区 with the demo committee member, 李委员 and 赵委员, opened."""
     body = cycle_body(year, ["li", "zhao"], **overrides)
     body["committee"].insert(0, city.account("committee").id)
-    created = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    created = city.call(
+        "POST", "/api/v1/award-cycles", "committee", json=with_statement(city, body)
+    )
     assert created.status_code == 201, created.get_json()
     cycle_id = created.get_json()["id"]
     opened = city.call("POST", f"/api/v1/award-cycles/{cycle_id}/open", "committee")

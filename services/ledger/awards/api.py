@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from services.common.app import db, transaction
-from services.common.auth import principal, require_principal
+from services.common.auth import principal, require_principal, verify_staff_statement
 from services.common.errors import Conflict
 from services.common.idempotency import idempotent
 from services.ledger.awards import documents
@@ -102,8 +102,12 @@ def list_cycles(args):
 def create_cycle(body):
     """Start a cycle in draft: title, unit, period, criteria, quota, committee and its rules."""
     who = require_principal()
+    statement = body.pop("committee_statement", None)
+    vouched = (
+        verify_staff_statement(current_app.config["SECRET_KEY"], statement) if statement else {}
+    )
     with transaction() as session:
-        found = ops.create_cycle(session, who, body)
+        found = ops.create_cycle(session, who, body, vouched)
         return _cycle_answer(session, found, who)
 
 

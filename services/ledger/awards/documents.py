@@ -4,6 +4,7 @@ committee's Excel file of candidates, evidence, votes and decisions."""
 from __future__ import annotations
 
 import io
+import re
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
@@ -89,6 +90,28 @@ STATUS_LABELS = {
 }
 
 
+# Characters an .xlsx cannot hold (XML 1.0 forbids them): C0 controls but tab, LF and CR, lone
+# surrogates, U+FFFE and U+FFFF. What people wrote is kept without them rather than refused.
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Text starting with these is read as a formula by spreadsheets (OWASP: CSV/formula injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def writable(value):
+    """A cell's value with the characters an .xlsx cannot hold left out."""
+    return UNWRITABLE.sub("", value) if isinstance(value, str) else value
+
+
+def _text_cell(cell) -> None:
+    """Make a cell whose text people wrote hold words, never a formula: a string cell, and
+    marked with Excel's quote prefix where it starts like a formula (so it stays text when
+    edited, as a leading apostrophe would keep it)."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
+
+
 def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], first: bool = False):
     sheet = book.active if first else book.create_sheet()
     sheet.title = title
@@ -96,7 +119,9 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], firs
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([writable(value) for value in row])
+        for cell in sheet[sheet.max_row]:
+            _text_cell(cell)
     for column in sheet.columns:
         width = max(len(str(cell.value or "")) for cell in column)
         sheet.column_dimensions[column[0].column_letter].width = min(60, max(10, width * 2))

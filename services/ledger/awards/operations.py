@@ -146,13 +146,43 @@ def _event(session: Session, name: str, payload: dict) -> None:
 # ---- creating and opening ----------------------------------------------------------------
 
 
-def create_cycle(session: Session, who: Principal, body: dict) -> AwardCycle:
-    """A new cycle in draft, for a unit the caller serves as committee member or administrator."""
+def seat_committee(
+    who: Principal, unit_path: str, account_ids: list[str], vouched: dict[str, Principal]
+) -> dict[str, str]:
+    """The members' names, when each holds the committee or administrator role at the cycle's
+    unit or above, by the caller's own token or web's signed statement; else 422 naming them."""
+    known = {**vouched, who.account_id: who}
+    refused = [
+        account_id
+        for account_id in account_ids
+        if account_id not in known or not known[account_id].can(MANAGERS, unit_path)
+    ]
+    if refused:
+        names = "、".join(
+            f"{known[a].name}（{a}）" if a in known and known[a].name else a for a in refused
+        )
+        message = "评审委员须是本单位或上级单位的评审委员或管理员：{names}"
+        raise DomainError(
+            message,
+            code="committee-not-eligible",
+            status=422,
+            values={"names": names},
+            errors={"committee": [message.format(names=names)]},
+        )
+    return {account_id: known[account_id].name for account_id in account_ids}
+
+
+def create_cycle(
+    session: Session, who: Principal, body: dict, vouched: dict[str, Principal] | None = None
+) -> AwardCycle:
+    """A new cycle in draft, for a unit the caller serves as committee member or administrator;
+    ``vouched`` is what web's staff statement says of the members' roles."""
     unit = session.get(UnitView, body["unit_id"])
     if unit is None:
         raise _invalid("unit_id", "单位不存在")
     if not who.can(MANAGERS, unit.path):
         raise Forbidden("只有覆盖该单位的评审委员或管理员可以发起评选", code="out-of-scope")
+    names = seat_committee(who, unit.path, body["committee"], vouched or {})
     criteria = body["criteria"]
     found = AwardCycle(
         id=str(uuid.uuid4()),
@@ -177,7 +207,9 @@ def create_cycle(session: Session, who: Principal, body: dict) -> AwardCycle:
     session.add(found)
     session.flush()
     for account_id in body["committee"]:
-        session.add(CommitteeMember(cycle_id=found.id, account_id=account_id, name=""))
+        session.add(
+            CommitteeMember(cycle_id=found.id, account_id=account_id, name=names[account_id])
+        )
     audit(session, who, "created", found, title=found.title, committee=body["committee"])
     return found
 

@@ -58,6 +58,14 @@ class AwardCycleIn(Schema):
         required=True,
         validate=validate.Length(min=1, max=50, error="评审委员须有 1 到 50 位"),
     )
+    committee_statement = fields.String(
+        load_default=None,
+        validate=validate.Length(max=100_000),
+        metadata={
+            "description": "web's signed word on the members' roles (POST /api/v1/auth/"
+            "staff-statement); needed for every member but the caller"
+        },
+    )
     quorum = fields.Integer(
         required=True, validate=validate.Range(min=1, max=50, error=BETWEEN), **_count
     )

@@ -1,0 +1,195 @@
+"""Every page keeps its Content-Security-Policy: a real Chromium visits each page of web (signed
+out, as a volunteer and as the city's administrator) and no script, style or frame is refused."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from services.common.app import service_context
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "shiliu2026"
+# Not pages: health, metrics, files and the live code's JSON.
+NOT_PAGES = ("/healthz", "/readyz", "/metrics", "/static/", ".pdf", ".xlsx", ".json")
+WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber);
+});
+"""
+
+
+def _pages(live) -> set[str]:
+    """Every GET page of web, by endpoint."""
+    return {
+        rule.endpoint
+        for rule in live.platform.web.url_map.iter_rules()
+        if "GET" in rule.methods
+        and not rule.rule.startswith("/api/")
+        and not any(part in rule.rule for part in NOT_PAGES)
+    }
+
+
+class Visitor:
+    """A browser page that records every CSP complaint of the pages it opens."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.complaints: list[str] = []
+        page.add_init_script(WATCH)
+        page.on(
+            "console",
+            lambda message: (
+                self.complaints.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                or "Content-Security-Policy" in message.text
+                else None
+            ),
+        )
+        self.seen: set[str] = set()
+
+    def visit(self, path: str, endpoint: str | None = None) -> None:
+        answer = self.page.goto(path)
+        assert answer is not None and answer.status < 500, (path, answer and answer.status)
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        self.page.wait_for_load_state("load")
+        violations = self.page.evaluate("window.__violations || []")
+        self.complaints.extend(f"{path}: {v}" for v in violations)
+        if endpoint:
+            self.seen.add(endpoint)
+
+    def sign_in(self, username: str) -> None:
+        self.visit("/login")
+        self.page.get_by_label("手机号或用户名").fill(username)
+        self.page.get_by_label("密码", exact=True).fill(PASSWORD)
+        self.page.get_by_role("button", name="登录", exact=True).click()
+        expect(self.page.get_by_role("status")).to_have_text("已登录")
+
+
+def _an_activity(live) -> str:
+    from services.volunteers.models import ActivityView
+
+    with service_context(live.platform.apps["volunteers"]).session_factory() as session:
+        return session.query(ActivityView.activity_id).order_by(ActivityView.starts_at).first()[0]
+
+
+def _an_account(live, username: str) -> str:
+    from web.models import Account
+
+    with service_context(live.platform.web).session_factory() as session:
+        return session.query(Account.id).filter(Account.username == username).scalar()
+
+
+def test_no_page_breaks_its_content_security_policy(live, open_context):
+    activity = _an_activity(live)
+    anonymous = Visitor(open_context().new_page())
+    for path, endpoint in [
+        ("/", "pages.home"),
+        ("/login", "pages.login"),
+        ("/register", "pages.register"),
+        ("/activities", "activities.public_list"),
+        (f"/activities/{activity}", "activities.public_detail"),
+        ("/honors", "awards.honors"),
+        ("/honors/verify", "awards.verify_form"),
+        ("/honors/verify/SL-2026-AAAAAAAA", "awards.verify"),
+        ("/notices", "awards.notices"),
+        ("/volunteering/verify/NOPE", "volunteering.verify"),
+        ("/api/v1/docs/", None),
+    ]:
+        anonymous.visit(path, endpoint)
+    expect(anonymous.page.locator("#swagger-ui")).to_contain_text("Shiliu", timeout=20_000)
+
+    volunteer = Visitor(open_context().new_page())
+    volunteer.sign_in("13800000001")
+    for path, endpoint in [
+        ("/me", "pages.me"),
+        ("/me/password", "pages.password"),
+        ("/volunteering/me", "volunteering.mine"),
+        (f"/volunteering/activities/{activity}", "volunteering.activity"),
+        (f"/volunteering/checkin/{activity}", "volunteering.checkin"),
+        ("/points", "points.mine"),
+    ]:
+        volunteer.visit(path, endpoint)
+
+    admin = Visitor(open_context().new_page())
+    admin.sign_in("admin")
+    cycle = admin.page.request.post(
+        "/api/v1/award-cycles",
+        headers={"Authorization": "Bearer " + _token(admin.page, "committee")},
+        data={
+            "title": "2026年度 民族团结之星",
+            "unit_id": _unit(live, "/nb/bl/"),
+            "period_start": "2026-01-01",
+            "period_end": "2026-12-31",
+            "quota": 1,
+            "committee": [_an_account(live, "committee")],
+            "quorum": 1,
+        },
+    )
+    assert cycle.status == 201, cycle.text()
+    cycle_id = cycle.json()["id"]
+    for path, endpoint in [
+        ("/admin/accounts", "pages.admin_accounts"),
+        (f"/admin/accounts/{_an_account(live, '13800000001')}", "pages.admin_account"),
+        ("/admin/audit", "pages.admin_audit"),
+        ("/admin/units", "pages.admin_units"),
+        ("/awards", "awards.cycles"),
+        ("/awards/new", "awards.create"),
+        (f"/awards/{cycle_id}", "awards.cycle"),
+        (f"/awards/{cycle_id}/audit", "awards.audit"),
+        (f"/notices/{cycle_id}", "awards.notice"),
+        ("/organize", "activities.dashboard"),
+        ("/organize/activities/new", "activities.create"),
+        (f"/organize/activities/{activity}", "activities.manage"),
+        (f"/organize/activities/{activity}/edit", "activities.edit"),
+        (f"/volunteering/organize/{activity}/roster", "volunteering.roster"),
+        (f"/volunteering/organize/{activity}/attendance", "volunteering.attendance"),
+        (f"/volunteering/organize/{activity}/live", "volunteering.live"),
+        ("/points/adjustments", "points.adjustments"),
+        ("/points/rules", "points.rules"),
+        ("/points/standings", "points.standings"),
+    ]:
+        admin.visit(path, endpoint)
+    if admin.page.locator("#expires").count():  # the code screen, once check-in is open
+        expect(admin.page.locator("#expires")).to_contain_text(" s")  # its script runs
+
+    seen = anonymous.seen | volunteer.seen | admin.seen
+    assert _pages(live) - seen == set(), "a page is missing from this walk"
+    assert anonymous.complaints + volunteer.complaints + admin.complaints == []
+
+
+def test_confirm_dialogs_still_ask_before_a_form_is_sent(live, open_context):
+    admin = Visitor(open_context().new_page())
+    admin.sign_in("admin")
+    admin.visit(f"/organize/activities/{_an_activity(live)}")
+    asked: list[str] = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    admin.page.on("dialog", dismiss)
+    cancel = admin.page.locator("form[data-confirm]").last
+    cancel.locator("textarea, input[type=text]").first.fill("天气原因")
+    cancel.locator("button[type=submit]").click()
+    expect(admin.page.get_by_role("heading").first).to_be_visible()
+    assert asked and "确定" in asked[0]
+    assert "/organize/activities/" in admin.page.url  # dismissed: nothing was sent
+    assert admin.complaints == []
+
+
+def _token(page: Page, username: str) -> str:
+    answer = page.request.post(
+        "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+    )
+    return answer.json()["access_token"]
+
+
+def _unit(live, path: str) -> str:
+    from web.models import UnitView
+
+    with service_context(live.platform.web).session_factory() as session:
+        return session.query(UnitView.unit_id).filter(UnitView.path == path).scalar()

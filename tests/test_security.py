@@ -1,0 +1,151 @@
+"""Security promises: sign-in sends people only to pages of this site, every answer carries the
+security headers, and production refuses to start with a weak secret key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from events.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def city_engine() -> str:
+    """Pages and headers run on SQLite here; the database plays no part in them."""
+    return "sqlite"
+
+
+def login_form(city, next_value: str):
+    """Post the sign-in form of the demonstration organizer with ?next= as given."""
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        return client.post(
+            "/login",
+            query_string={"next": next_value},
+            data={"username": "organizer", "password": "shiliu2026"},
+        )
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+
+
+@pytest.mark.parametrize(
+    "next_value",
+    [
+        "/\t/evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\/evil.example/",
+        "https://evil.example/",
+        "/\r\n/evil.example/",
+        "/\n/evil.example/",
+        " //evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_after_sign_in_a_next_address_off_this_site_leads_to_my_page(city, next_value):
+    answer = login_form(city, next_value)
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    assert answer.headers["Location"] == "/me"
+
+
+def test_after_sign_in_a_page_of_this_site_is_where_one_goes(city):
+    answer = login_form(city, "/activities?category=邻里节")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/activities?category=")
+
+
+@pytest.mark.parametrize("next_value", ["/\r\nSet-Cookie: x=1", "/\n/evil.example/", "\r"])
+def test_the_sign_in_page_with_a_broken_next_address_still_shows(city, next_value):
+    answer = city.web.test_client().get("/login", query_string={"next": next_value})
+    assert answer.status_code == 200
+    through_the_gateway = city.client.get("/login?next=/%0d%0a/evil.example/")
+    assert through_the_gateway.status_code == 200
+
+
+def test_a_wrong_password_with_a_broken_next_address_is_told_so(city):
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        answer = client.post(
+            "/login?next=/%0d%0a/evil.example/",
+            data={"username": "organizer", "password": "not-the-password"},
+        )
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+    assert answer.status_code == 401
+
+
+# ---- the secret key ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SHILIU_ENV": "production"},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": ""},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "x" * 31},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": Settings.secret_key},
+        {"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "change-me-to-a-long-random-string"},
+    ],
+    ids=["missing", "empty", "31-bytes", "development-default", "the-example"],
+)
+def test_production_refuses_to_start_without_a_long_secret_key(env):
+    with pytest.raises(RuntimeError, match="SHILIU_SECRET_KEY.*32 bytes"):
+        Settings.from_env(env)
+
+
+def test_a_key_of_32_bytes_or_more_starts_production_and_development_needs_none():
+    assert Settings.from_env({"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "k" * 32}).env == (
+        "production"
+    )
+    assert Settings.from_env({"SHILIU_ENV": "production", "SHILIU_SECRET_KEY": "石榴" * 6})
+    assert Settings.from_env({}).env == "development"
+
+
+def test_an_app_given_production_settings_by_hand_refuses_a_short_key(tmp_path):
+    from services.common.app import create_base_app
+
+    settings = replace(
+        Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path)}), env="production", secret_key="short"
+    )
+    with pytest.raises(RuntimeError, match="SHILIU_SECRET_KEY"):
+        create_base_app("web", settings, __name__)
+
+
+# ---- security headers ---------------------------------------------------------------------------
+
+
+def test_pages_carry_a_content_security_policy_and_refuse_to_be_framed(city):
+    answer = city.client.get("/login")
+    policy = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in answer.headers  # development runs on plain HTTP
+
+
+def test_every_service_answers_with_nosniff_and_no_framing(city):
+    for path in ("/api/v1/activities", "/api/v1/honor-roll", "/api/v1/nothing-here"):
+        answer = city.client.get(path)
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"], path
+    mine = city.call("GET", "/api/v1/volunteers/me", "13800000001")
+    assert mine.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_answers_ask_for_https_from_then_on(tmp_path):
+    from services.common.app import create_base_app
+
+    settings = replace(
+        Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path)}),
+        env="production",
+        secret_key="a-production-secret-of-forty-bytes-or-so",
+    )
+    app = create_base_app("activities", settings, __name__)
+    answer = app.test_client().get("/healthz")
+    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
