@@ -19,6 +19,7 @@ TOPICS: dict[str, str] = {
     "shiliu.attendance": "Check-in, check-out and confirmed attendance, keyed by volunteer.",
     "shiliu.points": "Ledger rows as they are written, keyed by volunteer.",
     "shiliu.awards": "民族团结之星 award cycles, keyed by cycle.",
+    "shiliu.accounts": "Access revoked from accounts (no personal data), keyed by account.",
 }
 
 DLQ_SUFFIX = ".dlq"
@@ -463,4 +464,12 @@ register(
         "certificate_code": "SL-2026-7QK3M9",
         "reason": "经核实事迹材料不实",
     },
+)
+
+register(
+    "account.access_revoked",
+    "shiliu.accounts",
+    "account_id",
+    s.AccountAccessRevoked,
+    {"account_id": "acc-2", "access_version": 2, "reason": "role_revoked"},
 )

@@ -321,3 +321,17 @@ class AwardRevoked(Payload):
     volunteer_id = _id()
     certificate_code = fields.String(required=True)
     reason = fields.String(required=True)
+
+
+# ---- accounts ----------------------------------------------------------------------------
+
+ACCESS_REVOCATION_REASONS = ("role_revoked", "password_changed", "disabled")
+
+
+class AccountAccessRevoked(Payload):
+    """Every token of the account signed before this access version is void (a role revoked, the
+    password changed, the account disabled); web signs new ones at this version."""
+
+    account_id = _id()
+    access_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.OneOf(ACCESS_REVOCATION_REASONS))

@@ -710,6 +710,14 @@ CASES = [
         every(200),
         body=lambda c: {"username": "13800000001", "password": "shiliu2026"},
     ),
+    # Anyone may spend a refresh token; one that was never issued is refused for everyone.
+    Case(
+        "web",
+        "POST",
+        "/api/v1/auth/refresh",
+        every(401),
+        body=lambda c: {"refresh_token": "never-issued"},
+    ),
     Case(
         "web",
         "POST",

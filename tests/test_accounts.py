@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import jwt
@@ -335,3 +336,127 @@ def test_shiliu_accounts_create_makes_the_first_administrator(city, monkeypatch)
     city.token("dq-admin", "dachai2026")
     me = city.client.get("/api/v1/me", headers=city.as_("dq-admin")).get_json()
     assert me["roles"][0]["unit_path"] == "/nb/bl/dq/"
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def _tokens(city, username: str, password: str = "pomegranate8") -> dict:
+    answer = city.client.post(
+        "/api/v1/auth/token", json={"username": username, "password": password}
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def _bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_revoked_administrator_s_old_token_stops_working_in_every_part_within_seconds(city):
+    """The revoked administrator's token created a unit a moment ago; once the revocation has
+    travelled (account.access_revoked), every part refuses it, and so does its refresh token."""
+    resident = city.register("13911117070", name="赵干事").get_json()
+    district = city.unit("/nb/bl/")
+    granted = city.call(
+        "POST",
+        f"/api/v1/accounts/{resident['id']}/roles",
+        "admin",
+        json={"role": "admin", "unit_id": district.unit_id},
+    ).get_json()
+    old = _tokens(city, "13911117070")
+    made = city.client.post(
+        "/api/v1/units",
+        headers=_bearer(old["access_token"]),
+        json={"name": "撤销前街道", "kind": "street", "parent_id": district.unit_id},
+    )
+    assert made.status_code == 201, made.get_data(as_text=True)
+
+    revoked = city.call(
+        "DELETE", f"/api/v1/accounts/{resident['id']}/roles/{granted['id']}", "admin"
+    )
+    assert revoked.status_code == 204
+
+    def refused(path: str, method: str = "GET", **kwargs):
+        answer = city.client.open(
+            path, method=method, headers=_bearer(old["access_token"]), **kwargs
+        )
+        return answer.status_code == 401 and answer.get_json()["type"].endswith(":token-revoked")
+
+    unit = {"name": "撤销后街道", "kind": "street", "parent_id": district.unit_id}
+    wait_for(lambda: refused("/api/v1/units", "POST", json=unit), message="activities")
+    wait_for(lambda: refused("/api/v1/volunteers/me/signups"), message="volunteers")
+    wait_for(lambda: refused(f"/api/v1/ledger/volunteers/{resident['id']}"), message="ledger")
+    wait_for(lambda: refused("/api/v1/me"), message="web")
+    again = city.client.post("/api/v1/auth/refresh", json={"refresh_token": old["refresh_token"]})
+    assert again.status_code == 401
+    assert again.get_json()["type"].endswith(":refresh-token-revoked")
+
+    fresh = _tokens(city, "13911117070")  # signs in again: a token without the admin role
+    assert (
+        city.client.post(
+            "/api/v1/units", headers=_bearer(fresh["access_token"]), json=unit
+        ).status_code
+        == 403
+    )
+
+
+def test_a_password_change_ends_other_sessions_and_tokens_but_not_the_one_that_changed_it(city):
+    resident = city.register("13911116060", name="钱阿姨").get_json()
+    old = _tokens(city, "13911116060")
+    elsewhere, here = city.page_client(None), city.page_client(None)
+    for client in (elsewhere, here):
+        form = client.get("/login").get_data(as_text=True)
+        signed = client.post(
+            "/login",
+            data={
+                "username": "13911116060",
+                "password": "pomegranate8",
+                "csrf_token": _csrf(form),
+            },
+        )
+        assert signed.status_code == 302
+    assert elsewhere.get("/me").status_code == 200
+
+    form = here.get("/me/password").get_data(as_text=True)
+    changed = here.post(
+        "/me/password",
+        data={
+            "current_password": "pomegranate8",
+            "new_password": "garnet2026y",
+            "csrf_token": _csrf(form),
+        },
+    )
+    assert changed.status_code == 302, changed.get_data(as_text=True)
+    assert here.get("/me").status_code == 200  # the session that changed it stays
+    gone = elsewhere.get("/me")
+    assert gone.status_code == 302 and "/login" in gone.headers["Location"]
+
+    def refused(path: str) -> bool:
+        return city.client.get(path, headers=_bearer(old["access_token"])).status_code == 401
+
+    wait_for(lambda: refused("/api/v1/me"), message="web to refuse the old token")
+    wait_for(lambda: refused("/api/v1/volunteers/me/signups"), message="volunteers")
+    wait_for(lambda: refused(f"/api/v1/ledger/volunteers/{resident['id']}"), message="ledger")
+    assert _tokens(city, "13911116060", "garnet2026y")["access_token"]
+
+
+def test_a_refresh_token_gives_a_new_token_once(city):
+    city.register("13911115050", name="孙大哥")
+    first = _tokens(city, "13911115050")
+    assert first["refresh_expires_in"] == 30 * 24 * 3600
+    renewed = city.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert renewed.status_code == 200
+    body = renewed.get_json()
+    assert body["refresh_token"] != first["refresh_token"]
+    assert city.client.get("/api/v1/me", headers=_bearer(body["access_token"])).status_code == 200
+    spent = city.client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert spent.status_code == 401
+    assert spent.get_json()["type"].endswith(":refresh-token-invalid")
+    unknown = city.client.post("/api/v1/auth/refresh", json={"refresh_token": "not-a-token"})
+    assert unknown.status_code == 401
+    empty = city.client.post("/api/v1/auth/refresh", json={})
+    assert empty.status_code == 422 and "refresh_token" in empty.get_json()["errors"]["json"]

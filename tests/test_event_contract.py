@@ -44,6 +44,7 @@ DESIGNED = {
         "award.published",
         "award.revoked",
     ],
+    "shiliu.accounts": ["account.access_revoked"],  # added by the security issue (#18)
 }
 KEYS = {
     "shiliu.units": "unit_id",
@@ -53,6 +54,7 @@ KEYS = {
     "shiliu.attendance": "volunteer_id",
     "shiliu.points": "volunteer_id",
     "shiliu.awards": "cycle_id",
+    "shiliu.accounts": "account_id",
 }
 ALL = [(topic, name) for topic, names in DESIGNED.items() for name in names]
 # Types whose key is not their topic's usual one: an activity-level fact on a volunteer topic.

@@ -10,7 +10,7 @@ from services.common.app import db, transaction
 from services.common.auth import Forbidden
 from services.common.idempotency import idempotent
 from web import operations
-from web.identity import access_token_for, current_principal, require_account
+from web.identity import current_principal, require_account, tokens_for
 from web.schemas import (
     AccountList,
     AccountOut,
@@ -19,6 +19,7 @@ from web.schemas import (
     GrantOut,
     PasswordChange,
     ProfileChange,
+    RefreshRequest,
     Registration,
     RoleGrantIn,
     StaffCreate,
@@ -47,9 +48,19 @@ def token(body):
         account = operations.authenticate(
             session, body["username"], body["password"], client_address()
         )
-    if account is None:
-        raise operations.wrong_credentials()
-    return access_token_for(account)
+        if account is not None:
+            return tokens_for(session, account)
+    raise operations.wrong_credentials()
+
+
+@blp.post("/auth/refresh")
+@blp.arguments(RefreshRequest)
+@blp.response(200, TokenOut)
+def refresh(body):
+    """Exchange a refresh token (good once) for a new access token and a new refresh token."""
+    with transaction() as session:
+        account = operations.use_refresh_token(session, body["refresh_token"])
+        return tokens_for(session, account)
 
 
 @blp.post("/auth/staff-statement")
@@ -114,6 +125,8 @@ def change_password(body):
     account = require_account()
     with transaction() as session:
         operations.change_password(session, account, body["current_password"], body["new_password"])
+    # The token of this request is older than the account's access now: the client signs in
+    # again (or spends a refresh token issued after this change).
 
 
 @blp.post("/staff")

@@ -14,7 +14,7 @@ from services.common.errors import DomainError, problem
 from web import i18n, openapi, operations
 from web.api import blp as api_blueprint
 from web.i18n import _, explain
-from web.models import Account
+from web.identity import session_account
 from web.pages import bp as pages_blueprint
 from web.pages_activities import bp as activity_pages
 from web.pages_awards import bp as award_pages
@@ -105,7 +105,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
 
     @login.user_loader
     def _load(account_id: str):
-        return db().get(Account, account_id)
+        return session_account(account_id)
 
     @app.context_processor
     def _navigation():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_login import current_user
+from flask import session as flask_session
+from flask_login import current_user, login_user
 
 from services.common.app import db
 from services.common.auth import TOKEN_LIFETIME, Principal, issue_token, principal
@@ -50,9 +51,40 @@ def access_token_for(account: Account, address: str | None = None) -> dict:
         who.grants,
         account.display_name,
         address=address,
+        access_version=account.access_version,
     )
     return {
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": int(TOKEN_LIFETIME.total_seconds()),
     }
+
+
+def tokens_for(session, account: Account) -> dict:
+    """An access token and a refresh token for an API client (the refresh token is good once,
+    for 30 days, until the account's access is revoked)."""
+    refresh = operations.issue_refresh_token(session, account)
+    return {
+        **access_token_for(account),
+        "refresh_token": refresh,
+        "refresh_expires_in": int(operations.REFRESH_LIFETIME.total_seconds()),
+    }
+
+
+def sign_in(account: Account) -> None:
+    """Start a browser session for the account at its current access version."""
+    login_user(account)
+    flask_session["access_version"] = account.access_version
+
+
+def keep_signed_in(access_version: int) -> None:
+    """The session that changed the password stays; every other one ends."""
+    flask_session["access_version"] = access_version
+
+
+def session_account(account_id: str) -> Account | None:
+    """The account of a browser session, unless its access was revoked since it signed in."""
+    account = db().get(Account, account_id)
+    if account is None or flask_session.get("access_version", 1) != account.access_version:
+        return None
+    return account

@@ -34,6 +34,9 @@ class Account(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Raised whenever access is taken back (a role revoked, the password changed): tokens and
+    # browser sessions of an older version are refused (services/common/access.py).
+    access_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="account",
@@ -95,3 +98,17 @@ class SignInFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefreshToken(Base):
+    """A refresh token of an API client: good once, for a new access token at the account's
+    access version it was issued at; only its SHA-256 is kept."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    access_version: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 import uuid
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from events import catalog
 from events.envelope import utcnow
+from events.outbox import emit
 from services.common.auth import (
     STAFF_ROLES,
     Forbidden,
     Grant,
     Principal,
+    Unauthenticated,
     issue_staff_statement,
 )
 from services.common.errors import Conflict, DomainError, NotFound
 from web import services_client
-from web.models import Account, AuditEntry, RoleGrant, SignInFailure, UnitView
+from web.models import Account, AuditEntry, RefreshToken, RoleGrant, SignInFailure, UnitView
 
 HASHER = PasswordHasher()  # argon2id, memory-hard
 FREE_ATTEMPTS = 10
@@ -382,6 +387,7 @@ def revoke_role(session: Session, actor: Principal, account_id: str, grant_id: i
     if not actor.can("admin", place.path):
         raise Forbidden("只能撤销自己管理的单位范围内的角色", code="out-of-scope")
     grant.revoked_at, grant.revoked_by = utcnow(), actor.account_id
+    revoke_access(session, account_id, "role_revoked")
     audit(
         session,
         actor.account_id,
@@ -490,8 +496,9 @@ def wrong_credentials() -> InvalidCredentials:
     return InvalidCredentials("用户名（手机号）或密码不正确")
 
 
-def change_password(session: Session, account: Account, current: str, new: str) -> None:
-    """Change one's own password, given the current one."""
+def change_password(session: Session, account: Account, current: str, new: str) -> int:
+    """Change one's own password, given the current one; every other session and token of the
+    account ends. Return the new access version (the caller's own session keeps it)."""
     try:
         HASHER.verify(account.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
@@ -506,6 +513,78 @@ def change_password(session: Session, account: Account, current: str, new: str) 
     account.password_hash = HASHER.hash(new)
     account.password_changed_at = utcnow()
     audit(session, account.id, "password.changed", account.id, None)
+    return revoke_access(session, account.id, "password_changed")
+
+
+# ---- access: versions and refresh tokens -------------------------------------------------------
+
+REFRESH_LIFETIME = timedelta(days=30)
+
+
+def revoke_access(session: Session, account_id: str, reason: str) -> int:
+    """End every token and browser session of the account: raise its access version (one
+    conditional update, so concurrent revocations each count) and tell every part. Return the
+    new version."""
+    version = session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(access_version=Account.access_version + 1)
+        .returning(Account.access_version)
+    ).scalar_one()
+    session.expire_all()
+    emit(
+        session,
+        catalog.make_event(
+            "account.access_revoked",
+            {"account_id": account_id, "access_version": version, "reason": reason},
+            producer="web",
+        ),
+    )
+    return version
+
+
+def issue_refresh_token(session: Session, account: Account) -> str:
+    """A new refresh token for the account at its current access version (kept as SHA-256)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        RefreshToken(
+            token_hash=_refresh_hash(token),
+            account_id=account.id,
+            access_version=account.access_version,
+            issued_at=now,
+            expires_at=now + REFRESH_LIFETIME,
+        )
+    )
+    return token
+
+
+def use_refresh_token(session: Session, token: str) -> Account:
+    """Spend a refresh token (once: a conditional update, so two uses race and one loses) and
+    return its account; refused when expired, used, or older than the account's access."""
+    now = utcnow()
+    spent = session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.token_hash == _refresh_hash(token),
+            RefreshToken.used_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(RefreshToken.account_id, RefreshToken.access_version)
+    ).first()
+    if spent is None:
+        raise Unauthenticated(
+            "刷新令牌无效、已使用或已过期，请重新登录", code="refresh-token-invalid"
+        )
+    account = session.get(Account, spent.account_id)
+    if account is None or account.access_version != spent.access_version:
+        raise Unauthenticated("账号的角色或密码已变更，请重新登录", code="refresh-token-revoked")
+    return account
+
+
+def _refresh_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # ---- award committees ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_required, logout_user
 from wtforms.fields.choices import SelectChoice
 
 from services.common.app import db, transaction
@@ -26,7 +26,13 @@ from web.forms import (
     UnitForm,
 )
 from web.i18n import _, explain
-from web.identity import access_token_for, current_principal, require_account
+from web.identity import (
+    access_token_for,
+    current_principal,
+    keep_signed_in,
+    require_account,
+    sign_in,
+)
 from web.models import Account
 
 bp = Blueprint("pages", __name__)
@@ -91,7 +97,7 @@ def register():
                 raise DomainError("请检查填写的内容", code="validation", errors=errors)
             with transaction() as session:
                 account = operations.register_volunteer(session, data)
-            login_user(account)
+            sign_in(account)
             flash(_("注册成功，欢迎加入！"), "success")
             return redirect(url_for("pages.me"))
         except DomainError as error:
@@ -112,7 +118,7 @@ def login():
                 )
             if account is None:
                 raise operations.wrong_credentials()
-            login_user(account)
+            sign_in(account)
             flash(_("已登录"), "success")
             return redirect(_safe_next(request.args.get("next")))
         except DomainError as error:
@@ -172,10 +178,11 @@ def password():
     if form.validate_on_submit():
         try:
             with transaction() as session:
-                operations.change_password(
+                version = operations.change_password(
                     session, require_account(), form.current_password.data, form.new_password.data
                 )
-            flash(_("密码已修改"), "success")
+            keep_signed_in(version)
+            flash(_("密码已修改，其他设备上的登录已退出"), "success")
             return redirect(url_for("pages.me"))
         except DomainError as error:
             _show_errors(form, error)

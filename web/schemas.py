@@ -55,11 +55,21 @@ class StaffStatementOut(Schema):
 
 
 class TokenOut(Schema):
-    """A bearer token."""
+    """A bearer token (15 minutes), and a refresh token for the next one (good once, 30 days)."""
 
     access_token = fields.String()
     token_type = fields.String()
     expires_in = fields.Integer()
+    refresh_token = fields.String()
+    refresh_expires_in = fields.Integer()
+
+
+class RefreshRequest(Schema):
+    """A refresh token to spend."""
+
+    refresh_token = fields.String(
+        required=True, validate=validate.Length(min=1, max=200), error_messages=REQUIRED
+    )
 
 
 class ProfileFields(Schema):

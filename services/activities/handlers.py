@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.activities import operations
+from services.common import access
 
 
 def _holding(holds_place: bool | None):
@@ -13,6 +14,7 @@ def _holding(holds_place: bool | None):
 
 
 HANDLERS = {
+    **access.HANDLERS,
     "signup.confirmed": _holding(True),
     "signup.promoted": _holding(True),
     "signup.waitlisted": _holding(False),

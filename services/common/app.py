@@ -20,6 +20,7 @@ from events import context
 from events import kafka as kafka_clients
 from events.settings import Settings, require_strong_secret
 from services.common import metrics
+from services.common.access import AccessVersions
 from services.common.db import make_engine, make_session_factory
 from services.common.errors import DomainError, problem
 from services.common.idempotency import record_key
@@ -185,6 +186,7 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
     )
     app.json.ensure_ascii = False
     app.extensions["shiliu"] = ServiceContext.create(name, settings)
+    app.extensions["shiliu_access"] = AccessVersions(app.extensions["shiliu"].engine)
     if settings.trusted_proxies:
         # Behind the gateway (and a TLS proxy): believe that many X-Forwarded-* hops.
         n = settings.trusted_proxies

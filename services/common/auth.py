@@ -63,6 +63,7 @@ class Principal:
     grants: tuple[Grant, ...] = field(default_factory=tuple)
     system: bool = False
     address: str | None = None  # the person's address, when web calls on their behalf
+    access_version: int = 0  # the account's access version when the token was signed
 
     def has_role(self, role: str) -> bool:
         """Tell whether any grant is of this role."""
@@ -88,9 +89,10 @@ def issue_token(
     audience: str = AUDIENCE,
     system: bool = False,
     address: str | None = None,
+    access_version: int = 0,
 ) -> str:
-    """Sign an access token for an account and its grants (and, for web's calls on behalf of a
-    person in a browser, the address web saw them at)."""
+    """Sign an access token for an account and its grants at its access version (and, for web's
+    calls on behalf of a person in a browser, the address web saw them at)."""
     now = utcnow()
     claims = {
         "sub": account_id,
@@ -107,6 +109,8 @@ def issue_token(
         claims["system"] = True
     if address:
         claims["addr"] = address
+    if access_version:
+        claims["ver"] = access_version
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -135,12 +139,16 @@ def verify_token(secret: str, token: str) -> Principal:
     except (KeyError, TypeError) as exc:
         raise Unauthenticated("令牌无效", code="token-invalid") from exc
     address = claims.get("addr")
+    version = claims.get("ver", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Unauthenticated("令牌无效", code="token-invalid")
     return Principal(
         str(claims["sub"]),
         str(claims.get("name", "")),
         grants,
         bool(claims.get("system")),
         str(address) if address else None,
+        version,
     )
 
 
@@ -222,7 +230,17 @@ def principal() -> Principal | None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("Authorization 头必须是 “Bearer 令牌”", code="token-invalid")
-            g.principal = verify_token(current_app.config["SECRET_KEY"], token.strip())
+            who = verify_token(current_app.config["SECRET_KEY"], token.strip())
+            versions = current_app.extensions.get("shiliu_access")
+            if (
+                not who.system
+                and versions is not None
+                and who.access_version < versions.current(who.account_id)
+            ):
+                raise Unauthenticated(
+                    "令牌已失效：账号的角色、密码或状态已变更，请重新登录", code="token-revoked"
+                )
+            g.principal = who
     return g.principal
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import update
 
 from events.consumer import batched
 from events.envelope import utcnow
+from services.common import access
 from services.common.db import upsert
 from services.common.projections import unit_handlers
 from services.ledger import operations
@@ -69,6 +70,7 @@ def on_attendance_summarized(session, _event, payload: dict) -> None:
 
 
 HANDLERS = {
+    **access.HANDLERS,
     **unit_handlers(UnitView),
     "volunteer.registered": on_volunteer_state,
     "volunteer.updated": on_volunteer_state,

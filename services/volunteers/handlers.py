@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.common import access
 from services.common.projections import unit_handlers
 from services.volunteers import operations
 from services.volunteers.models import UnitView
@@ -22,6 +23,7 @@ def _status(status: str):
 
 
 HANDLERS = {
+    **access.HANDLERS,
     **unit_handlers(UnitView),
     "activity.published": on_activity_state,
     "activity.updated": on_activity_state,

@@ -1,0 +1,49 @@
+"""access versions and refresh tokens: revoking a role or changing a password ends old tokens
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-06 11:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("access_version", sa.Integer(), nullable=False, server_default="1")
+        )
+    op.create_table(
+        "account_access",
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("access_version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name="pk_account_access"),
+    )
+    op.create_table(
+        "refresh_tokens",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("access_version", sa.Integer(), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("token_hash", name="pk_refresh_tokens"),
+    )
+    with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
+        batch_op.create_index("ix_refresh_tokens_account_id", ["account_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
+        batch_op.drop_index("ix_refresh_tokens_account_id")
+    op.drop_table("refresh_tokens")
+    op.drop_table("account_access")
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("access_version")
