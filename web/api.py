@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
-from services.common.api import PageArgs
+from services.common.api import Blueprint, PageArgs, public, roles
 from services.common.app import db, transaction
 from services.common.idempotency import idempotent
 from web import operations
-from web.identity import access_token_for, current_principal, require_account
+from web.identity import access_token_for, caller, current_principal, require_account
 from web.schemas import (
     AccountList,
     AccountOut,
@@ -26,7 +25,11 @@ from web.schemas import (
 )
 
 blp = Blueprint(
-    "identity", __name__, url_prefix="/api/v1", description="账号与权限 Accounts and access"
+    "identity",
+    __name__,
+    url_prefix="/api/v1",
+    description="账号与权限 Accounts and access",
+    caller=caller,
 )
 
 
@@ -36,6 +39,7 @@ def client_address() -> str:
 
 
 @blp.post("/auth/token")
+@public
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenOut)
 def token(body):
@@ -50,6 +54,7 @@ def token(body):
 
 
 @blp.post("/accounts")
+@public
 @idempotent
 @blp.arguments(Registration)
 @blp.response(201, AccountOut)
@@ -102,6 +107,7 @@ def change_password(body):
 
 
 @blp.post("/staff")
+@roles("admin")
 @idempotent
 @blp.arguments(StaffCreate)
 @blp.response(201, AccountOut)
@@ -112,6 +118,7 @@ def create_staff(body):
 
 
 @blp.get("/accounts")
+@roles("admin")
 @blp.arguments(AccountQuery, location="query")
 @blp.response(200, AccountList)
 def find_accounts(args):
@@ -121,6 +128,7 @@ def find_accounts(args):
 
 
 @blp.post("/accounts/<account_id>/roles")
+@roles("admin")
 @idempotent
 @blp.arguments(RoleGrantIn)
 @blp.response(201, GrantOut)
@@ -133,6 +141,7 @@ def grant_role(body, account_id):
 
 
 @blp.delete("/accounts/<account_id>/roles/<int:grant_id>")
+@roles("admin")
 @blp.response(204)
 def revoke_role(account_id, grant_id):
     """Revoke a role granted at a unit in the administrator's scope."""
@@ -141,6 +150,7 @@ def revoke_role(account_id, grant_id):
 
 
 @blp.get("/audit")
+@roles("admin")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, AuditPage)
 def audit_trail(args):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
+from services.common.api import Blueprint, public, roles
 from services.common.app import db, transaction
 from services.common.auth import principal, require_principal
 from services.common.errors import Conflict
@@ -96,6 +96,7 @@ def list_cycles(args):
 
 
 @cycles.post("")
+@roles("committee", "admin")
 @idempotent
 @cycles.arguments(AwardCycleIn)
 @cycles.response(201, AwardCycleOut)
@@ -123,6 +124,7 @@ def _act(cycle_id: str, operation, *args):
 
 
 @cycles.post("/<cycle_id>/open")
+@roles("committee", "admin")
 @cycles.response(200, AwardCycleOut)
 def open_cycle(cycle_id):
     """List the candidates from the ledger and open the vote."""
@@ -150,6 +152,7 @@ def nominate(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/votes")
+@roles("committee", "admin")
 @cycles.arguments(AwardVoteIn)
 @cycles.response(201, AwardVoteOut)
 def cast_vote(body, cycle_id):
@@ -160,6 +163,7 @@ def cast_vote(body, cycle_id):
 
 
 @cycles.put("/<cycle_id>/votes/<candidate_id>")
+@roles("committee", "admin")
 @cycles.arguments(AwardVoteChange)
 @cycles.response(200, AwardVoteOut)
 def change_vote(body, cycle_id, candidate_id):
@@ -170,6 +174,7 @@ def change_vote(body, cycle_id, candidate_id):
 
 
 @cycles.post("/<cycle_id>/recusals")
+@roles("committee", "admin")
 @cycles.arguments(AwardRecusalIn)
 @cycles.response(201, AwardVoteOut)
 def recuse(body, cycle_id):
@@ -181,6 +186,7 @@ def recuse(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/tie-break")
+@roles("committee", "admin")
 @cycles.arguments(AwardTieIn)
 @cycles.response(200, AwardCycleOut)
 def break_tie(body, cycle_id):
@@ -189,6 +195,7 @@ def break_tie(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/notice")
+@roles("committee", "admin")
 @cycles.response(200, AwardCycleOut)
 def start_notice(cycle_id):
     """Close the vote and put the winners on public notice (公示)."""
@@ -196,6 +203,7 @@ def start_notice(cycle_id):
 
 
 @cycles.get("/<cycle_id>/notice")
+@public
 @cycles.response(200, AwardNoticeOut)
 def public_notice(cycle_id):
     """The public notice: proposed winners, their units and stories, the end date. Public."""
@@ -226,6 +234,7 @@ def lodge_objection(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/objections/<objection_id>/decision")
+@roles("committee", "admin")
 @cycles.arguments(AwardDecisionIn)
 @cycles.response(200, AwardObjectionOut)
 def decide_objection(body, cycle_id, objection_id):
@@ -238,6 +247,7 @@ def decide_objection(body, cycle_id, objection_id):
 
 
 @cycles.post("/<cycle_id>/proposals")
+@roles("committee", "admin")
 @cycles.arguments(AwardProposalIn)
 @cycles.response(200, AwardCycleOut)
 def propose(body, cycle_id):
@@ -246,6 +256,7 @@ def propose(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/publish")
+@roles("committee", "admin")
 @cycles.response(200, AwardCycleOut)
 def publish(cycle_id):
     """After the notice: publish the honor roll and issue the certificates."""
@@ -253,6 +264,7 @@ def publish(cycle_id):
 
 
 @cycles.post("/<cycle_id>/revoke")
+@roles("committee", "admin")
 @cycles.arguments(AwardRevokeIn)
 @cycles.response(200, AwardCycleOut)
 def revoke(body, cycle_id):
@@ -261,6 +273,7 @@ def revoke(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/cancel")
+@roles("committee", "admin")
 @cycles.arguments(AwardReasonIn)
 @cycles.response(200, AwardCycleOut)
 def cancel(body, cycle_id):
@@ -299,6 +312,7 @@ def export(cycle_id):
 
 
 @honors.get("/award-notices")
+@public
 @honors.response(200, AwardNoticeList)
 def notices():
     """Cycles on public notice now. Public."""
@@ -307,6 +321,7 @@ def notices():
 
 
 @honors.get("/honor-roll")
+@public
 @honors.arguments(HonorRollArgs, location="query")
 @honors.response(200, HonorRollOut)
 def honor_roll(args):
@@ -316,6 +331,7 @@ def honor_roll(args):
 
 
 @honors.get("/certificates/<code>")
+@public
 @honors.response(200, AwardCertificateOut)
 def verify_certificate(code):
     """Check a certificate by its code: valid, or revoked with the reason. Public."""
@@ -324,6 +340,7 @@ def verify_certificate(code):
 
 
 @honors.get("/certificates/<code>/pdf")
+@public
 @honors.response(200, description="荣誉证书（PDF）", content_type="application/pdf")
 def certificate_pdf(code):
     """The certificate as a PDF with its verification code and QR. Public, like the roll."""
