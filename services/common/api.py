@@ -66,7 +66,8 @@ class Blueprint(SmorestBlueprint):
             raise auth.Unauthenticated("需要登录后才能操作", code="unauthenticated")
         roles = getattr(view, "shiliu_roles", None)
         if roles and not (who.system or any(grant.role in roles for grant in who.grants)):
-            raise auth.Forbidden("你的角色不能执行此操作", code="role-required")
+            detail, code = getattr(view, "shiliu_refusal", None) or REFUSAL
+            raise auth.Forbidden(detail, code=code)
 
     def route(self, rule, *, parameters=None, **options):
         """Route as flask-smorest does, declaring in the document whether a token is needed."""
@@ -90,12 +91,18 @@ def public(view):
     return view
 
 
-def roles(*names: str):
+REFUSAL = ("你的角色不能执行此操作", "role-required")
+
+
+def roles(*names: str, detail: str | None = None, code: str | None = None):
     """Mark an operation only callers holding one of these roles (at any unit) may call; the
-    unit's scope is checked by the operation itself. Put it right under the route decorator."""
+    unit's scope is checked by the operation itself. Put it right under the route decorator.
+    ``detail`` and ``code`` say why others are refused (the operation's own words)."""
 
     def mark(view):
         view.shiliu_roles = names
+        if detail:
+            view.shiliu_refusal = (detail, code or REFUSAL[1])
         return view
 
     return mark

@@ -40,6 +40,7 @@ from services.ledger.awards.schemas import (
     HonorRollOut,
 )
 
+NOT_A_MEMBER = "只有本评选的评审委员可以投票"
 cycles = Blueprint(
     "award_cycles", __name__, url_prefix="/api/v1/award-cycles", description="民族团结之星评选"
 )
@@ -152,7 +153,7 @@ def nominate(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/votes")
-@roles("committee", "admin")
+@roles("committee", "admin", detail=NOT_A_MEMBER, code="not-a-member")
 @cycles.arguments(AwardVoteIn)
 @cycles.response(201, AwardVoteOut)
 def cast_vote(body, cycle_id):
@@ -163,7 +164,7 @@ def cast_vote(body, cycle_id):
 
 
 @cycles.put("/<cycle_id>/votes/<candidate_id>")
-@roles("committee", "admin")
+@roles("committee", "admin", detail=NOT_A_MEMBER, code="not-a-member")
 @cycles.arguments(AwardVoteChange)
 @cycles.response(200, AwardVoteOut)
 def change_vote(body, cycle_id, candidate_id):
@@ -174,7 +175,7 @@ def change_vote(body, cycle_id, candidate_id):
 
 
 @cycles.post("/<cycle_id>/recusals")
-@roles("committee", "admin")
+@roles("committee", "admin", detail=NOT_A_MEMBER, code="not-a-member")
 @cycles.arguments(AwardRecusalIn)
 @cycles.response(201, AwardVoteOut)
 def recuse(body, cycle_id):
