@@ -15,6 +15,7 @@ from web.schemas import (
     AccountQuery,
     AuditPage,
     GrantOut,
+    MeOut,
     PasswordChange,
     ProfileChange,
     Registration,
@@ -81,6 +82,7 @@ def me_document(account) -> dict:
 
 
 @blp.get("/me")
+@blp.response(200, MeOut)
 def me():
     """The signed-in account, its roles and its volunteer profile."""
     return me_document(require_account())
@@ -88,6 +90,7 @@ def me():
 
 @blp.patch("/me")
 @blp.arguments(ProfileChange)
+@blp.response(200, MeOut)
 def change_me(body):
     """Change one's own volunteer profile."""
     account = require_account()

@@ -131,6 +131,29 @@ class AccountOut(Schema):
         return account.masked_phone if account.kind == "volunteer" else account.username
 
 
+class RoleOut(Schema):
+    """A role held at a unit (covering its subtree)."""
+
+    role = Text()
+    unit_id = Text()
+    unit_path = Text()
+
+
+class MeOut(Schema):
+    """The signed-in account as its owner sees it: the full phone number, roles, profile."""
+
+    id = Text()
+    username = Text()
+    display_name = Text()
+    kind = Text()
+    phone = Text(allow_none=True)
+    roles = fields.List(fields.Nested(RoleOut))
+    profile = fields.Dict(
+        allow_none=True,
+        metadata={"description": "the volunteer profile (null for staff); see VolunteerPrivateOut"},
+    )
+
+
 class AccountList(Schema):
     """Accounts found."""
 

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import http
+
 from flask import Flask, current_app, request
 from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from services.common import auth
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Schema):
+    """An error (RFC 9457): a stable type, a title and detail for people, and for a validation
+    error the messages of each field (by location: json, query, path)."""
+
+    type = fields.String(required=True, metadata={"example": "urn:shiliu:problem:validation"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "messages by location and field"})
+
+
+class ShiliuApi(Api):
+    """flask-smorest's Api, documenting every error as what it is: problem+json (``Problem``)."""
+
+    ERROR_SCHEMA = Problem
+
+    def _register_responses(self):
+        """Register the shared error responses with the problem+json content type."""
+        for status in http.HTTPStatus:
+            if 400 <= status < 600:
+                response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+                prepare_response(response, self.spec, PROBLEM)
+                self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 def make_api(app: Flask, title: str) -> Api:
@@ -17,7 +50,7 @@ def make_api(app: Flask, title: str) -> Api:
     app.config.setdefault("API_TITLE", title)
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
-    api = Api(app)
+    api = ShiliuApi(app)
     app.extensions["shiliu_api"] = api
     # flask-smorest registers its own HTTP error handler; ours answers with problem+json.
     if "shiliu_http_error" in app.extensions:

@@ -71,6 +71,15 @@ def save_profile(body, volunteer_id):
 
 
 @blp.get("/<volunteer_id>")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the whole profile for its owner and administrators, "
+            "without ethnicity for organizers",
+            "content": {"application/json": {"schema": VolunteerPrivateOut}},
+        }
+    }
+)
 def get_volunteer(volunteer_id):
     """A profile: its owner and administrators in scope see all of it, organizers in scope the rest."""
     who = require_principal()

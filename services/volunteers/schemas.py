@@ -271,10 +271,10 @@ class AttendanceRow(Schema):
     walk_in = fields.Boolean()
     checked_in_at = fields.DateTime(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
-    computed_hours = fields.Decimal(as_string=True, allow_none=True)
+    computed_hours = fields.Float(allow_none=True)
     missing_checkout = fields.Boolean()
     status = Text()
-    hours = fields.Decimal(as_string=True, allow_none=True)
+    hours = fields.Float(allow_none=True)
     reason = Text(multiline=True, allow_none=True)
 
 
@@ -295,14 +295,14 @@ class HoursRecord(Schema):
     activity_date = Date()
     host_unit_id = Text()
     host_unit_name = Text()
-    hours = fields.Decimal(as_string=True)
+    hours = fields.Float()
     confirmed_at = fields.DateTime()
 
 
 class MyHours(Schema):
     """A volunteer's confirmed hours."""
 
-    total_hours = fields.Decimal(as_string=True)
+    total_hours = fields.Float()
     items = fields.List(fields.Nested(HoursRecord))
 
 
@@ -311,6 +311,6 @@ class CertificateCheck(Schema):
 
     code = Text()
     display_name = Text()
-    total_hours = Text()
+    total_hours = fields.Float()
     records = fields.Integer()
     issued_at = fields.DateTime()
