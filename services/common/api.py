@@ -124,7 +124,7 @@ def public(view):
     return view
 
 
-REFUSAL = ("你的角色不能执行此操作", "role-required")
+REFUSAL = ("你的角色不覆盖这个单位", "out-of-scope")  # as require_scope says
 
 
 def roles(*names: str, detail: str | None = None, code: str | None = None):
