@@ -65,7 +65,7 @@ def test_an_organizer_creates_a_draft_with_its_shifts_and_publishes_it(city):
     assert draft["status"] == "draft" and draft["status_label"] == "草稿"
     assert [(s["name"], s["capacity"], s["hour_weight"]) for s in draft["shifts"]] == [
         ("后勤", 20, None),
-        ("翻译", 2, "1.50"),
+        ("翻译", 2, 1.5),
     ]
     assert all(s["id"] for s in draft["shifts"]) and draft["free_places"] == 22
     assert events_of(city, draft["id"]) == []  # a draft is nobody's business yet

@@ -73,9 +73,7 @@ def test_the_organizer_confirms_hours_marks_no_shows_and_corrects_with_a_reason(
     ).get_json()
     rows = {row["volunteer_id"]: row for row in table["items"]}
     assert table["total"] == 7
-    assert (
-        rows[attended[0]]["computed_hours"] == "0.0" and not rows[attended[0]]["missing_checkout"]
-    )
+    assert rows[attended[0]]["computed_hours"] == 0.0 and not rows[attended[0]]["missing_checkout"]
     assert (
         rows[attended[1]]["missing_checkout"] is True
         and rows[attended[1]]["computed_hours"] is None
@@ -146,7 +144,7 @@ def test_the_organizer_confirms_hours_marks_no_shows_and_corrects_with_a_reason(
             assert not any(group and group in str(payload) for group in GROUPS)
 
     hours = desk.call("GET", "/api/v1/volunteers/me/hours", attended[2]).get_json()
-    assert hours["total_hours"] == "2.5" and hours["items"][0]["title"] == "三月邻里节"
+    assert hours["total_hours"] == 2.5 and hours["items"][0]["title"] == "三月邻里节"
 
 
 def test_fewer_than_five_attendees_reveal_no_group_figures(desk):
@@ -192,7 +190,7 @@ def test_a_volunteer_downloads_an_hours_certificate_that_anyone_can_verify(desk)
     again = desk.call("GET", "/api/v1/volunteers/me/certificate.pdf", volunteer)
     assert code in "".join(p.extract_text() for p in PdfReader(io.BytesIO(again.data)).pages)
     checked = desk.client().get(f"/api/v1/hours-certificates/{code}").get_json()
-    assert checked["display_name"] == "志愿者1" and checked["total_hours"] == "3.5"
+    assert checked["display_name"] == "志愿者1" and checked["total_hours"] == 3.5
     assert checked["records"] == 1
     assert desk.client().get("/api/v1/hours-certificates/SLH-NOPE").status_code == 404
 

@@ -66,3 +66,33 @@ def test_every_service_answers_bad_input_with_problem_json(city):
         assert answer.status_code == 422, (path, body)
         assert answer.content_type == "application/problem+json", path
         assert body["type"] == "urn:shiliu:problem:validation" and body["errors"]["json"], path
+
+
+def test_every_operation_declares_its_success_and_its_errors_as_problem_json(city):
+    """Issue 17 item 6: the document tells the truth about what each operation answers."""
+    document = city.client.get("/api/v1/openapi.json").get_json()
+    shared = document["components"]["responses"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            assert any(code.startswith("2") for code in responses), (method, path)
+            for code, response in responses.items():
+                if code == "default" or code.startswith(("4", "5")):
+                    if "$ref" in response:
+                        response = shared[response["$ref"].rsplit("/", 1)[1]]
+                    content = response["content"]
+                    assert list(content) == ["application/problem+json"], (method, path, code)
+                    assert content["application/problem+json"]["schema"]["$ref"].endswith(
+                        "/Problem"
+                    )
+
+
+def test_decimals_are_numbers_in_the_answers_as_the_document_says(city):
+    document = city.client.get("/api/v1/openapi.json").get_json()
+    shift = document["components"]["schemas"]["ShiftOut"]["properties"]["hour_weight"]
+    assert shift["type"] == "number"
+    listed = city.client.get("/api/v1/activities").get_json()["items"]
+    weights = [s["hour_weight"] for a in listed for s in a["shifts"] if s["hour_weight"]]
+    assert weights and all(isinstance(w, float) for w in weights)

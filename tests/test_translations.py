@@ -52,6 +52,8 @@ MESSAGE_MODULES = (
     "services/ledger/awards/operations.py",
     "services/ledger/awards/schemas.py",
     "services/ledger/awards/api.py",
+    "services/common/fields.py",
+    "services/common/api.py",
 )
 
 

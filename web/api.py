@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
-from services.common.api import PageArgs
+from services.common.api import Blueprint, PageArgs, public, roles
 from services.common.app import db, transaction
 from services.common.auth import Forbidden
 from services.common.idempotency import idempotent
 from web import operations
-from web.identity import current_principal, require_account, tokens_for
+from web.identity import caller, current_principal, require_account, tokens_for
 from web.schemas import (
     AccountList,
     AccountOut,
     AccountQuery,
     AuditPage,
     GrantOut,
+    MeOut,
     PasswordChange,
     ProfileChange,
     RefreshRequest,
@@ -30,7 +30,11 @@ from web.schemas import (
 )
 
 blp = Blueprint(
-    "identity", __name__, url_prefix="/api/v1", description="账号与权限 Accounts and access"
+    "identity",
+    __name__,
+    url_prefix="/api/v1",
+    description="账号与权限 Accounts and access",
+    caller=caller,
 )
 
 
@@ -40,6 +44,7 @@ def client_address() -> str:
 
 
 @blp.post("/auth/token")
+@public
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenOut)
 def token(body):
@@ -54,6 +59,7 @@ def token(body):
 
 
 @blp.post("/auth/refresh")
+@public
 @blp.arguments(RefreshRequest)
 @blp.response(200, TokenOut)
 def refresh(body):
@@ -64,6 +70,12 @@ def refresh(body):
 
 
 @blp.post("/auth/staff-statement")
+@roles(
+    "committee",
+    "admin",
+    detail="只有评审委员或管理员可以查询评审委员的角色",
+    code="committee-only",
+)
 @blp.arguments(StaffStatementIn)
 @blp.response(200, StaffStatementOut)
 def staff_statement(body):
@@ -76,6 +88,7 @@ def staff_statement(body):
 
 
 @blp.post("/accounts")
+@public
 @idempotent
 @blp.arguments(Registration)
 @blp.response(201, AccountOut)
@@ -102,6 +115,7 @@ def me_document(account) -> dict:
 
 
 @blp.get("/me")
+@blp.response(200, MeOut)
 def me():
     """The signed-in account, its roles and its volunteer profile."""
     return me_document(require_account())
@@ -109,6 +123,7 @@ def me():
 
 @blp.patch("/me")
 @blp.arguments(ProfileChange)
+@blp.response(200, MeOut)
 def change_me(body):
     """Change one's own volunteer profile."""
     account = require_account()
@@ -130,6 +145,7 @@ def change_password(body):
 
 
 @blp.post("/staff")
+@roles("admin")
 @idempotent
 @blp.arguments(StaffCreate)
 @blp.response(201, AccountOut)
@@ -140,6 +156,7 @@ def create_staff(body):
 
 
 @blp.get("/accounts")
+@roles("admin")
 @blp.arguments(AccountQuery, location="query")
 @blp.response(200, AccountList)
 def find_accounts(args):
@@ -149,6 +166,7 @@ def find_accounts(args):
 
 
 @blp.post("/accounts/<account_id>/roles")
+@roles("admin")
 @idempotent
 @blp.arguments(RoleGrantIn)
 @blp.response(201, GrantOut)
@@ -161,6 +179,7 @@ def grant_role(body, account_id):
 
 
 @blp.delete("/accounts/<account_id>/roles/<int:grant_id>")
+@roles("admin")
 @blp.response(204)
 def revoke_role(account_id, grant_id):
     """Revoke a role granted at a unit in the administrator's scope."""
@@ -169,6 +188,7 @@ def revoke_role(account_id, grant_id):
 
 
 @blp.get("/audit")
+@roles("admin")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, AuditPage)
 def audit_trail(args):

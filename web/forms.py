@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 
 from flask_wtf import FlaskForm
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from events.vocabulary import CATEGORIES, DIMENSIONS
+from services.common.fields import MESSAGES, date_in_range, text_problem
 from web.ethnic_groups import ETHNIC_GROUPS
 from web.i18n import _, current_locale
 
@@ -64,6 +66,23 @@ class Form(FlaskForm):
         def get_translations(self, form):
             """WTForms' own Chinese messages on Chinese pages, its English ones otherwise."""
             return _wtforms_chinese() if current_locale() == "zh" else None
+
+    def validate(self, extra_validators=None):
+        """WTForms' validation, then the platform's input rules (``services.common.fields``) on
+        every text field (text areas keep their line breaks and tabs) and every date."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            problem = None
+            if isinstance(field, StringField) and isinstance(field.data, str):
+                problem = text_problem(field.data, multiline=isinstance(field, TextAreaField))
+            elif isinstance(field.data, date):
+                day = field.data.date() if isinstance(field.data, datetime) else field.data
+                problem = None if date_in_range(day) else "date_range"
+            if problem:
+                field.errors = [*field.errors, _(MESSAGES[problem])]
+                valid = False
+        self._errors = None
+        return valid
 
 
 class LoginForm(Form):

@@ -36,6 +36,12 @@ def require_account() -> Account:
     return account
 
 
+def caller() -> Principal | None:
+    """The signed-in account's principal (current grants), or None when anonymous."""
+    account = current_account()
+    return operations.principal_of(db(), account) if account is not None else None
+
+
 def current_principal() -> Principal:
     """The signed-in account with its current grants (read fresh from the database)."""
     return operations.principal_of(db(), require_account())

@@ -26,6 +26,7 @@ from services.common.auth import (
     issue_staff_statement,
 )
 from services.common.errors import Conflict, DomainError, NotFound
+from services.common.fields import INT32_MAX
 from web import services_client
 from web.models import Account, AuditEntry, RefreshToken, RoleGrant, SignInFailure, UnitView
 
@@ -380,9 +381,10 @@ def grant_role(
 
 def revoke_role(session: Session, actor: Principal, account_id: str, grant_id: int) -> None:
     """Take a role back; the grant stays as history."""
-    grant = session.get(RoleGrant, grant_id)
+    # An id beyond the INTEGER column names no grant (and would overflow the query).
+    grant = session.get(RoleGrant, grant_id) if 1 <= grant_id <= INT32_MAX else None
     if grant is None or grant.account_id != account_id or grant.revoked_at is not None:
-        raise NotFound("该角色授予不存在", code="unknown-grant")
+        raise NotFound("该角色授予（grant_id）不存在", code="unknown-grant")
     place = unit(session, grant.unit_id)
     if not actor.can("admin", place.path):
         raise Forbidden("只能撤销自己管理的单位范围内的角色", code="out-of-scope")

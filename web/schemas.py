@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.common.auth import STAFF_ROLES
+from services.common.fields import Text
 from web.ethnic_groups import ETHNIC_GROUPS
 
 PHONE = validate.Regexp(r"^1[3-9]\d{9}$", error="请输入 11 位中国大陆手机号")
@@ -16,10 +17,8 @@ REQUIRED = {"required": "必填"}
 class TokenRequest(Schema):
     """Credentials for an access token."""
 
-    username = fields.String(
-        required=True, validate=validate.Length(max=64), error_messages=REQUIRED
-    )
-    password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
+    username = Text(required=True, validate=validate.Length(max=64), error_messages=REQUIRED)
+    password = Text(required=True, validate=PASSWORD, error_messages=REQUIRED)
 
 
 class StaffStatementIn(Schema):
@@ -57,8 +56,8 @@ class StaffStatementOut(Schema):
 class TokenOut(Schema):
     """A bearer token (15 minutes), and a refresh token for the next one (good once, 30 days)."""
 
-    access_token = fields.String()
-    token_type = fields.String()
+    access_token = Text()
+    token_type = Text()
     expires_in = fields.Integer()
     refresh_token = fields.String()
     refresh_expires_in = fields.Integer()
@@ -75,13 +74,13 @@ class RefreshRequest(Schema):
 class ProfileFields(Schema):
     """The parts of a volunteer profile a person fills in."""
 
-    team_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    team_id = Text(load_default=None, allow_none=True, validate=validate.Length(max=64))
     languages = fields.List(
-        fields.String(validate=validate.Length(min=1, max=30, error="每种语言最多 30 个字符")),
+        Text(validate=validate.Length(min=1, max=30, error="每种语言最多 30 个字符")),
         load_default=list,
         validate=validate.Length(max=20, error="最多填写 20 种语言"),
     )
-    ethnicity = fields.String(
+    ethnicity = Text(
         load_default=None,
         allow_none=True,
         validate=validate.OneOf(ETHNIC_GROUPS, error="请从列表中选择民族"),
@@ -92,24 +91,22 @@ class ProfileFields(Schema):
 class Registration(ProfileFields):
     """A resident registering as a volunteer."""
 
-    phone = fields.String(required=True, validate=PHONE, error_messages=REQUIRED)
-    password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
-    name = fields.String(required=True, validate=NAME, error_messages=REQUIRED)
-    home_unit_id = fields.String(
-        required=True, validate=validate.Length(max=64), error_messages=REQUIRED
-    )
+    phone = Text(required=True, validate=PHONE, error_messages=REQUIRED)
+    password = Text(required=True, validate=PASSWORD, error_messages=REQUIRED)
+    name = Text(required=True, validate=NAME, error_messages=REQUIRED)
+    home_unit_id = Text(required=True, validate=validate.Length(max=64), error_messages=REQUIRED)
 
 
 class ProfileChange(Schema):
     """Changes to one's own profile (every field optional)."""
 
-    name = fields.String(validate=NAME)
-    home_unit_id = fields.String(validate=validate.Length(max=64))
-    team_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    name = Text(validate=NAME)
+    home_unit_id = Text(validate=validate.Length(max=64))
+    team_id = Text(allow_none=True, validate=validate.Length(max=64))
     languages = fields.List(
-        fields.String(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=20)
+        Text(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=20)
     )
-    ethnicity = fields.String(
+    ethnicity = Text(
         allow_none=True, validate=validate.OneOf(ETHNIC_GROUPS, error="请从列表中选择民族")
     )
     ethnicity_consent = fields.Boolean()
@@ -118,62 +115,85 @@ class ProfileChange(Schema):
 class PasswordChange(Schema):
     """A new password, given the current one."""
 
-    current_password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
-    new_password = fields.String(required=True, validate=PASSWORD, error_messages=REQUIRED)
+    current_password = Text(required=True, validate=PASSWORD, error_messages=REQUIRED)
+    new_password = Text(required=True, validate=PASSWORD, error_messages=REQUIRED)
 
 
 class StaffCreate(Schema):
     """A staff account with its first role."""
 
-    username = fields.String(
+    username = Text(
         required=True,
         validate=validate.Regexp(
             r"^[A-Za-z0-9_.-]{3,64}$", error="用户名为 3 到 64 位字母、数字、点、下划线或连字符"
         ),
     )
-    name = fields.String(required=True, validate=NAME)
-    password = fields.String(required=True, validate=PASSWORD)
-    role = fields.String(
+    name = Text(required=True, validate=NAME)
+    password = Text(required=True, validate=PASSWORD)
+    role = Text(
         required=True,
         validate=validate.OneOf(STAFF_ROLES, error="角色须为 organizer、committee 或 admin"),
     )
-    unit_id = fields.String(required=True)
+    unit_id = Text(required=True)
 
 
 class RoleGrantIn(Schema):
     """A role to grant at a unit."""
 
-    role = fields.String(
+    role = Text(
         required=True,
         validate=validate.OneOf(STAFF_ROLES, error="角色须为 organizer、committee 或 admin"),
     )
-    unit_id = fields.String(required=True)
+    unit_id = Text(required=True)
 
 
 class GrantOut(Schema):
     """A role held at a unit."""
 
     id = fields.Integer()
-    role = fields.String()
-    unit_id = fields.String()
+    role = Text()
+    unit_id = Text()
     granted_at = fields.DateTime()
 
 
 class AccountOut(Schema):
     """An account as an administrator sees it: the phone number masked."""
 
-    id = fields.String()
+    id = Text()
     username = fields.Method("masked_username")
-    display_name = fields.String()
-    kind = fields.String()
-    phone = fields.String(attribute="masked_phone")
-    home_unit_id = fields.String(allow_none=True)
+    display_name = Text()
+    kind = Text()
+    phone = Text(attribute="masked_phone")
+    home_unit_id = Text(allow_none=True)
     grants = fields.List(fields.Nested(GrantOut))
     created_at = fields.DateTime()
 
     def masked_username(self, account):
         """A volunteer's username is their phone number: mask it too."""
         return account.masked_phone if account.kind == "volunteer" else account.username
+
+
+class RoleOut(Schema):
+    """A role held at a unit (covering its subtree)."""
+
+    role = Text()
+    unit_id = Text()
+    unit_path = Text()
+
+
+class MeOut(Schema):
+    """The signed-in account as its owner sees it: the full phone number, roles, profile."""
+
+    id = Text()
+    username = Text()
+    display_name = Text()
+    kind = Text()
+    phone = Text(allow_none=True)
+    roles = fields.List(fields.Nested(RoleOut))
+    profile = fields.Dict(
+        allow_none=True,
+        metadata={"description": "the volunteer profile (null for staff); see VolunteerPrivateOut"},
+    )
 
 
 class AccountList(Schema):
@@ -186,7 +206,7 @@ class AccountList(Schema):
 class AccountQuery(Schema):
     """Search for accounts."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=64))
+    q = Text(load_default="", validate=validate.Length(max=64))
 
 
 class AuditOut(Schema):
@@ -194,10 +214,10 @@ class AuditOut(Schema):
 
     id = fields.Integer()
     at = fields.DateTime()
-    actor_id = fields.String(allow_none=True)
-    action = fields.String()
-    subject_id = fields.String(allow_none=True)
-    unit_path = fields.String(allow_none=True)
+    actor_id = Text(allow_none=True)
+    action = Text()
+    subject_id = Text(allow_none=True)
+    unit_path = Text(allow_none=True)
     detail = fields.Dict()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from events.envelope import utcnow
 from events.vocabulary import CATEGORIES, STATUSES
 from services.activities import operations
@@ -22,6 +20,7 @@ from services.activities.schemas import (
     UnitOut,
     UnitQuery,
 )
+from services.common.api import Blueprint, public, roles
 from services.common.app import db, transaction
 from services.common.auth import Forbidden, principal, require_principal, require_scope
 from services.common.errors import DomainError, NotFound
@@ -31,6 +30,7 @@ blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Âçï‰
 
 
 @blp.get("")
+@public
 @blp.arguments(UnitQuery, location="query")
 @blp.response(200, UnitList)
 def list_units(query):
@@ -42,6 +42,7 @@ def list_units(query):
 
 
 @blp.post("")
+@roles("admin")
 @idempotent
 @blp.arguments(UnitCreate)
 @blp.response(201, UnitOut)
@@ -54,6 +55,7 @@ def create_unit(body):
 
 
 @blp.patch("/<unit_id>")
+@roles("admin")
 @blp.arguments(UnitChange)
 @blp.response(200, UnitOut)
 def change_unit(body, unit_id):
@@ -116,6 +118,7 @@ def _organized(session, activity_id: str, lock: bool = True) -> Activity:
 
 
 @activities.post("")
+@roles("organizer", "admin")
 @idempotent
 @activities.arguments(ActivityCreate)
 @activities.response(201, ActivityOut)
@@ -128,6 +131,7 @@ def create_activity(body):
 
 
 @activities.get("")
+@public
 @activities.arguments(ActivityQuery, location="query")
 @activities.response(200, ActivityPage)
 def list_activities(query):
@@ -155,6 +159,7 @@ def list_activities(query):
 
 
 @activities.get("/<activity_id>")
+@public
 @activities.response(200, ActivityOut)
 def get_activity(activity_id):
     """One activity; a draft only for its organizers."""
@@ -168,6 +173,7 @@ def get_activity(activity_id):
 
 
 @activities.patch("/<activity_id>")
+@roles("organizer", "admin")
 @activities.arguments(ActivityChange)
 @activities.response(200, ActivityOut)
 def change_activity(body, activity_id):
@@ -179,6 +185,7 @@ def change_activity(body, activity_id):
 
 
 @activities.post("/<activity_id>/publish")
+@roles("organizer", "admin")
 @activities.response(200, ActivityOut)
 def publish(activity_id):
     """Publish a draft."""
@@ -187,6 +194,7 @@ def publish(activity_id):
 
 
 @activities.post("/<activity_id>/cancel")
+@roles("organizer", "admin")
 @activities.arguments(CancelIn)
 @activities.response(200, ActivityOut)
 def cancel(body, activity_id):
@@ -197,6 +205,7 @@ def cancel(body, activity_id):
 
 
 @activities.post("/<activity_id>/complete")
+@roles("organizer", "admin")
 @activities.response(200, ActivityOut)
 def complete(activity_id):
     """Mark a published activity as held."""
@@ -207,6 +216,7 @@ def complete(activity_id):
 
 
 @activities.post("/<activity_id>/close")
+@roles("organizer", "admin")
 @activities.response(200, ActivityOut)
 def close(activity_id):
     """Close a completed activity."""
@@ -215,6 +225,7 @@ def close(activity_id):
 
 
 @activities.post("/<activity_id>/copy")
+@roles("organizer", "admin")
 @idempotent
 @activities.arguments(CopyIn)
 @activities.response(201, ActivityOut)

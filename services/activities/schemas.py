@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from events.schemas import UNIT_KINDS
 from events.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
+from services.common.fields import INT32_MAX, AwareDateTime, Text
 
 NAME = validate.Length(min=1, max=100, error="名称须为 1 到 100 个字符")
 
@@ -15,11 +16,11 @@ NAME = validate.Length(min=1, max=100, error="名称须为 1 到 100 个字符")
 class UnitOut(Schema):
     """A unit of the tree."""
 
-    id = fields.String()
-    name = fields.String()
-    kind = fields.String()
-    parent_id = fields.String(allow_none=True)
-    path = fields.String()
+    id = Text()
+    name = Text()
+    kind = Text()
+    parent_id = Text(allow_none=True)
+    path = Text()
 
 
 class UnitList(Schema):
@@ -32,18 +33,18 @@ class UnitList(Schema):
 class UnitQuery(Schema):
     """Filters of the unit list."""
 
-    under = fields.String(metadata={"description": "only this unit's subtree (a unit id)"})
+    under = Text(metadata={"description": "only this unit's subtree (a unit id)"})
 
 
 class UnitCreate(Schema):
     """A new unit under a parent."""
 
-    name = fields.String(required=True, validate=NAME)
-    kind = fields.String(
+    name = Text(required=True, validate=NAME)
+    kind = Text(
         required=True, validate=validate.OneOf(UNIT_KINDS, error="单位类型须为 {choices} 之一")
     )
-    parent_id = fields.String(required=True)
-    slug = fields.String(
+    parent_id = Text(required=True)
+    slug = Text(
         load_default=None,
         validate=validate.Regexp(
             r"^[a-z0-9][a-z0-9-]{0,31}$", error="简称只能由小写字母、数字和连字符组成"
@@ -54,8 +55,8 @@ class UnitCreate(Schema):
 class UnitChange(Schema):
     """A rename and/or a move."""
 
-    name = fields.String(validate=NAME)
-    parent_id = fields.String()
+    name = Text(validate=NAME)
+    parent_id = Text()
 
 
 # ---- activities --------------------------------------------------------------------------
@@ -65,7 +66,7 @@ REQUIRED = {"required": "必填"}
 
 
 def _aware(**kwargs):
-    return fields.AwareDateTime(
+    return AwareDateTime(
         format="iso",
         error_messages={
             "invalid": "请使用带时区的时间，如 2026-03-08T14:00:00+08:00",
@@ -82,8 +83,8 @@ class ShiftIn(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    id = fields.String(load_default=None, metadata={"description": "an existing shift's id"})
-    name = fields.String(
+    id = Text(load_default=None, metadata={"description": "an existing shift's id"})
+    name = Text(
         required=True,
         validate=validate.Length(min=1, max=50, error="岗位名称须为 1 到 50 个字符"),
         error_messages=REQUIRED,
@@ -105,15 +106,17 @@ class ShiftIn(Schema):
 class ActivityFields(Schema):
     """Everything an organizer describes an activity with."""
 
-    title = fields.String(validate=TITLE)
-    description = fields.String(validate=validate.Length(max=5000, error="简介最多 5000 个字符"))
-    category = fields.String(validate=validate.OneOf(list(CATEGORIES), error="未知的活动类别"))
+    title = Text(validate=TITLE)
+    description = Text(
+        multiline=True, validate=validate.Length(max=5000, error="简介最多 5000 个字符")
+    )
+    category = Text(validate=validate.OneOf(list(CATEGORIES), error="未知的活动类别"))
     dimensions = fields.List(
-        fields.String(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度")),
+        Text(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度")),
         validate=validate.Length(min=1, max=5, error="至少选择一个嵌入维度"),
     )
-    co_host_unit_ids = fields.List(fields.String(), validate=validate.Length(max=20))
-    address = fields.String(validate=validate.Length(max=200, error="地址最多 200 个字符"))
+    co_host_unit_ids = fields.List(Text(), validate=validate.Length(max=20))
+    address = Text(validate=validate.Length(max=200, error="地址最多 200 个字符"))
     latitude = fields.Decimal(allow_none=True, places=6, as_string=True)
     longitude = fields.Decimal(allow_none=True, places=6, as_string=True)
 
@@ -138,7 +141,13 @@ class ActivityFields(Schema):
     signup_opens_at = _aware(allow_none=True)
     signup_closes_at = _aware(allow_none=True)
     walk_ins_allowed = fields.Boolean()
-    points_rule_version = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    points_rule_version = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(
+            min=1, max=INT32_MAX, error="积分规则版本须在 1 到 2147483647 之间"
+        ),
+        metadata={"description": "a version of the points rules (not checked against the ledger)"},
+    )
     shifts = fields.List(
         fields.Nested(ShiftIn), validate=validate.Length(min=1, max=30, error="至少需要一个岗位")
     )
@@ -147,19 +156,19 @@ class ActivityFields(Schema):
 class ActivityCreate(ActivityFields):
     """A new activity (created as a draft)."""
 
-    title = fields.String(required=True, validate=TITLE, error_messages=REQUIRED)
-    category = fields.String(
+    title = Text(required=True, validate=TITLE, error_messages=REQUIRED)
+    category = Text(
         required=True,
         validate=validate.OneOf(list(CATEGORIES), error="未知的活动类别"),
         error_messages=REQUIRED,
     )
     dimensions = fields.List(
-        fields.String(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度")),
+        Text(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度")),
         required=True,
         validate=validate.Length(min=1, max=5, error="至少选择一个嵌入维度"),
         error_messages=REQUIRED,
     )
-    host_unit_id = fields.String(required=True, error_messages=REQUIRED)
+    host_unit_id = Text(required=True, error_messages=REQUIRED)
     starts_at = _aware(required=True)
     ends_at = _aware(required=True)
 
@@ -177,7 +186,8 @@ class ActivityChange(ActivityFields):
 class CancelIn(Schema):
     """Why an activity is called off."""
 
-    reason = fields.String(
+    reason = Text(
+        multiline=True,
         required=True,
         validate=validate.Length(min=2, max=500, error="请说明取消原因（2 到 500 个字符）"),
         error_messages=REQUIRED,
@@ -189,16 +199,16 @@ class CopyIn(Schema):
 
     starts_at = _aware(required=True)
     ends_at = _aware(required=True)
-    title = fields.String(validate=TITLE)
+    title = Text(validate=TITLE)
 
 
 class ShiftOut(Schema):
     """A shift with its places."""
 
-    id = fields.String()
-    name = fields.String()
+    id = Text()
+    name = Text()
     capacity = fields.Integer()
-    hour_weight = fields.Decimal(as_string=True, allow_none=True)
+    hour_weight = fields.Float(allow_none=True)
     taken = fields.Integer()
     free = fields.Integer()
 
@@ -206,32 +216,34 @@ class ShiftOut(Schema):
 class ActivityOut(Schema):
     """An activity as volunteers and organizers see it."""
 
-    id = fields.String()
-    status = fields.String()
-    status_label = fields.String()
-    title = fields.String()
-    description = fields.String()
-    category = fields.String()
-    category_label = fields.String()
-    dimensions = fields.List(fields.String())
-    host_unit_id = fields.String()
-    host_unit_name = fields.String()
-    co_host_unit_ids = fields.List(fields.String())
-    address = fields.String()
-    latitude = fields.Decimal(as_string=True, allow_none=True)
-    longitude = fields.Decimal(as_string=True, allow_none=True)
+    id = Text()
+    status = Text()
+    status_label = Text()
+    title = Text()
+    description = Text(
+        multiline=True,
+    )
+    category = Text()
+    category_label = Text()
+    dimensions = fields.List(Text())
+    host_unit_id = Text()
+    host_unit_name = Text()
+    co_host_unit_ids = fields.List(Text())
+    address = Text()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
     checkin_radius_m = fields.Integer(allow_none=True)
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
-    signup_opens_at = fields.AwareDateTime(allow_none=True)
-    signup_closes_at = fields.AwareDateTime(allow_none=True)
+    starts_at = AwareDateTime()
+    ends_at = AwareDateTime()
+    signup_opens_at = AwareDateTime(allow_none=True)
+    signup_closes_at = AwareDateTime(allow_none=True)
     walk_ins_allowed = fields.Boolean()
     points_rule_version = fields.Integer(allow_none=True)
-    cancel_reason = fields.String(allow_none=True)
+    cancel_reason = Text(allow_none=True)
     shifts = fields.List(fields.Nested(ShiftOut))
     free_places = fields.Integer()
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
 
 
 class ActivityPage(Schema):
@@ -246,13 +258,13 @@ class ActivityPage(Schema):
 class ActivityQuery(Schema):
     """Filters of the activity lists."""
 
-    unit_id = fields.String()
-    category = fields.String(validate=validate.OneOf(list(CATEGORIES), error="未知的活动类别"))
-    dimension = fields.String(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度"))
-    from_ = fields.AwareDateTime(data_key="from", attribute="from")
-    to = fields.AwareDateTime()
+    unit_id = Text()
+    category = Text(validate=validate.OneOf(list(CATEGORIES), error="未知的活动类别"))
+    dimension = Text(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度"))
+    from_ = AwareDateTime(data_key="from", attribute="from")
+    to = AwareDateTime()
     has_free_places = fields.Boolean(load_default=False)
     mine = fields.Boolean(load_default=False, metadata={"description": "the activities I organize"})
-    status = fields.String(validate=validate.OneOf(list(STATUSES)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    status = Text(validate=validate.OneOf(list(STATUSES)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_smorest import Api
+import http
+
+from flask import Flask, current_app, request
+from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields, validate
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
+
+from services.common import auth
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Schema):
+    """An error (RFC 9457): a stable type, a title and detail for people, and for a validation
+    error the messages of each field (by location: json, query, path)."""
+
+    type = fields.String(required=True, metadata={"example": "urn:shiliu:problem:validation"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "messages by location and field"})
+
+
+class ShiliuApi(Api):
+    """flask-smorest's Api, documenting every error as what it is: problem+json (``Problem``)."""
+
+    ERROR_SCHEMA = Problem
+
+    def _register_responses(self):
+        """Register the shared error responses with the problem+json content type."""
+        for status in http.HTTPStatus:
+            if 400 <= status < 600:
+                response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+                prepare_response(response, self.spec, PROBLEM)
+                self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 def make_api(app: Flask, title: str) -> Api:
@@ -14,7 +50,7 @@ def make_api(app: Flask, title: str) -> Api:
     app.config.setdefault("API_TITLE", title)
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
-    api = Api(app)
+    api = ShiliuApi(app)
     app.extensions["shiliu_api"] = api
     # flask-smorest registers its own HTTP error handler; ours answers with problem+json.
     if "shiliu_http_error" in app.extensions:
@@ -22,12 +58,87 @@ def make_api(app: Flask, title: str) -> Api:
     return api
 
 
+class Parser(FlaskParser):
+    """webargs' Flask parser, answering a body that is not JSON, or JSON nested too deep for
+    Python's parser (a RecursionError), with a 400 that names the body."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            abort(400, messages={"json": ["JSON 嵌套层次太深"]})
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        abort(400, messages={"json": ["须为有效的 JSON"]})
+
+
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint, parsing each request with one schema instance made up front.
 
     Given a schema class, webargs builds a new instance on every request, which costs more
-    than the parsing itself; the OpenAPI document is the same either way.
+    than the parsing itself; the OpenAPI document is the same either way. Every JSON API of the
+    platform is made of these (their parser is ``Parser``).
     """
+
+    ARGUMENTS_PARSER = Parser()
+
+    def __init__(self, *args, caller=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.caller = caller or auth.principal
+        self.before_request(self._authenticate_then_authorize)
+
+    def _authenticate_then_authorize(self):
+        """Before the arguments are parsed: 401 for an anonymous caller of an operation that is
+        not public, 403 for a caller holding none of the roles it needs (anywhere), so that
+        validation (422) and lookups (404) answer only those who may ask."""
+        view = current_app.view_functions.get(request.endpoint)
+        if view is None or getattr(view, "shiliu_public", False):
+            return
+        who = self.caller()
+        if who is None:
+            raise auth.Unauthenticated("需要登录后才能操作", code="unauthenticated")
+        roles = getattr(view, "shiliu_roles", None)
+        if roles and not (who.system or any(grant.role in roles for grant in who.grants)):
+            detail, code = getattr(view, "shiliu_refusal", None) or REFUSAL
+            raise auth.Forbidden(detail, code=code)
+
+    def route(self, rule, *, parameters=None, **options):
+        """Route as flask-smorest does, declaring in the document whether a token is needed."""
+        register = super().route(rule, parameters=parameters, **options)
+
+        def decorator(view):
+            public = getattr(view, "shiliu_public", False)
+            security = [{}, {"bearer": []}] if public else [{"bearer": []}]
+            apidoc = getattr(view, "_apidoc", {})
+            manual = {**apidoc.get("manual_doc", {}), "security": security}
+            view._apidoc = {**apidoc, "manual_doc": manual}
+            return register(view)
+
+        return decorator
+
+
+def public(view):
+    """Mark an operation anyone may call (a token, if sent, is still read); put it right under
+    the route decorator. Every other operation needs a signed-in caller."""
+    view.shiliu_public = True
+    return view
+
+
+REFUSAL = ("你的角色不覆盖这个单位", "out-of-scope")  # as require_scope says
+
+
+def roles(*names: str, detail: str | None = None, code: str | None = None):
+    """Mark an operation only callers holding one of these roles (at any unit) may call; the
+    unit's scope is checked by the operation itself. Put it right under the route decorator.
+    ``detail`` and ``code`` say why others are refused (the operation's own words)."""
+
+    def mark(view):
+        view.shiliu_roles = names
+        if detail:
+            view.shiliu_refusal = (detail, code or REFUSAL[1])
+        return view
+
+    return mark
 
     def arguments(self, schema, **kwargs):
         """Parse and document the request's arguments with ``schema`` (see flask-smorest)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import request
-from flask_smorest import Blueprint
 
+from services.common.api import Blueprint, public, roles
 from services.common.app import db, transaction
 from services.common.auth import (
     STAFF_ROLES,
@@ -80,6 +80,7 @@ def _unit(session, unit_id: str, field: str, kinds: tuple[str, ...] | None = Non
 
 
 @blp.get("/standings")
+@roles("organizer", "committee", "admin")
 @blp.arguments(StandingsArgs, location="query")
 @blp.response(200, StandingsOut)
 def standings(args):
@@ -124,6 +125,7 @@ def standings(args):
 
 
 @blp.get("/verify")
+@roles("admin")
 @blp.response(200, VerifyOut)
 def verify():
     """Walk the hash chain (administrators): the first altered, removed or inserted row."""
@@ -139,6 +141,7 @@ def verify():
 
 
 @blp.get("/adjustments")
+@roles("admin")
 @blp.arguments(AdjustmentArgs, location="query")
 @blp.response(200, AdjustmentPage)
 def list_adjustments(args):
@@ -151,6 +154,7 @@ def list_adjustments(args):
 
 
 @blp.post("/adjustments")
+@roles("admin")
 @blp.arguments(AdjustmentIn)
 @blp.response(201, AdjustmentOut)
 def request_adjustment(body):
@@ -162,6 +166,7 @@ def request_adjustment(body):
 
 
 @blp.post("/adjustments/<adjustment_id>/approve")
+@roles("admin")
 @blp.response(200, AdjustmentOut)
 def approve_adjustment(adjustment_id):
     """Approve another administrator's adjustment: only now does it count."""
@@ -172,6 +177,7 @@ def approve_adjustment(adjustment_id):
 
 
 @blp.get("/rules")
+@public
 @blp.response(200, RuleList)
 def list_rules():
     """Every version of the points rule (public: everyone may know how points are earned)."""
@@ -186,6 +192,7 @@ def list_rules():
 
 
 @blp.post("/rules")
+@roles("admin")
 @blp.arguments(RuleIn)
 @blp.response(201, RuleOut)
 def create_rule(body):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.common.api import PageArgs
+from services.common.fields import Date, Text
 
 
 def _hour_limit(value) -> None:
@@ -22,19 +23,19 @@ class LedgerPageArgs(PageArgs):
 class EntryOut(Schema):
     """One ledger row with its explanation in plain Chinese."""
 
-    entry_id = fields.String()
+    entry_id = Text()
     seq = fields.Integer()
-    kind = fields.String(metadata={"description": "award | reversal | adjustment"})
-    reason_code = fields.String()
+    kind = Text(metadata={"description": "award | reversal | adjustment"})
+    reason_code = Text()
     points = fields.Integer()
-    hours = fields.String(metadata={"description": "confirmed hours this row counts (signed)"})
-    date = fields.Date()
-    activity_id = fields.String(allow_none=True)
-    activity_title = fields.String(allow_none=True)
-    explanation = fields.String()
+    hours = Text(metadata={"description": "confirmed hours this row counts (signed)"})
+    date = Date()
+    activity_id = Text(allow_none=True)
+    activity_title = Text(allow_none=True)
+    explanation = Text()
     rule_version = fields.Integer(allow_none=True)
-    source_event_id = fields.String(allow_none=True)
-    reverses_entry_id = fields.String(allow_none=True)
+    source_event_id = Text(allow_none=True)
+    reverses_entry_id = Text(allow_none=True)
     occurred_at = fields.DateTime()
 
 
@@ -50,10 +51,10 @@ class EntryPage(Schema):
 class VolunteerLedgerOut(Schema):
     """A volunteer's balance, confirmed hours, stars and rows."""
 
-    volunteer_id = fields.String()
-    name = fields.String(allow_none=True)
+    volunteer_id = Text()
+    name = Text(allow_none=True)
     balance = fields.Integer()
-    hours = fields.String()
+    hours = Text()
     stars = fields.Integer()
     entries = fields.Nested(EntryPage)
 
@@ -61,10 +62,10 @@ class VolunteerLedgerOut(Schema):
 class StandingsArgs(PageArgs):
     """Which volunteers and which period to rank."""
 
-    unit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    team_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    unit_id = Text(load_default=None, validate=validate.Length(min=1, max=64))
+    team_id = Text(load_default=None, validate=validate.Length(min=1, max=64))
+    from_ = Date(data_key="from", load_default=None)
+    to = Date(load_default=None)
 
     @validates_schema
     def _scope_and_period(self, data, **_kwargs):
@@ -80,8 +81,8 @@ class StandingsArgs(PageArgs):
 class StandingOut(Schema):
     """A volunteer's place in the standings."""
 
-    volunteer_id = fields.String()
-    name = fields.String()
+    volunteer_id = Text()
+    name = Text()
     points = fields.Integer()
     rank = fields.Integer()
 
@@ -93,19 +94,19 @@ class StandingsOut(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
-    unit_id = fields.String(allow_none=True)
-    team_id = fields.String(allow_none=True)
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    unit_id = Text(allow_none=True)
+    team_id = Text(allow_none=True)
+    from_ = Date(data_key="from")
+    to = Date()
 
 
 class ProblemOut(Schema):
     """Where the chain breaks."""
 
-    kind = fields.String(metadata={"description": "altered | removed | inserted | totals"})
+    kind = Text(metadata={"description": "altered | removed | inserted | totals"})
     seq = fields.Integer()
-    entry_id = fields.String(allow_none=True)
-    detail = fields.String()
+    entry_id = Text(allow_none=True)
+    detail = Text()
 
 
 class VerifyOut(Schema):
@@ -114,18 +115,18 @@ class VerifyOut(Schema):
     ok = fields.Boolean()
     rows = fields.Integer()
     problem = fields.Nested(ProblemOut, allow_none=True)
-    checksum = fields.String()
+    checksum = Text()
 
 
 class AdjustmentIn(Schema):
     """A manual adjustment asked for by an administrator."""
 
-    volunteer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    volunteer_id = Text(required=True, validate=validate.Length(min=1, max=64))
     points = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=-1000, max=1000)
     )
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    date = fields.Date(load_default=None)
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=2, max=200))
+    date = Date(load_default=None)
 
     @validates("points")
     def _not_zero(self, value, **_kwargs):
@@ -141,24 +142,26 @@ class AdjustmentIn(Schema):
 class AdjustmentOut(Schema):
     """An adjustment and where it stands."""
 
-    id = fields.String()
-    volunteer_id = fields.String()
-    volunteer_name = fields.String(allow_none=True)
+    id = Text()
+    volunteer_id = Text()
+    volunteer_name = Text(allow_none=True)
     points = fields.Integer()
-    reason = fields.String()
-    date = fields.Date()
-    status = fields.String(metadata={"description": "pending | approved"})
-    requested_by = fields.String()
+    reason = Text(
+        multiline=True,
+    )
+    date = Date()
+    status = Text(metadata={"description": "pending | approved"})
+    requested_by = Text()
     requested_at = fields.DateTime()
-    approved_by = fields.String(allow_none=True)
+    approved_by = Text(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
-    entry_id = fields.String(allow_none=True)
+    entry_id = Text(allow_none=True)
 
 
 class AdjustmentArgs(PageArgs):
     """Which adjustments to list."""
 
-    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "approved"]))
+    status = Text(load_default=None, validate=validate.OneOf(["pending", "approved"]))
 
 
 class AdjustmentPage(Schema):
@@ -173,14 +176,14 @@ class AdjustmentPage(Schema):
 class RuleIn(Schema):
     """A new version of the points rule; omitted numbers are taken from the newest version."""
 
-    effective_from = fields.Date(required=True)
+    effective_from = Date(required=True)
     attendance_base = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     points_per_hour = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     max_hours = fields.Decimal(validate=_hour_limit)
     cross_group_bonus_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     no_show_penalty = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     daily_cap = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
-    note = fields.String(load_default="", validate=validate.Length(max=200))
+    note = Text(multiline=True, load_default="", validate=validate.Length(max=200))
 
     @validates("max_hours")
     def _half_hours(self, value, **_kwargs):
@@ -192,15 +195,17 @@ class RuleOut(Schema):
     """A version of the points rule."""
 
     version = fields.Integer()
-    effective_from = fields.Date()
+    effective_from = Date()
     attendance_base = fields.Integer()
     points_per_hour = fields.Integer()
-    max_hours = fields.String()
+    max_hours = Text()
     cross_group_bonus_percent = fields.Integer()
     no_show_penalty = fields.Integer()
     daily_cap = fields.Integer()
-    note = fields.String()
-    created_by = fields.String(allow_none=True)
+    note = Text(
+        multiline=True,
+    )
+    created_by = Text(allow_none=True)
     created_at = fields.DateTime()
 
 

@@ -8,10 +8,11 @@ from flask import Response, current_app, request
 from marshmallow import fields
 
 from events.envelope import utcnow
-from services.common.api import Blueprint, PageArgs
+from services.common.api import Blueprint, PageArgs, public, roles
 from services.common.app import connection_transaction, db, transaction
 from services.common.auth import (
     STAFF_ROLES,
+    SYSTEM,
     Forbidden,
     require_principal,
     require_system,
@@ -58,6 +59,7 @@ ORGANIZING = ("organizer", "admin")
 
 
 @blp.put("/<volunteer_id>")
+@roles(SYSTEM)
 @blp.arguments(ProfileIn)
 @blp.response(200, VolunteerPrivateOut)
 def save_profile(body, volunteer_id):
@@ -69,6 +71,15 @@ def save_profile(body, volunteer_id):
 
 
 @blp.get("/<volunteer_id>")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the whole profile for its owner and administrators, "
+            "without ethnicity for organizers",
+            "content": {"application/json": {"schema": VolunteerPrivateOut}},
+        }
+    }
+)
 def get_volunteer(volunteer_id):
     """A profile: its owner and administrators in scope see all of it, organizers in scope the rest."""
     who = require_principal()
@@ -81,6 +92,7 @@ def get_volunteer(volunteer_id):
 
 
 @blp.get("")
+@roles("organizer", "committee", "admin")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, VolunteerPage)
 def list_volunteers(args):
@@ -225,6 +237,7 @@ def cancel_my_signup(activity_id):
 
 
 @signups.post("/<activity_id>/signups/<signup_id>/removal")
+@roles("organizer", "admin")
 @signups.arguments(RemovalIn)
 @signups.response(200, SignupOut)
 def remove_signup(body, activity_id, signup_id):
@@ -244,6 +257,7 @@ def remove_signup(body, activity_id, signup_id):
 
 
 @signups.get("/<activity_id>/signups")
+@roles("organizer", "admin")
 @signups.arguments(PageArgs, location="query")
 @signups.response(200, RosterPage)
 def list_signups(args, activity_id):
@@ -269,6 +283,7 @@ def list_signups(args, activity_id):
 
 
 @signups.get("/<activity_id>/checkin-code")
+@roles("organizer", "admin")
 @signups.response(200, CheckinCodeOut)
 def get_checkin_code(activity_id):
     """The live check-in code for the organizer's screen; it changes every 30 seconds."""
@@ -347,6 +362,7 @@ def check_out(body, activity_id):
 
 
 @signups.get("/<activity_id>/attendance")
+@roles("organizer", "admin")
 @signups.response(200, AttendanceTable)
 def attendance_table(activity_id):
     """The attendance table the organizer reviews before confirming."""
@@ -357,6 +373,7 @@ def attendance_table(activity_id):
 
 
 @signups.post("/<activity_id>/attendance/confirm")
+@roles("organizer", "admin")
 @signups.arguments(ConfirmIn)
 @signups.response(200, ConfirmOut)
 def confirm_attendance(body, activity_id):
@@ -425,6 +442,7 @@ def my_certificate():
 
 
 @certificates.get("/<code>")
+@public
 @certificates.response(200, CertificateCheck)
 def verify_certificate(code):
     """Check a certificate's verification code. Public."""

@@ -4,37 +4,39 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from services.common.fields import Date, Text
+
 
 class ProfileIn(Schema):
     """A volunteer's profile as web sends it on registration or change."""
 
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    home_unit_id = fields.String(required=True)
-    team_id = fields.String(load_default=None, allow_none=True)
+    display_name = Text(required=True, validate=validate.Length(min=1, max=50))
+    home_unit_id = Text(required=True)
+    team_id = Text(load_default=None, allow_none=True)
     languages = fields.List(
-        fields.String(validate=validate.Length(max=30)),
+        Text(validate=validate.Length(max=30)),
         load_default=list,
         validate=validate.Length(max=20),
     )
-    ethnicity = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    ethnicity = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
     ethnicity_consent = fields.Boolean(load_default=False)
 
 
 class VolunteerOut(Schema):
     """A profile as staff in scope see it (no ethnicity)."""
 
-    id = fields.String()
-    display_name = fields.String()
-    home_unit_id = fields.String()
-    team_id = fields.String(allow_none=True)
-    languages = fields.List(fields.String())
+    id = Text()
+    display_name = Text()
+    home_unit_id = Text()
+    team_id = Text(allow_none=True)
+    languages = fields.List(Text())
     created_at = fields.DateTime()
 
 
 class VolunteerPrivateOut(VolunteerOut):
     """A profile as its owner and administrators see it."""
 
-    ethnicity = fields.String(allow_none=True)
+    ethnicity = Text(allow_none=True)
     ethnicity_consent_at = fields.DateTime(allow_none=True)
 
 
@@ -53,7 +55,7 @@ class VolunteerPage(Schema):
 class SignupIn(Schema):
     """A volunteer signs up: optionally for one shift, optionally bringing family members."""
 
-    shift_id = fields.String(load_default=None, allow_none=True)
+    shift_id = Text(load_default=None, allow_none=True)
     party_size = fields.Integer(
         load_default=1,
         validate=validate.Range(min=1, max=10, error="同行人数须为 1 到 10 人（含本人）"),
@@ -63,51 +65,53 @@ class SignupIn(Schema):
 class RemovalIn(Schema):
     """An organizer removes a sign-up, saying why."""
 
-    reason = fields.String(
-        required=True, validate=validate.Length(min=1, max=200, error="请说明移出的原因")
+    reason = Text(
+        multiline=True,
+        required=True,
+        validate=validate.Length(min=1, max=200, error="请说明移出的原因"),
     )
 
 
 class SignupOut(Schema):
     """A sign-up as its volunteer and the organizer see it."""
 
-    id = fields.String()
-    activity_id = fields.String()
-    shift_id = fields.String()
-    volunteer_id = fields.String()
+    id = Text()
+    activity_id = Text()
+    shift_id = Text()
+    volunteer_id = Text()
     party_size = fields.Integer()
-    status = fields.String()
+    status = Text()
     waitlist_position = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
     promoted_at = fields.DateTime(allow_none=True)
     cancelled_at = fields.DateTime(allow_none=True)
-    cancel_reason = fields.String(allow_none=True)
+    cancel_reason = Text(allow_none=True)
     removed = fields.Boolean()
 
 
 class ShiftPlacesOut(Schema):
     """A shift with its places."""
 
-    shift_id = fields.String()
-    name = fields.String()
+    shift_id = Text()
+    name = Text()
     capacity = fields.Integer()
     taken = fields.Integer()
     free = fields.Integer()
     waiting = fields.Integer()
-    hour_weight = fields.String(allow_none=True)
+    hour_weight = Text(allow_none=True)
 
 
 class ActivityBrief(Schema):
     """What volunteers here know of an activity."""
 
-    activity_id = fields.String()
-    title = fields.String()
-    status = fields.String()
-    cancel_reason = fields.String(allow_none=True)
+    activity_id = Text()
+    title = Text()
+    status = Text()
+    cancel_reason = Text(allow_none=True)
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
-    address = fields.String()
-    host_unit_id = fields.String()
+    address = Text()
+    host_unit_id = Text()
     walk_ins_allowed = fields.Boolean()
     signup_opens_at = fields.DateTime(allow_none=True)
     signup_closes_at = fields.DateTime()
@@ -119,8 +123,8 @@ class ActivityBrief(Schema):
 class RosterEntry(SignupOut):
     """A line of the organizer's roster."""
 
-    display_name = fields.String()
-    shift_name = fields.String()
+    display_name = Text()
+    shift_name = Text()
     checked_in_at = fields.DateTime(allow_none=True)
 
 
@@ -138,17 +142,17 @@ class RosterPage(Schema):
 class AttendanceOut(Schema):
     """An attendance record."""
 
-    id = fields.String()
-    activity_id = fields.String()
-    volunteer_id = fields.String()
-    shift_id = fields.String(allow_none=True)
+    id = Text()
+    activity_id = Text()
+    volunteer_id = Text()
+    shift_id = Text(allow_none=True)
     walk_in = fields.Boolean()
     checked_in_at = fields.DateTime(allow_none=True)
-    checkin_method = fields.String(allow_none=True)
-    checked_in_by = fields.String(allow_none=True)
+    checkin_method = Text(allow_none=True)
+    checked_in_by = Text(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
-    status = fields.String()
-    hours = fields.String(allow_none=True)
+    status = Text()
+    hours = Text(allow_none=True)
 
 
 class MySignup(Schema):
@@ -156,7 +160,7 @@ class MySignup(Schema):
 
     signup = fields.Nested(SignupOut)
     activity = fields.Nested(ActivityBrief)
-    shift_name = fields.String()
+    shift_name = Text()
     attendance = fields.Nested(AttendanceOut, allow_none=True)
 
 
@@ -184,19 +188,19 @@ class MySignupForActivity(Schema):
 class CheckinCodeOut(Schema):
     """The live code: show it, and show it again when it expires."""
 
-    activity_id = fields.String()
-    code = fields.String()
+    activity_id = Text()
+    code = Text()
     expires_at = fields.DateTime()
     step_seconds = fields.Integer()
-    url = fields.String(metadata={"description": "the check-in page, relative to the base URL"})
+    url = Text(metadata={"description": "the check-in page, relative to the base URL"})
 
 
 class CheckinIn(Schema):
     """A volunteer's scan (``code`` and the browser's location) or an organizer's hand entry
     (``volunteer_id``)."""
 
-    code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=12))
-    volunteer_id = fields.String(load_default=None, allow_none=True)
+    code = Text(load_default=None, allow_none=True, validate=validate.Length(max=12))
+    volunteer_id = Text(load_default=None, allow_none=True)
     latitude = fields.Float(
         load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90)
     )
@@ -209,7 +213,7 @@ class CheckinOut(AttendanceOut):
     """An attendance record with what to tell the volunteer."""
 
     already = fields.Boolean()
-    message = fields.String()
+    message = Text()
 
 
 # ---- attendance --------------------------------------------------------------------------
@@ -226,26 +230,28 @@ def _half_hours(hours) -> None:
 class ConfirmEntry(Schema):
     """One volunteer's hours as the organizer confirms them."""
 
-    volunteer_id = fields.String(required=True)
+    volunteer_id = Text(required=True)
     hours = fields.Decimal(
         required=True,
         places=1,
         validate=_half_hours,
     )
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    reason = Text(
+        multiline=True, load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
 
 
 class ConfirmIn(Schema):
     """The organizer's confirmation: hours per volunteer, and who did not come."""
 
     entries = fields.List(fields.Nested(ConfirmEntry), load_default=list)
-    no_shows = fields.List(fields.String(), load_default=list)
+    no_shows = fields.List(Text(), load_default=list)
 
 
 class ConfirmOut(Schema):
     """What the confirmation changed, and the activity's aggregate."""
 
-    activity_id = fields.String()
+    activity_id = Text()
     attendees = fields.Integer()
     distinct_groups = fields.Integer(allow_none=True)
     cross_group = fields.Boolean()
@@ -257,19 +263,19 @@ class ConfirmOut(Schema):
 class AttendanceRow(Schema):
     """A line of the attendance table the organizer reviews."""
 
-    volunteer_id = fields.String()
-    display_name = fields.String()
-    signup_id = fields.String(allow_none=True)
-    shift_id = fields.String(allow_none=True)
-    shift_name = fields.String(allow_none=True)
+    volunteer_id = Text()
+    display_name = Text()
+    signup_id = Text(allow_none=True)
+    shift_id = Text(allow_none=True)
+    shift_name = Text(allow_none=True)
     walk_in = fields.Boolean()
     checked_in_at = fields.DateTime(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
-    computed_hours = fields.Decimal(as_string=True, allow_none=True)
+    computed_hours = fields.Float(allow_none=True)
     missing_checkout = fields.Boolean()
-    status = fields.String()
-    hours = fields.Decimal(as_string=True, allow_none=True)
-    reason = fields.String(allow_none=True)
+    status = Text()
+    hours = fields.Float(allow_none=True)
+    reason = Text(multiline=True, allow_none=True)
 
 
 class AttendanceTable(Schema):
@@ -283,28 +289,28 @@ class AttendanceTable(Schema):
 class HoursRecord(Schema):
     """One confirmed record of a volunteer's hours."""
 
-    attendance_id = fields.String()
-    activity_id = fields.String()
-    title = fields.String()
-    activity_date = fields.Date()
-    host_unit_id = fields.String()
-    host_unit_name = fields.String()
-    hours = fields.Decimal(as_string=True)
+    attendance_id = Text()
+    activity_id = Text()
+    title = Text()
+    activity_date = Date()
+    host_unit_id = Text()
+    host_unit_name = Text()
+    hours = fields.Float()
     confirmed_at = fields.DateTime()
 
 
 class MyHours(Schema):
     """A volunteer's confirmed hours."""
 
-    total_hours = fields.Decimal(as_string=True)
+    total_hours = fields.Float()
     items = fields.List(fields.Nested(HoursRecord))
 
 
 class CertificateCheck(Schema):
     """What anyone holding a certificate's code may verify."""
 
-    code = fields.String()
-    display_name = fields.String()
-    total_hours = fields.String()
+    code = Text()
+    display_name = Text()
+    total_hours = fields.Float()
     records = fields.Integer()
     issued_at = fields.DateTime()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 
+from services.common.api import Blueprint, public, roles
 from services.common.app import db, transaction
 from services.common.auth import principal, require_principal, verify_staff_statement
 from services.common.errors import Conflict
@@ -40,6 +40,7 @@ from services.ledger.awards.schemas import (
     HonorRollOut,
 )
 
+NOT_A_MEMBER = "只有本评选的评审委员可以投票"
 cycles = Blueprint(
     "award_cycles", __name__, url_prefix="/api/v1/award-cycles", description="民族团结之星评选"
 )
@@ -96,6 +97,7 @@ def list_cycles(args):
 
 
 @cycles.post("")
+@roles("committee", "admin")
 @idempotent
 @cycles.arguments(AwardCycleIn)
 @cycles.response(201, AwardCycleOut)
@@ -127,6 +129,7 @@ def _act(cycle_id: str, operation, *args):
 
 
 @cycles.post("/<cycle_id>/open")
+@roles("committee", "admin")
 @cycles.response(200, AwardCycleOut)
 def open_cycle(cycle_id):
     """List the candidates from the ledger and open the vote."""
@@ -154,6 +157,7 @@ def nominate(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/votes")
+@roles("committee", "admin", detail=NOT_A_MEMBER, code="not-a-member")
 @cycles.arguments(AwardVoteIn)
 @cycles.response(201, AwardVoteOut)
 def cast_vote(body, cycle_id):
@@ -164,6 +168,7 @@ def cast_vote(body, cycle_id):
 
 
 @cycles.put("/<cycle_id>/votes/<candidate_id>")
+@roles("committee", "admin", detail=NOT_A_MEMBER, code="not-a-member")
 @cycles.arguments(AwardVoteChange)
 @cycles.response(200, AwardVoteOut)
 def change_vote(body, cycle_id, candidate_id):
@@ -174,6 +179,7 @@ def change_vote(body, cycle_id, candidate_id):
 
 
 @cycles.post("/<cycle_id>/recusals")
+@roles("committee", "admin", detail=NOT_A_MEMBER, code="not-a-member")
 @cycles.arguments(AwardRecusalIn)
 @cycles.response(201, AwardVoteOut)
 def recuse(body, cycle_id):
@@ -185,6 +191,7 @@ def recuse(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/tie-break")
+@roles("committee", "admin")
 @cycles.arguments(AwardTieIn)
 @cycles.response(200, AwardCycleOut)
 def break_tie(body, cycle_id):
@@ -193,6 +200,7 @@ def break_tie(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/notice")
+@roles("committee", "admin")
 @cycles.response(200, AwardCycleOut)
 def start_notice(cycle_id):
     """Close the vote and put the winners on public notice (公示)."""
@@ -200,6 +208,7 @@ def start_notice(cycle_id):
 
 
 @cycles.get("/<cycle_id>/notice")
+@public
 @cycles.response(200, AwardNoticeOut)
 def public_notice(cycle_id):
     """The public notice: proposed winners, their units and stories, the end date. Public."""
@@ -230,6 +239,7 @@ def lodge_objection(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/objections/<objection_id>/decision")
+@roles("committee", "admin")
 @cycles.arguments(AwardDecisionIn)
 @cycles.response(200, AwardObjectionOut)
 def decide_objection(body, cycle_id, objection_id):
@@ -242,6 +252,7 @@ def decide_objection(body, cycle_id, objection_id):
 
 
 @cycles.post("/<cycle_id>/proposals")
+@roles("committee", "admin")
 @cycles.arguments(AwardProposalIn)
 @cycles.response(200, AwardCycleOut)
 def propose(body, cycle_id):
@@ -250,6 +261,7 @@ def propose(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/publish")
+@roles("committee", "admin")
 @cycles.response(200, AwardCycleOut)
 def publish(cycle_id):
     """After the notice: publish the honor roll and issue the certificates."""
@@ -257,6 +269,7 @@ def publish(cycle_id):
 
 
 @cycles.post("/<cycle_id>/revoke")
+@roles("committee", "admin")
 @cycles.arguments(AwardRevokeIn)
 @cycles.response(200, AwardCycleOut)
 def revoke(body, cycle_id):
@@ -265,6 +278,7 @@ def revoke(body, cycle_id):
 
 
 @cycles.post("/<cycle_id>/cancel")
+@roles("committee", "admin")
 @cycles.arguments(AwardReasonIn)
 @cycles.response(200, AwardCycleOut)
 def cancel(body, cycle_id):
@@ -303,6 +317,7 @@ def export(cycle_id):
 
 
 @honors.get("/award-notices")
+@public
 @honors.response(200, AwardNoticeList)
 def notices():
     """Cycles on public notice now. Public."""
@@ -311,6 +326,7 @@ def notices():
 
 
 @honors.get("/honor-roll")
+@public
 @honors.arguments(HonorRollArgs, location="query")
 @honors.response(200, HonorRollOut)
 def honor_roll(args):
@@ -320,6 +336,7 @@ def honor_roll(args):
 
 
 @honors.get("/certificates/<code>")
+@public
 @honors.response(200, AwardCertificateOut)
 def verify_certificate(code):
     """Check a certificate by its code: valid, or revoked with the reason. Public."""
@@ -328,6 +345,7 @@ def verify_certificate(code):
 
 
 @honors.get("/certificates/<code>/pdf")
+@public
 @honors.response(200, description="荣誉证书（PDF）", content_type="application/pdf")
 def certificate_pdf(code):
     """The certificate as a PDF with its verification code and QR. Public, like the roll."""

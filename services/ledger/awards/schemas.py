@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.api import PageArgs
+from services.common.fields import Date, Text
 
 _count = {"strict": True}
 BETWEEN = "须在 {min} 到 {max} 之间"  # marshmallow fills in the bounds
@@ -45,16 +46,16 @@ class AwardCriteria(Schema):
 class AwardCycleIn(Schema):
     """A new cycle (DESIGN §7 defaults where a number is left out)."""
 
-    title = fields.String(required=True, validate=_text(2, 100, "请填写评选名称"))
-    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
+    title = Text(required=True, validate=_text(2, 100, "请填写评选名称"))
+    unit_id = Text(required=True, validate=validate.Length(min=1, max=64))
+    period_start = Date(required=True)
+    period_end = Date(required=True)
     criteria = fields.Nested(AwardCriteria, load_default=lambda: AwardCriteria().load({}))
     quota = fields.Integer(
         required=True, validate=validate.Range(min=1, max=1000, error=BETWEEN), **_count
     )
     committee = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
+        Text(validate=validate.Length(min=1, max=64)),
         required=True,
         validate=validate.Length(min=1, max=50, error="评审委员须有 1 到 50 位"),
     )
@@ -101,55 +102,57 @@ class AwardCycleIn(Schema):
 class AwardMember(Schema):
     """A committee member."""
 
-    account_id = fields.String()
-    name = fields.String()
+    account_id = Text()
+    name = Text()
 
 
 class AwardTieBreak(Schema):
     """The committee's decision on candidates tied at the quota line."""
 
-    group = fields.List(fields.String())
-    chosen = fields.List(fields.String())
-    reason = fields.String()
-    by = fields.String()
-    by_name = fields.String()
-    at = fields.String()
+    group = fields.List(Text())
+    chosen = fields.List(Text())
+    reason = Text(
+        multiline=True,
+    )
+    by = Text()
+    by_name = Text()
+    at = Text()
 
 
 class AwardCycleOut(Schema):
     """A cycle and where it stands."""
 
-    id = fields.String()
-    title = fields.String()
-    unit_id = fields.String()
-    unit_name = fields.String()
-    period_start = fields.Date()
-    period_end = fields.Date()
+    id = Text()
+    title = Text()
+    unit_id = Text()
+    unit_name = Text()
+    period_start = Date()
+    period_end = Date()
     criteria = fields.Nested(AwardCriteria)
     quota = fields.Integer()
-    committee = fields.List(fields.String())
+    committee = fields.List(Text())
     committee_members = fields.List(fields.Nested(AwardMember))
     quorum = fields.Integer()
     majority = fields.Float()
     notice_days = fields.Integer()
-    status = fields.String(
+    status = Text(
         metadata={"description": "draft | open | notice | published | cancelled | revoked"}
     )
-    status_label = fields.String()
+    status_label = Text()
     created_at = fields.DateTime()
     opened_at = fields.DateTime(allow_none=True)
-    notice_started_on = fields.Date(allow_none=True)
-    notice_ends_on = fields.Date(allow_none=True)
+    notice_started_on = Date(allow_none=True)
+    notice_ends_on = Date(allow_none=True)
     published_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
-    closed_reason = fields.String(allow_none=True)
+    closed_reason = Text(allow_none=True)
     tie_break = fields.Nested(AwardTieBreak, allow_none=True)
     winners = fields.List(
-        fields.String(), metadata={"description": "candidate ids winning now (or proposed)"}
+        Text(), metadata={"description": "candidate ids winning now (or proposed)"}
     )
-    tie = fields.List(fields.String(), metadata={"description": "candidates tied at the line"})
+    tie = fields.List(Text(), metadata={"description": "candidates tied at the line"})
     tie_places = fields.Integer()
-    next_in_rank = fields.String(allow_none=True)
+    next_in_rank = Text(allow_none=True)
     can_manage = fields.Boolean()
     is_member = fields.Boolean()
 
@@ -166,7 +169,7 @@ class AwardCyclePage(Schema):
 class AwardCycleArgs(PageArgs):
     """Which cycles to list."""
 
-    status = fields.String(
+    status = Text(
         load_default=None,
         validate=validate.OneOf(["draft", "open", "notice", "published", "cancelled", "revoked"]),
     )
@@ -175,26 +178,26 @@ class AwardCycleArgs(PageArgs):
 class AwardMonthPoints(Schema):
     """Points earned in one month of the period."""
 
-    month = fields.String()
+    month = Text()
     points = fields.Integer()
 
 
 class AwardAttended(Schema):
     """An activity the candidate attended, with confirmed hours."""
 
-    activity_id = fields.String()
-    title = fields.String()
-    date = fields.String()
-    hours = fields.String()
-    dimensions = fields.List(fields.String())
+    activity_id = Text()
+    title = Text()
+    date = Text()
+    hours = Text()
+    dimensions = fields.List(Text())
 
 
 class AwardMissed(Schema):
     """A no-show after a confirmed sign-up."""
 
-    activity_id = fields.String()
-    title = fields.String()
-    date = fields.String()
+    activity_id = Text()
+    title = Text()
+    date = Text()
 
 
 class AwardEvidence(Schema):
@@ -202,8 +205,8 @@ class AwardEvidence(Schema):
 
     points_by_month = fields.List(fields.Nested(AwardMonthPoints))
     activities = fields.List(fields.Nested(AwardAttended))
-    hours = fields.String()
-    dimensions = fields.List(fields.String())
+    hours = Text()
+    dimensions = fields.List(Text())
     no_shows = fields.List(fields.Nested(AwardMissed))
 
 
@@ -216,16 +219,18 @@ class AwardTally(Schema):
     recused = fields.Integer()
     eligible = fields.Integer()
     quorum_needed = fields.Integer()
-    outcome = fields.String(metadata={"description": "approved | rejected | pending"})
+    outcome = Text(metadata={"description": "approved | rejected | pending"})
 
 
 class AwardVoteOut(Schema):
     """A member's vote."""
 
-    member_id = fields.String()
-    member_name = fields.String()
-    decision = fields.String(metadata={"description": "approve | reject | abstain | recused"})
-    comment = fields.String()
+    member_id = Text()
+    member_name = Text()
+    decision = Text(metadata={"description": "approve | reject | abstain | recused"})
+    comment = Text(
+        multiline=True,
+    )
     automatic = fields.Boolean()
     cast_at = fields.DateTime()
     changed_at = fields.DateTime(allow_none=True)
@@ -234,29 +239,27 @@ class AwardVoteOut(Schema):
 class AwardCandidateOut(Schema):
     """A ranked candidate with evidence, story and tally."""
 
-    candidate_id = fields.String()
-    volunteer_id = fields.String()
-    name = fields.String()
-    unit_id = fields.String()
-    unit_name = fields.String()
+    candidate_id = Text()
+    volunteer_id = Text()
+    name = Text()
+    unit_id = Text()
+    unit_name = Text()
     points = fields.Integer()
     rank = fields.Integer()
-    hours = fields.String()
+    hours = Text()
     activities = fields.Integer()
     dimensions = fields.Integer()
     no_shows = fields.Integer()
     evidence = fields.Nested(AwardEvidence)
-    story = fields.String(allow_none=True)
-    nominated_by_name = fields.String(allow_none=True)
-    status = fields.String(
-        metadata={"description": "listed | proposed | removed | winner | revoked"}
-    )
+    story = Text(multiline=True, allow_none=True)
+    nominated_by_name = Text(allow_none=True)
+    status = Text(metadata={"description": "listed | proposed | removed | winner | revoked"})
     would_win = fields.Boolean(allow_none=True)
     tied = fields.Boolean()
     tally = fields.Nested(AwardTally)
     votes = fields.List(fields.Nested(AwardVoteOut))
-    my_vote = fields.String(allow_none=True)
-    certificate_code = fields.String(allow_none=True)
+    my_vote = Text(allow_none=True)
+    certificate_code = Text(allow_none=True)
 
 
 class AwardCandidateList(Schema):
@@ -269,12 +272,12 @@ class AwardCandidateList(Schema):
 class AwardStoryIn(Schema):
     """An organizer's nomination of an eligible volunteer, with their story (事迹)."""
 
-    volunteer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    story = fields.String(required=True, validate=_text(10, 2000, "事迹请至少写 10 个字"))
+    volunteer_id = Text(required=True, validate=validate.Length(min=1, max=64))
+    story = Text(multiline=True, required=True, validate=_text(10, 2000, "事迹请至少写 10 个字"))
 
 
 def _decision():
-    return fields.String(
+    return Text(
         required=True,
         validate=validate.OneOf(
             ["approve", "reject", "abstain"], error="投票须是 approve、reject 或 abstain"
@@ -285,56 +288,58 @@ def _decision():
 class AwardVoteIn(Schema):
     """A vote on a candidate."""
 
-    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    candidate_id = Text(required=True, validate=validate.Length(min=1, max=36))
     decision = _decision()
-    comment = fields.String(load_default="", validate=validate.Length(max=500))
+    comment = Text(multiline=True, load_default="", validate=validate.Length(max=500))
 
 
 class AwardVoteChange(Schema):
     """A changed vote."""
 
     decision = _decision()
-    comment = fields.String(load_default="", validate=validate.Length(max=500))
+    comment = Text(multiline=True, load_default="", validate=validate.Length(max=500))
 
 
 class AwardRecusalIn(Schema):
     """A member stepping aside from a candidate."""
 
-    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    reason = fields.String(required=True, validate=_text(2, 500, "请写明回避原因"))
+    candidate_id = Text(required=True, validate=validate.Length(min=1, max=36))
+    reason = Text(multiline=True, required=True, validate=_text(2, 500, "请写明回避原因"))
 
 
 class AwardTieIn(Schema):
     """Which tied candidates take the places left."""
 
     candidate_ids = fields.List(
-        fields.String(validate=validate.Length(min=1, max=36)),
+        Text(validate=validate.Length(min=1, max=36)),
         required=True,
         validate=validate.Length(min=1, max=1000),
     )
-    reason = fields.String(required=True, validate=_text(2, 500, "请写明决定的理由"))
+    reason = Text(multiline=True, required=True, validate=_text(2, 500, "请写明决定的理由"))
 
 
 class AwardObjectionIn(Schema):
     """An objection (异议) to a proposed winner."""
 
-    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    reason = fields.String(
-        required=True, validate=_text(5, 1000, "请写明异议的理由（至少 5 个字）")
+    candidate_id = Text(required=True, validate=validate.Length(min=1, max=36))
+    reason = Text(
+        multiline=True, required=True, validate=_text(5, 1000, "请写明异议的理由（至少 5 个字）")
     )
 
 
 class AwardObjectionOut(Schema):
     """An objection and the committee's decision."""
 
-    id = fields.String()
-    candidate_id = fields.String()
-    candidate_name = fields.String()
-    reason = fields.String()
+    id = Text()
+    candidate_id = Text()
+    candidate_name = Text()
+    reason = Text(
+        multiline=True,
+    )
     lodged_at = fields.DateTime()
-    status = fields.String(metadata={"description": "pending | upheld | dismissed"})
-    decided_by_name = fields.String(allow_none=True)
-    decision_reason = fields.String(allow_none=True)
+    status = Text(metadata={"description": "pending | upheld | dismissed"})
+    decided_by_name = Text(allow_none=True)
+    decision_reason = Text(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
 
 
@@ -347,40 +352,40 @@ class AwardObjectionList(Schema):
 class AwardDecisionIn(Schema):
     """The committee's decision on an objection."""
 
-    decision = fields.String(
+    decision = Text(
         required=True,
         validate=validate.OneOf(
             ["uphold", "dismiss"], error="请选择 uphold（成立）或 dismiss（不成立）"
         ),
     )
-    reason = fields.String(required=True, validate=_text(2, 500, "请写明处理理由"))
+    reason = Text(multiline=True, required=True, validate=_text(2, 500, "请写明处理理由"))
 
 
 class AwardProposalIn(Schema):
     """The next candidate in rank, proposed after an upheld objection."""
 
-    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    candidate_id = Text(required=True, validate=validate.Length(min=1, max=36))
 
 
 class AwardReasonIn(Schema):
     """A reason for cancelling a cycle."""
 
-    reason = fields.String(required=True, validate=_text(2, 500, "请写明原因"))
+    reason = Text(multiline=True, required=True, validate=_text(2, 500, "请写明原因"))
 
 
 class AwardRevokeIn(Schema):
     """Revoking one winner's award (``candidate_id``) or every award of the cycle."""
 
-    candidate_id = fields.String(load_default=None, validate=validate.Length(min=1, max=36))
-    reason = fields.String(required=True, validate=_text(2, 500, "请写明撤销原因"))
+    candidate_id = Text(load_default=None, validate=validate.Length(min=1, max=36))
+    reason = Text(multiline=True, required=True, validate=_text(2, 500, "请写明撤销原因"))
 
 
 class AwardAuditOut(Schema):
     """One recorded act."""
 
     at = fields.DateTime()
-    actor_id = fields.String()
-    action = fields.String()
+    actor_id = Text()
+    action = Text()
     detail = fields.Dict()
 
 
@@ -393,24 +398,24 @@ class AwardAuditList(Schema):
 class AwardNoticeItem(Schema):
     """A proposed winner as the public sees them: never phone or ethnicity."""
 
-    candidate_id = fields.String()
-    name = fields.String()
-    unit_name = fields.String()
-    story = fields.String(allow_none=True)
+    candidate_id = Text()
+    name = Text()
+    unit_name = Text()
+    story = Text(multiline=True, allow_none=True)
     points = fields.Integer()
     activities = fields.Integer()
-    hours = fields.String()
+    hours = Text()
 
 
 class AwardNoticeOut(Schema):
     """The public notice (公示) of a cycle."""
 
-    cycle_id = fields.String()
-    title = fields.String()
-    unit_name = fields.String()
-    status = fields.String()
-    notice_started_on = fields.Date(allow_none=True)
-    notice_ends_on = fields.Date(allow_none=True)
+    cycle_id = Text()
+    title = Text()
+    unit_name = Text()
+    status = Text()
+    notice_started_on = Date(allow_none=True)
+    notice_ends_on = Date(allow_none=True)
     open_for_objections = fields.Boolean()
     items = fields.List(fields.Nested(AwardNoticeItem))
 
@@ -418,10 +423,10 @@ class AwardNoticeOut(Schema):
 class AwardNoticeSummary(Schema):
     """A cycle on notice now."""
 
-    cycle_id = fields.String()
-    title = fields.String()
-    unit_name = fields.String()
-    notice_ends_on = fields.Date()
+    cycle_id = Text()
+    title = Text()
+    unit_name = Text()
+    notice_ends_on = Date()
 
 
 class AwardNoticeList(Schema):
@@ -433,7 +438,7 @@ class AwardNoticeList(Schema):
 class HonorRollArgs(Schema):
     """Which honor roll."""
 
-    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit_id = Text(required=True, validate=validate.Length(min=1, max=64))
     year = fields.Integer(
         load_default=None, validate=validate.Range(min=2000, max=2100, error=BETWEEN)
     )
@@ -442,18 +447,18 @@ class HonorRollArgs(Schema):
 class HonorWinner(Schema):
     """A winner on the honor roll."""
 
-    name = fields.String()
-    unit_name = fields.String()
-    story = fields.String(allow_none=True)
+    name = Text()
+    unit_name = Text()
+    story = Text(multiline=True, allow_none=True)
     points = fields.Integer()
 
 
 class HonorCycle(Schema):
     """The winners of one cycle."""
 
-    cycle_id = fields.String()
-    title = fields.String()
-    unit_name = fields.String()
+    cycle_id = Text()
+    title = Text()
+    unit_name = Text()
     published_at = fields.DateTime()
     winners = fields.List(fields.Nested(HonorWinner))
 
@@ -461,8 +466,8 @@ class HonorCycle(Schema):
 class HonorRollOut(Schema):
     """The honor roll (光荣榜) of a unit for a year."""
 
-    unit_id = fields.String()
-    unit_name = fields.String()
+    unit_id = Text()
+    unit_name = Text()
     year = fields.Integer()
     cycles = fields.List(fields.Nested(HonorCycle))
 
@@ -470,17 +475,17 @@ class HonorRollOut(Schema):
 class AwardCertificateOut(Schema):
     """A certificate as anyone may check it."""
 
-    code = fields.String()
+    code = Text()
     valid = fields.Boolean()
-    status = fields.String(metadata={"description": "valid | revoked"})
-    name = fields.String()
-    unit_name = fields.String()
-    title = fields.String()
-    cycle_id = fields.String()
-    awarding_unit = fields.String()
-    issued_on = fields.Date()
+    status = Text(metadata={"description": "valid | revoked"})
+    name = Text()
+    unit_name = Text()
+    title = Text()
+    cycle_id = Text()
+    awarding_unit = Text()
+    issued_on = Date()
     revoked_at = fields.DateTime(allow_none=True)
-    revoked_reason = fields.String(allow_none=True)
+    revoked_reason = Text(allow_none=True)
 
 
 class AwardCertificateList(Schema):
