@@ -22,13 +22,21 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/shiliu dev
 
-## Debian packages the browser tests need (chromium, a CJK font); installed when missing.
+## Debian packages the tests need, installed when missing: chromium and a CJK font (browser
+## tests), nginx (the production gateway: `nginx -t` checks its configuration, the production
+## shape runs behind it).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing chromium and fonts-noto-cjk (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "please install chromium and fonts-noto-cjk"; exit 1; fi; \
+	fi
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nginx (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "please install nginx"; exit 1; fi; \
 	fi
 
 $(TOOLS)/node_modules/.installed: infra/tools/package.json

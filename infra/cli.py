@@ -322,6 +322,44 @@ def ready(service: str) -> None:
 
 
 @main.group()
+def gateway() -> None:
+    """The production gateway (nginx) in front of every part."""
+
+
+@gateway.command("config")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="Where to write it (default: infra/nginx/shiliu.conf.template; - for stdout).",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is out of date.")
+def gateway_config(output: str | None, check: bool) -> None:
+    """Write the gateway's nginx configuration from the parts' URL maps."""
+    import tempfile
+    from pathlib import Path
+
+    from infra.gateway import url_maps
+    from infra.gateway_nginx import TEMPLATE, render
+
+    with tempfile.TemporaryDirectory() as folder:
+        text = render(url_maps(Settings.from_env({"SHILIU_DATA_DIR": folder})))
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    path = Path(output) if output else TEMPLATE
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if check:
+        if current != text:
+            raise click.ClickException(f"{path} is out of date: run `shiliu gateway config`")
+        click.echo(f"{path} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{'unchanged' if current == text else 'wrote'} {path}")
+
+
+@main.group()
 def dlq() -> None:
     """Dead-letter topics: what consumers could not handle."""
 

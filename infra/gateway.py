@@ -1,23 +1,56 @@
 """One base URL for everything: routes each request to the part whose URL map claims it.
 
 ``route`` is the one routing decision. The in-process ``Gateway`` (``shiliu dev``) calls the
-owner app directly; the production gateway (``infra.proxy``) forwards to the owner's upstream.
+owner app directly; the production gateway is nginx, whose configuration
+(``infra/nginx/shiliu.conf.template``) ``infra.gateway_nginx`` writes from the same URL maps:
+one location per route a service serves, web for the rest.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, RequestRedirect
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
+from events.settings import Settings
+from infra.registry import SERVICES
+from infra.registry import WEB as WEB_PART
 from services.common.app import ServiceContext, service_context
+from web import readiness
 
 WEB = "web"
 METRICS_PREFIX = "/metrics/"
+API_PREFIX = "/api/"
+READINESS_PATH = readiness.PATH  # where the production gateway's /readyz goes: web asks every part
+
+
+def url_maps(settings: Settings) -> dict[str, Map]:
+    """Return every part's URL map, services first (their apps are built only to read them,
+    on throwaway in-memory databases that are never connected)."""
+    throwaway = replace(settings, database_urls=dict.fromkeys(settings.database_urls, "sqlite://"))
+    maps = {}
+    for part in [*SERVICES.values(), WEB_PART]:
+        app = part.create_app(throwaway)
+        maps[part.name] = app.url_map
+        app.extensions["shiliu"].engine.dispose()
+    return maps
+
+
+def service_routes(url_maps: Mapping[str, Map]) -> list[tuple[str, Rule]]:
+    """The routing table: (service, rule) for every ``/api/`` rule a service serves through the
+    gateway, in the order ``route`` asks the services; web serves every other path."""
+    table = []
+    for name, url_map in url_maps.items():
+        if name == WEB:
+            continue
+        rules = sorted(url_map.iter_rules(), key=lambda rule: rule.rule)
+        table += [(name, rule) for rule in rules if rule.rule.startswith(API_PREFIX)]
+    return table
 
 
 def claims(url_map: Map, path: str, method: str) -> bool:
@@ -39,7 +72,7 @@ def route(url_maps: Mapping[str, Map], path: str, method: str) -> tuple[str, str
         part = path[len(METRICS_PREFIX) :].strip("/")
         if part in url_maps:
             return part, "/metrics"
-    if path.startswith("/api/"):
+    if path.startswith(API_PREFIX):
         for name, url_map in url_maps.items():
             if name != WEB and claims(url_map, path, method):
                 return name, path

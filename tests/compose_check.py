@@ -1,4 +1,5 @@
-"""Does docker-compose.yml name only what exists? Commands, WSGI targets, ports, SHILIU_* variables.
+"""Does docker-compose.yml name only what exists? Commands, WSGI targets, ports, SHILIU_* variables,
+mounted files, and the variables the gateway's nginx template needs.
 
 ``problems(compose, env)`` reads the compose data as Docker Compose would after interpolating
 ``${VAR:-default}`` with ``env`` and returns one sentence per thing that does not exist.
@@ -22,6 +23,7 @@ ENV_EXAMPLE = ROOT / "infra" / "compose.env.example"
 THREE_BROKERS_ENV = ROOT / "infra" / "compose.three-brokers.env"
 CODE_FOLDERS = ("events", "services", "web", "infra")
 POSTGRES_PORT = 5432  # the official image's default; nothing in the compose file changes it
+NGINX_TEMPLATES = "/etc/nginx/templates/"  # the official nginx image fills these in at start
 
 _INTERPOLATION = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}"
@@ -151,6 +153,29 @@ def _addresses(value: str) -> list[tuple[str, int]]:
     return found
 
 
+def mounted_files(service: dict, env: dict) -> dict[str, Path]:
+    """Container path → file of this repository, for every bind mount of a relative path."""
+    mounts = {}
+    for volume in service.get("volumes") or []:
+        source, _, rest = str(interpolate(volume, env)).partition(":")
+        if source.startswith("."):
+            mounts[rest.split(":")[0]] = ROOT / source
+    return mounts
+
+
+def nginx_templates(service: dict, env: dict) -> dict[str, Path]:
+    """The nginx templates a service mounts, by container path."""
+    return {
+        target: source
+        for target, source in mounted_files(service, env).items()
+        if target.startswith(NGINX_TEMPLATES)
+    }
+
+
+def _template_variables(text: str) -> set[str]:
+    return set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
+
+
 def _listeners(service: dict, env: dict) -> dict[str, int]:
     """Listener name → port of a Kafka node."""
     environment = service.get("environment") or {}
@@ -175,6 +200,14 @@ def listening_ports(compose: dict, env: dict) -> dict[str, set[int]]:
             ports[name] = set(_listeners(service, env).values())
         elif image.startswith("postgres"):
             ports[name] = {POSTGRES_PORT}
+        elif image.startswith("nginx"):
+            ports[name] = set()
+            for source in nginx_templates(service, env).values():
+                if source.exists():
+                    listens = re.findall(
+                        r"^\s*listen\s+(?:[^\s;]*:)?(\d+)", source.read_text(), re.M
+                    )
+                    ports[name] |= {int(port) for port in listens}
     return ports
 
 
@@ -193,6 +226,31 @@ def _command_problems(owner: str, command: list[str], own_ports: set[int]) -> li
         problem = wsgi_problem(command[-1])
         if problem:
             found.append(f"{owner}: {problem}")
+    elif command[:1] in (["wget"], ["curl"]):
+        for word in command[1:]:
+            for host, port in _addresses(word) if "://" in word else []:
+                if host in ("127.0.0.1", "localhost") and port not in own_ports:
+                    found.append(f"{owner}: probes port {port}, but listens on {sorted(own_ports)}")
+    return found
+
+
+def _mount_problems(name: str, service: dict, env: dict) -> list[str]:
+    """Mounted files that are missing, and template variables the environment leaves unset."""
+    found = []
+    for source in mounted_files(service, env).values():
+        if not source.exists():
+            found.append(f"{name}: mounts {source.relative_to(ROOT)}, which does not exist")
+    environment = service.get("environment") or {}
+    pattern = str(interpolate(environment.get("NGINX_ENVSUBST_FILTER", ""), env))
+    for source in nginx_templates(service, env).values():
+        if not source.exists():
+            continue
+        for variable in sorted(_template_variables(source.read_text(encoding="utf-8"))):
+            if variable not in environment or not re.search(pattern, variable):
+                found.append(
+                    f"{name}: {source.relative_to(ROOT)} needs {variable}, "
+                    "which its environment does not give it"
+                )
     return found
 
 
@@ -205,6 +263,7 @@ def problems(compose: dict, env: dict[str, str] | None = None) -> list[str]:
         own = listens.get(name, set())
         command = [str(interpolate(word, env)) for word in service.get("command") or []]
         found += _command_problems(name, command, own)
+        found += _mount_problems(name, service, env)
         test = [
             str(interpolate(w, env)) for w in (service.get("healthcheck") or {}).get("test", [])
         ]

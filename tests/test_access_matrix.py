@@ -296,6 +296,8 @@ CASES = [
         for app in PARTS
         for rule in ("/healthz", "/readyz", "/metrics")
     ],
+    # Every part's readiness, the gateway's /readyz (web asks the services).
+    Case("web", "GET", "/readyz/parts", every(200)),
     # services/activities
     Case("activities", "GET", "/api/v1/units", every(200)),
     Case(
@@ -1165,7 +1167,7 @@ def test_access(matrix_city, case):
             answer = client.open(
                 path, method=case.method, data={} if case.method == "POST" else None
             )
-        elif case.rule in ("/healthz", "/readyz", "/metrics"):
+        elif case.rule in ("/healthz", "/readyz", "/readyz/parts", "/metrics"):
             answer = app_of(city, case.app).test_client().open(path, method=case.method)
         else:
             answer = city.call(case.method, path, username, json=body)

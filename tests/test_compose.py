@@ -11,8 +11,8 @@ from pathlib import Path
 import compose_check
 from compose_check import COMPOSE, THREE_BROKERS_ENV, load, problems, read_env_file
 
-from infra.proxy import PARTS
-from infra.registry import SERVICES
+from infra.gateway_nginx import upstream_variable
+from infra.registry import PARTS, SERVICES
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
@@ -54,7 +54,10 @@ def test_a_compose_file_naming_a_missing_command_port_or_variable_fails_the_chec
     services["web"]["command"] = [*services["web"]["command"][:-1], "infra.wsgi:create('webb')"]
     services["ledger"]["command"] = [*services["ledger"]["command"][:-1], "infra.wsgii:create"]
     services["gateway"]["ports"] = ["8000:8080"]
-    services["gateway"]["environment"]["SHILIU_UPSTREAM_LEDGER"] = "http://ledger:8001"
+    services["gateway"]["environment"]["SHILIU_UPSTREAM_LEDGER"] = "ledger:8001"
+    del services["gateway"]["environment"]["SHILIU_UPSTREAM_WEB"]
+    services["gateway"]["healthcheck"]["test"][-1] = "http://127.0.0.1:80/healthz"
+    services["postgres"]["volumes"][1] = "./infra/postgres/create-database.sh:/initdb.d/a.sh:ro"
     services["activities"]["environment"]["SHILIU_KAFKA_BOOTSTRAP"] = "kafka:9094"
     services["activities"]["environment"]["SHILIU_KAFKA_BOOTSTRAPS"] = "kafka:9092"
     services["activities"]["healthcheck"] = {
@@ -73,17 +76,26 @@ def test_a_compose_file_naming_a_missing_command_port_or_variable_fails_the_chec
     assert "SHILIU_KAFKA_BOOTSTRAP expects kafka on port 9094" in found
     assert "activities: SHILIU_KAFKA_BOOTSTRAPS is read nowhere in the code" in found
     assert "activities health check: probes port 8080, but listens on [8000]" in found
-    assert len(problems(broken)) == 9, found
+    assert (
+        "gateway: infra/nginx/shiliu.conf.template needs SHILIU_UPSTREAM_WEB, "
+        "which its environment does not give it" in found
+    )
+    assert "gateway health check: probes port 80, but listens on [8000]" in found
+    assert "postgres: mounts infra/postgres/create-database.sh, which does not exist" in found
+    assert len(problems(broken)) == 12, found
 
 
-def test_each_service_runs_its_api_and_its_worker_behind_one_gateway():
+def test_each_service_runs_its_api_and_its_worker_behind_one_nginx_gateway():
     services = load()["services"]
     for name in SERVICES:
         assert services[name]["command"][-1] == f"infra.wsgi:create('{name}')"
         assert services[f"{name}-worker"]["command"] == ["shiliu", "worker", name]
         assert "healthcheck" in services[name] and "healthcheck" in services[f"{name}-worker"]
     gateway = services["gateway"]
-    assert {f"SHILIU_UPSTREAM_{part.upper()}" for part in PARTS} <= set(gateway["environment"])
+    assert gateway["image"].startswith("nginx:") and "command" not in gateway
+    assert gateway["environment"]["SHILIU_UPSTREAM_LEDGER"] == "ledger:8000"
+    assert {upstream_variable(part) for part in PARTS} <= set(gateway["environment"])
+    assert set(gateway["depends_on"]) == set(PARTS)
     published = [name for name, service in services.items() if service.get("ports")]
     assert published == ["gateway"], "only the gateway is reachable from outside"
 

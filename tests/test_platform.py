@@ -83,6 +83,9 @@ def test_one_base_url_serves_pages_apis_and_health(platform):
     assert all(
         part["database"] == "ok" and part["broker"] == "ok" for part in body["services"].values()
     )
+    # What the production gateway asks for its /readyz: web, with the services in its process.
+    parts = client.get("/readyz/parts")
+    assert parts.status_code == 200 and set(parts.get_json()["services"]) == set(body["services"])
     page = client.get("/")
     assert page.status_code == 200 and "石榴" in page.get_data(as_text=True)
     missing = client.get("/api/v1/nothing-here")

@@ -1,9 +1,11 @@
 """The production shape without Docker: the compose file's own start commands, run here.
 
-gunicorn serves each service, web and the gateway (each on a free port of 127.0.0.1),
-``shiliu worker`` runs each service's relay and consumer, the one-shot jobs create the topics,
-migrate and load the demonstration city, all against PostgreSQL (one new database per service)
-and the session's broker, and every request goes through the gateway's one base URL.
+gunicorn serves each service and web (each on a free port of 127.0.0.1), ``shiliu worker`` runs
+each service's relay and consumer, the one-shot jobs create the topics, migrate and load the
+demonstration city, all against PostgreSQL (one new database per service) and the session's
+broker. The gateway is Debian's nginx running the committed configuration with the gateway
+container's environment, its upstreams pointed at the local ports (``tests/nginx_support.py``),
+and every request goes through its one base URL.
 
 The journey today: the platform becomes ready, the demonstration units are listed and reach the
 volunteers' and the ledger's own databases, the page is served. Later issues extend it here,
@@ -15,6 +17,7 @@ activity (volunteers), checks in at the venue and gets points (ledger), all thro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import nginx_support
 import pytest
 import requests
 from backbone import wait_for
@@ -35,7 +39,7 @@ from events.settings import SERVICES as DATABASES
 from infra.broker import free_port
 from infra.registry import SERVICES
 
-HTTP_PARTS = (*SERVICES, "web", "gateway")
+HTTP_PARTS = (*SERVICES, "web")
 BIN = Path(sys.executable).parent
 
 
@@ -102,6 +106,11 @@ class Production:
     gateway_url: str
     database_urls: dict[str, str]
     processes: Processes = field(repr=False)
+
+    def access_log(self) -> list[dict]:
+        """The gateway's JSON access log lines so far."""
+        path = self.processes.folder / "gateway.log"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
     def get(self, path: str, **kwargs) -> requests.Response:
         """GET a path of the one base URL."""
@@ -181,7 +190,7 @@ def production(broker, tmp_path_factory):
     compose = load()
     tag = uuid.uuid4().hex[:8]
     urls, created = _create_databases(tag, folder)
-    ports = {part: free_port() for part in HTTP_PARTS}
+    ports = {part: free_port() for part in (*HTTP_PARTS, "gateway")}
     local = {
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "SHILIU_DATA_DIR": str(folder / "data"),
@@ -197,11 +206,12 @@ def production(broker, tmp_path_factory):
         "SHILIU_SECRET_KEY": f"smoke-test-secret-{uuid.uuid4().hex}",
         **{f"SHILIU_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
         **{f"SHILIU_{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
-        **{
-            f"SHILIU_UPSTREAM_{part.upper()}": f"http://127.0.0.1:{ports[part]}"
-            for part in HTTP_PARTS
-            if part != "gateway"
-        },
+    }
+    # The gateway container's environment, each part's host:port moved to this machine.
+    upstreams = {
+        name: f"127.0.0.1:{ports[value.split(':')[0]]}"
+        for name, value in compose_environment(compose, "gateway").items()
+        if name.startswith("SHILIU_UPSTREAM_")
     }
 
     def env(service: str) -> dict[str, str]:
@@ -217,6 +227,10 @@ def production(broker, tmp_path_factory):
             processes.start(worker, compose_command(compose, worker), env(worker))
         for part in HTTP_PARTS:
             processes.start(part, compose_command(compose, part, ports[part]), env(part))
+        gateway = nginx_support.prepare(folder / "gateway", upstreams, ports["gateway"])
+        checked = nginx_support.check(gateway)
+        assert checked.returncode == 0, checked.stderr
+        processes.start("gateway", nginx_support.command(gateway), dict(os.environ))
         running = Production(f"http://127.0.0.1:{ports['gateway']}", urls, processes)
         wait_for(
             lambda: _ready(running), timeout=120, interval=0.5, message="the gateway's /readyz"
@@ -257,12 +271,27 @@ def test_the_demonstration_units_are_served_and_reach_the_volunteers_and_the_led
 
 
 def test_the_page_and_the_correlation_id_pass_through_the_gateway(production):
-    page = production.get("/")
+    page = production.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200 and "石榴" in page.text
+    assert page.headers["Content-Encoding"] == "gzip"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
     missing = production.get("/api/v1/nothing-here", headers={"X-Correlation-ID": "smoke-1"})
     assert missing.status_code == 404
     assert missing.headers["Content-Type"].startswith("application/problem+json")
-    assert missing.headers["X-Correlation-ID"] == "smoke-1"
+    assert (
+        missing.headers["X-Correlation-ID"] == "smoke-1"
+    )  # once: two would read "smoke-1, smoke-1"
+
+    # Without one, the gateway makes it: the part answers with it, and the gateway logs it.
+    units = production.get("/api/v1/units")
+    made = units.headers["X-Correlation-ID"]
+
+    def logged():
+        return {line["correlation_id"]: line for line in production.access_log()}
+
+    lines = wait_for(lambda: made in logged() and logged(), timeout=10, message="the access log")
+    assert lines[made]["uri"] == "/api/v1/units" and lines[made]["upstream_status"] == "200"
+    assert lines["smoke-1"]["status"] == 404
 
 
 def test_a_resident_registers_signs_up_checks_in_and_gets_points_through_the_gateway(production):

@@ -20,6 +20,7 @@ from web.pages_activities import bp as activity_pages
 from web.pages_awards import bp as award_pages
 from web.pages_points import bp as points_pages
 from web.pages_volunteering import bp as volunteering_blueprint
+from web.readiness import bp as readiness_blueprint
 
 NAME = "web"
 
@@ -88,6 +89,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     app.register_blueprint(volunteering_blueprint)
     app.register_blueprint(points_pages)
     app.register_blueprint(award_pages)
+    app.register_blueprint(readiness_blueprint)  # the gateway's /readyz
 
     @app.after_request
     def _page_headers(response):
