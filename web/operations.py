@@ -6,11 +6,12 @@ import hashlib
 import math
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,10 @@ from web import services_client
 from web.models import Account, AuditEntry, RefreshToken, RoleGrant, SignInFailure, UnitView
 
 HASHER = PasswordHasher()  # argon2id, memory-hard
-FREE_ATTEMPTS = 10
+FREE_ATTEMPTS = 10  # per account from one address, or from one known browser
+ADDRESS_FREE_ATTEMPTS = 30  # per address, every account together (a venue's Wi-Fi is shared)
+ADDRESS_MEMORY = timedelta(hours=1)  # an address's count is forgotten after a quiet hour
+ALERT_EVERY = 50  # failures for one account, from anywhere, between notes in the audit trail
 FIRST_WAIT = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(minutes=15)
 
@@ -43,10 +47,12 @@ class TooManyAttempts(DomainError):
     code = "too-many-attempts"
     title = "尝试次数过多"
 
-    def __init__(self, wait: timedelta):
+    def __init__(self, wait: timedelta, network: bool = False):
         seconds = max(1, math.ceil(wait.total_seconds()))
         super().__init__(
-            "连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试",
+            "从此网络输错密码的次数过多，为保护账号安全，请在 {seconds} 秒后再试"
+            if network
+            else "连续输错密码次数过多，为保护账号安全，请在 {seconds} 秒后再试",
             values={"seconds": seconds},
         )
         self.retry_after = seconds
@@ -440,33 +446,149 @@ def ensure_in_scope(session: Session, actor: Principal, account: Account) -> Non
 # ---- signing in --------------------------------------------------------------------------
 
 
-def _throttles(session: Session, keys: list[str]) -> list[SignInFailure]:
-    rows = []
-    for key in keys:
-        row = session.get(SignInFailure, key, with_for_update=True)
-        rows.append(row)
+@dataclass(frozen=True)
+class KnownDevice:
+    """A browser that has signed in to an account before (its signed device cookie)."""
+
+    account_id: str
+    device_id: str
+
+
+def _key(kind: str, *parts: str) -> str:
+    """A throttle key; hashed when it would not fit the column (addresses from a proxy)."""
+    key = f"{kind}:{'|'.join(parts)}"
+    if len(key) > 128:
+        key = f"{kind}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return key
+
+
+def _locked(session: Session, keys: list[str], now: datetime) -> dict[str, SignInFailure]:
+    """The counts under these keys, made when missing and locked until the commit.
+
+    Always taken in the keys' order, so two attempts never wait for each other in a circle; a
+    row deleted by a concurrent success is made again.
+    """
+    keys = sorted(set(keys))
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    rows: dict[str, SignInFailure] = {}
+    while len(rows) < len(keys):
+        missing = [key for key in keys if key not in rows]
+        session.execute(
+            dialect_insert(SignInFailure)
+            .values([{"key": key, "failures": 0, "last_failure_at": now} for key in missing])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        found = session.scalars(
+            select(SignInFailure)
+            .where(SignInFailure.key.in_(keys))
+            .order_by(SignInFailure.key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        rows = {row.key: row for row in found}
     return rows
 
 
+def _wait(failures: int, free: int) -> timedelta:
+    """How long to wait after this many failures, when ``free`` of them cost nothing."""
+    doublings = min(failures - free, 10)  # 30 s * 2**10 is past the longest wait already
+    return min(LONGEST_WAIT, FIRST_WAIT * 2**doublings)
+
+
+def _unit_path_of(session: Session, account: Account) -> str | None:
+    """Where an account's audit entries are seen: its home unit, else its first role's unit."""
+    unit_ids = [account.home_unit_id] if account.home_unit_id else []
+    unit_ids += [grant.unit_id for grant in account.grants]
+    for unit_id in unit_ids:
+        found = session.get(UnitView, unit_id)
+        if found is not None:
+            return found.path
+    return None
+
+
+def _count_against_account(
+    session: Session, account: Account | None, name: str, now: datetime
+) -> None:
+    """Count a failure against the account wherever it came from; never slows anyone down,
+    but every ``ALERT_EVERY`` failures since its last sign-in leave a note in the audit trail."""
+    key = _key("account", name)
+    failures = session.scalar(
+        _upsert_returning(
+            session,
+            SignInFailure,
+            {"key": key, "failures": 1, "last_failure_at": now},
+            {"failures": SignInFailure.failures + 1, "last_failure_at": now},
+            SignInFailure.failures,
+        )
+    )
+    if account is not None and failures % ALERT_EVERY == 0:
+        audit(
+            session,
+            None,
+            "sign-in.failures",
+            account.id,
+            _unit_path_of(session, account),
+            failures=failures,
+        )
+
+
+def _upsert_returning(session: Session, model, values: dict, changes: dict, returning):
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE … RETURNING`` for this session's
+    database."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    key = [column.name for column in model.__table__.primary_key.columns]
+    return (
+        dialect_insert(model)
+        .values(values)
+        .on_conflict_do_update(index_elements=key, set_=changes)
+        .returning(returning)
+    )
+
+
 def authenticate(
-    session: Session, username: str, password: str, address: str, now: datetime | None = None
+    session: Session,
+    username: str,
+    password: str,
+    address: str,
+    now: datetime | None = None,
+    device: KnownDevice | None = None,
 ) -> Account | None:
     """Check a password; None when wrong (the failure is recorded: commit it, then refuse).
 
-    After ten wrong passwords in a row, that account and that address must wait before the
-    next attempt, 30 seconds at first and twice as long after each further failure.
+    Wrong passwords are counted per address (every account: 30 free) and per account from that
+    address (10 free), or, from a browser that has signed in to that account before, per that
+    browser (10 free) instead; past the free ones the next attempt waits 30 seconds, twice as
+    long after each further failure, up to 15 minutes. Nothing is counted per account alone,
+    so a stranger cannot lock the owner out.
     """
     now = now or utcnow()
-    keys = [f"account:{username.strip().lower()}", f"address:{address}"]
-    rows = _throttles(session, keys)
-    waits = [
-        row.blocked_until - now
-        for row in rows
-        if row and row.blocked_until and row.blocked_until > now
-    ]
-    if waits:
-        raise TooManyAttempts(max(waits))
+    name = username.strip().lower()
     account = session.scalar(select(Account).where(Account.username == username.strip()))
+    if device is not None and account is not None and device.account_id == account.id:
+        free = {_key("device", name, device.device_id): FREE_ATTEMPTS}
+    else:
+        free = {
+            _key("address", address): ADDRESS_FREE_ATTEMPTS,
+            _key("pair", name, address): FREE_ATTEMPTS,
+        }
+    rows = _locked(session, list(free), now)
+    for key, row in rows.items():
+        if key.startswith("address:") and row.last_failure_at < now - ADDRESS_MEMORY:
+            row.failures, row.blocked_until = 0, None  # an address is forgiven after a quiet hour
+    waits = {
+        key: row.blocked_until - now
+        for key, row in rows.items()
+        if row.blocked_until and row.blocked_until > now
+    }
+    if waits:
+        longest = max(waits, key=waits.get)
+        raise TooManyAttempts(waits[longest], network=longest.startswith("address:"))
     valid = False
     if account is not None:
         try:
@@ -476,19 +598,19 @@ def authenticate(
     else:
         HASHER.hash(password)  # the same work either way: do not reveal which accounts exist
     if valid:
-        for row in rows:
-            if row is not None:
+        for key, row in rows.items():
+            # An address is not cleared by a success: anyone can sign in to an account of
+            # their own there. It is forgiven after a quiet hour instead.
+            if not key.startswith("address:") or row.failures == 0:
                 session.delete(row)
+        session.execute(delete(SignInFailure).where(SignInFailure.key == _key("account", name)))
         return account
-    for key, row in zip(keys, rows, strict=True):
-        if row is None:
-            row = SignInFailure(key=key, failures=0)
-            session.add(row)
+    for key, row in rows.items():
         row.failures += 1
         row.last_failure_at = now
-        if row.failures >= FREE_ATTEMPTS:
-            wait = min(LONGEST_WAIT, FIRST_WAIT * 2 ** (row.failures - FREE_ATTEMPTS))
-            row.blocked_until = now + wait
+        if row.failures >= free[key]:
+            row.blocked_until = now + _wait(row.failures, free[key])
+    _count_against_account(session, account, name, now)
     session.flush()
     return None
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from services.common.app import db, transaction
 from services.common.auth import Forbidden
 from services.common.errors import DomainError
-from web import operations, services_client
+from web import devices, operations, services_client
 from web.api import client_address
 from web.forms import (
     EmptyForm,
@@ -112,15 +112,22 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
+            device = devices.known_device()
             with transaction() as session:
                 account = operations.authenticate(
-                    session, form.username.data, form.password.data, client_address()
+                    session,
+                    form.username.data,
+                    form.password.data,
+                    client_address(),
+                    device=device,
                 )
             if account is None:
                 raise operations.wrong_credentials()
             sign_in(account)
             flash(_("已登录"), "success")
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            devices.remember_device(response, account, device)
+            return response
         except DomainError as error:
             flash(explain(error), "error")
             status = error.status
