@@ -25,7 +25,7 @@ class StaffStatementIn(Schema):
     """Accounts whose staff roles a service must be told of (an award committee)."""
 
     account_ids = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
+        Text(validate=validate.Length(min=1, max=64)),
         required=True,
         validate=validate.Length(min=1, max=50),
     )
