@@ -52,6 +52,7 @@ class Settings:
     trusted_proxies: int = 0
     timezone: str = "Asia/Shanghai"
     drain_seconds: float = 30.0  # how long a clean stop of `shiliu dev` waits for the backbone
+    sms_adapter: str = "log"  # web/sms.py: `log` (development) or a provider's `module:Class`
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -93,6 +94,7 @@ class Settings:
             trusted_proxies=_int(env, "SHILIU_TRUSTED_PROXIES", 0),
             timezone=env.get("SHILIU_TIMEZONE", "Asia/Shanghai"),
             drain_seconds=float(env.get("SHILIU_DRAIN_SECONDS", "30")),
+            sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
         )
         return replace(settings, **overrides) if overrides else settings
 

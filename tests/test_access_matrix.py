@@ -145,6 +145,21 @@ def certificate_code(city):
     return city_operation(city, "issue_certificate", volunteer)[0].code
 
 
+def fresh_resident(city) -> str:
+    """A newly registered volunteer of 富春社区 (for acts that change the whole account)."""
+    return city.register(f"1370002{next(_serial):04d}").get_json()["id"]
+
+
+def disabled_resident(city) -> str:
+    """A newly registered volunteer of 富春社区, disabled by the city's administrator."""
+    account_id = fresh_resident(city)
+    answer = city.call(
+        "POST", f"/api/v1/accounts/{account_id}/disable", "admin", json={"reason": "矩阵测试"}
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return account_id
+
+
 def organize_path(page: str):
     """The path of an organizer's volunteering page of a fresh activity."""
     return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
@@ -783,6 +798,49 @@ CASES = [
         admin_only(204),
         path=lambda c: f"/api/v1/accounts/{c.resident}/roles/{c.grant_to_revoke}",
     ),
+    # Account care: each call disables (or enables) an account of its own.
+    Case(
+        "web",
+        "POST",
+        "/api/v1/accounts/<account_id>/disable",
+        admin_only(200),
+        path=lambda c: f"/api/v1/accounts/{fresh_resident(c)}/disable",
+        body=lambda c: {"reason": "矩阵测试"},
+    ),
+    Case(
+        "web",
+        "POST",
+        "/api/v1/accounts/<account_id>/enable",
+        admin_only(200),
+        path=lambda c: f"/api/v1/accounts/{disabled_resident(c)}/enable",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/api/v1/accounts/<account_id>/password-reset",
+        admin_only(201),
+        path=lambda c: f"/api/v1/accounts/{c.resident}/password-reset",
+    ),
+    # Anyone may set a password with a code; a code that was never issued is refused for all.
+    Case(
+        "web",
+        "POST",
+        "/api/v1/auth/password-reset",
+        every(400),
+        body=lambda c: {
+            "username": "13700000000",
+            "code": "ABCDE-FGHJK",
+            "new_password": "a1b2c3d4e5",
+        },
+    ),
+    # Anyone may ask for a code by SMS, and everyone gets the same answer.
+    Case(
+        "web",
+        "POST",
+        "/api/v1/auth/password-forgot",
+        every(202),
+        body=lambda c: {"username": f"1370001{next(_serial):04d}"},
+    ),
     Case("web", "GET", "/api/v1/audit", admin_only(200)),
     Case("web", "GET", "/api/v1/openapi.json", every(200)),
     Case("web", "GET", "/api/v1/docs/", every(200), page=True),
@@ -833,6 +891,35 @@ CASES = [
         page=True,
         path=lambda c: f"/admin/accounts/{c.resident}/roles/{c.grant_to_revoke}/revoke",
     ),
+    Case(
+        "web",
+        "POST",
+        "/admin/accounts/<account_id>/disable",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/admin/accounts/{c.resident}/disable",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/admin/accounts/<account_id>/enable",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/admin/accounts/{c.resident}/enable",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/admin/accounts/<account_id>/password-reset",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/admin/accounts/{c.resident}/password-reset",
+    ),
+    Case("web", "GET", "/admin/sms", ADMIN_PAGES, page=True),
+    Case("web", "GET", "/password/forgot", every(200), page=True),
+    Case("web", "POST", "/password/forgot", CSRF_REFUSED, page=True),
+    Case("web", "GET", "/password/reset", every(200), page=True),
+    Case("web", "POST", "/password/reset", CSRF_REFUSED, page=True),
     Case("web", "GET", "/admin/audit", ADMIN_PAGES, page=True),
     Case("web", "GET", "/activities", every(200), page=True),
     Case(

@@ -11,6 +11,9 @@ import pytest
 # What anyone may call without signing in (the document says so with an empty security entry).
 PUBLIC = {
     ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/password-reset"),
+    ("post", "/api/v1/auth/password-forgot"),
     ("post", "/api/v1/accounts"),
     ("get", "/api/v1/units"),
     ("get", "/api/v1/activities"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from flask import current_app, request
 
 from services.common.api import Blueprint, PageArgs, public, roles
@@ -9,18 +10,24 @@ from services.common.app import db, transaction
 from services.common.auth import Forbidden
 from services.common.idempotency import idempotent
 from web import operations
+from web.i18n import _
 from web.identity import caller, current_principal, require_account, tokens_for
 from web.schemas import (
     AccountList,
     AccountOut,
     AccountQuery,
     AuditPage,
+    DisableIn,
     GrantOut,
     MeOut,
     PasswordChange,
+    PasswordForgotIn,
+    PasswordForgotOut,
+    PasswordResetIn,
     ProfileChange,
     RefreshRequest,
     Registration,
+    ResetCodeOut,
     RoleGrantIn,
     StaffCreate,
     StaffStatementIn,
@@ -28,6 +35,8 @@ from web.schemas import (
     TokenOut,
     TokenRequest,
 )
+
+log = structlog.get_logger(__name__)
 
 blp = Blueprint(
     "identity",
@@ -67,6 +76,44 @@ def refresh(body):
     with transaction() as session:
         account = operations.use_refresh_token(session, body["refresh_token"])
         return tokens_for(session, account)
+
+
+@blp.post("/auth/password-reset")
+@public
+@blp.arguments(PasswordResetIn)
+@blp.response(204)
+def reset_password(body):
+    """Set a new password with a one-time code (from an administrator, or by SMS); every token
+    and session of the account ends. Five wrong codes void the code."""
+    with transaction() as session:
+        account = operations.redeem_password_reset(
+            session, body["username"], body["code"], body["new_password"]
+        )
+    if account is None:
+        raise operations.wrong_reset_code()
+
+
+@blp.post("/auth/password-forgot")
+@public
+@blp.arguments(PasswordForgotIn)
+@blp.response(202, PasswordForgotOut)
+def forgot_password(body):
+    """A volunteer who forgot their password asks for a code by SMS (the same answer whether or
+    not the number is registered); at most 3 codes an hour per account, 20 per address."""
+    send_reset_code(body["username"], client_address())
+    return {"detail": _(operations.FORGOT_ANSWER)}
+
+
+def send_reset_code(phone: str, address: str) -> None:
+    """Make a code for the volunteer with this number, if any, and send it once it is stored
+    (a provider's failure is logged, never told: the answer must not depend on the number)."""
+    with transaction() as session:
+        message = operations.request_password_reset(session, phone, address)
+    if message is not None:
+        try:
+            current_app.extensions["shiliu_sms"].send(*message)
+        except Exception:  # noqa: BLE001 - whatever the provider raises, the answer is the same
+            log.exception("sms.failed")
 
 
 @blp.post("/auth/staff-statement")
@@ -185,6 +232,36 @@ def revoke_role(account_id, grant_id):
     """Revoke a role granted at a unit in the administrator's scope."""
     with transaction() as session:
         operations.revoke_role(session, current_principal(), account_id, grant_id)
+
+
+@blp.post("/accounts/<account_id>/disable")
+@roles("admin")
+@blp.arguments(DisableIn)
+@blp.response(200, AccountOut)
+def disable_account(body, account_id):
+    """Disable an account of the administrator's units (with a reason): it cannot sign in, and
+    its tokens and sessions end everywhere within seconds."""
+    with transaction() as session:
+        return operations.disable_account(session, current_principal(), account_id, body["reason"])
+
+
+@blp.post("/accounts/<account_id>/enable")
+@roles("admin")
+@blp.response(200, AccountOut)
+def enable_account(account_id):
+    """Enable a disabled account again."""
+    with transaction() as session:
+        return operations.enable_account(session, current_principal(), account_id)
+
+
+@blp.post("/accounts/<account_id>/password-reset")
+@roles("admin")
+@blp.response(201, ResetCodeOut)
+def issue_password_reset(account_id):
+    """A one-time code (24 hours) for the account's owner to set a new password with, shown
+    once: hand it on in person or by phone."""
+    with transaction() as session:
+        return operations.issue_password_reset(session, current_principal(), account_id)
 
 
 @blp.get("/audit")

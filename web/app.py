@@ -9,9 +9,15 @@ from werkzeug.exceptions import HTTPException
 
 from events.settings import Settings
 from services.common.api import make_api
-from services.common.app import create_base_app, db, http_problem, translate_errors
+from services.common.app import (
+    create_base_app,
+    db,
+    http_problem,
+    service_context,
+    translate_errors,
+)
 from services.common.errors import DomainError, problem
-from web import i18n, openapi, operations
+from web import i18n, openapi, operations, sms
 from web.api import blp as api_blueprint
 from web.i18n import _, explain
 from web.identity import session_account
@@ -77,6 +83,10 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+    )
+    # The SMS adapter (SHILIU_SMS_ADAPTER), made once: a wrong name stops web from starting.
+    app.extensions["shiliu_sms"] = sms.sender(
+        settings.sms_adapter, service_context(app).session_factory
     )
     i18n.init_app(app)
     csrf = CSRFProtect(app)

@@ -23,7 +23,14 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from events.vocabulary import CATEGORIES, DIMENSIONS
@@ -171,6 +178,52 @@ class PasswordForm(Form):
         "新密码",
         description=PASSWORD_RULE,
         validators=[DataRequired("必填")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class DisableForm(Form):
+    """Why an administrator disables an account."""
+
+    reason = StringField(
+        "停用原因",
+        description="会记入审计记录，并显示给管理员",
+        validators=[DataRequired("必填"), Length(max=500)],
+    )
+
+
+class ForgotForm(Form):
+    """A volunteer who forgot their password asks for a code by SMS."""
+
+    username = TelField(
+        "手机号",
+        description="注册时填写的手机号",
+        validators=[
+            DataRequired("必填"),
+            Regexp(r"^1[3-9]\d{9}$", message="请输入 11 位中国大陆手机号"),
+        ],
+        render_kw={"autocomplete": "tel", "inputmode": "numeric", "maxlength": 20},
+    )
+
+
+class ResetForm(Form):
+    """A new password, with a one-time code."""
+
+    username = StringField(
+        "手机号或用户名",
+        validators=[DataRequired("必填"), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    code = StringField(
+        "验证码",
+        description="短信或管理员给你的 10 位验证码，例如 ABCDE-FGHJK",
+        validators=[DataRequired("必填"), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters"},
+    )
+    new_password = PasswordField(
+        "新密码",
+        description=PASSWORD_RULE,
+        validators=[DataRequired("必填"), Length(max=128)],
         render_kw={"autocomplete": "new-password"},
     )
 

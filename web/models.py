@@ -1,4 +1,5 @@
-"""Tables owned by web: accounts, role grants, the audit trail, sign-in throttling, units seen."""
+"""Tables owned by web: accounts, role grants, the audit trail, sign-in throttling, units seen,
+password reset codes and the development SMS outbox."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class Account(UserMixin, Base):
     # Raised whenever access is taken back (a role revoked, the password changed): tokens and
     # browser sessions of an older version are refused (services/common/access.py).
     access_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Set while an administrator has disabled the account: it cannot sign in (account care).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="account",
@@ -44,6 +48,11 @@ class Account(UserMixin, Base):
         viewonly=True,
         lazy="selectin",
     )
+
+    @property
+    def disabled(self) -> bool:
+        """Whether an administrator has disabled the account."""
+        return self.disabled_at is not None
 
     @property
     def masked_phone(self) -> str:
@@ -112,3 +121,37 @@ class RefreshToken(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    """A one-time code that sets a new password: handed out by an administrator or sent by SMS
+    to a volunteer who forgot theirs. Only its SHA-256 is kept; a newer code voids it, and so do
+    five wrong guesses."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # admin | sms
+    issued_by: Mapped[str | None] = mapped_column(String(64))  # the administrator, if any
+    requested_from: Mapped[str | None] = mapped_column(String(64), index=True)  # sms: address
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SmsMessage(Base):
+    """A text message the development adapter (``log``) did not send: administrators of the
+    account's units read it on /admin/sms and pass the code on by phone."""
+
+    __tablename__ = "sms_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(500))
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    unit_path: Mapped[str | None] = mapped_column(String(512), index=True)

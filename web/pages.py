@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import login_required, logout_user
 from wtforms.fields.choices import SelectChoice
 
@@ -12,14 +12,17 @@ from services.common.app import db, transaction
 from services.common.auth import Forbidden
 from services.common.errors import DomainError
 from web import devices, operations, services_client
-from web.api import client_address
+from web.api import client_address, send_reset_code
 from web.forms import (
+    DisableForm,
     EmptyForm,
+    ForgotForm,
     GrantForm,
     LoginForm,
     PasswordForm,
     ProfileForm,
     RegistrationForm,
+    ResetForm,
     SearchForm,
     StaffForm,
     UnitChangeForm,
@@ -196,6 +199,50 @@ def password():
     return render_template("password.html", form=form)
 
 
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def password_forgot():
+    """A volunteer who forgot their password asks for a code by SMS."""
+    form = ForgotForm()
+    status = 200
+    if form.validate_on_submit():
+        phone = form.username.data.strip()
+        try:
+            send_reset_code(phone, client_address())
+            flash(_(operations.FORGOT_ANSWER), "success")
+            return redirect(url_for("pages.password_reset", username=phone))
+        except DomainError as error:
+            flash(explain(error), "error")
+            status = error.status
+    elif form.errors:
+        status = 422
+    return render_template("password_forgot.html", form=form), status
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+def password_reset():
+    """Set a new password with a one-time code (from an administrator or by SMS)."""
+    form = ResetForm()
+    if request.method == "GET" and request.args.get("username"):
+        form.username.data = request.args["username"][:64]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with transaction() as session:
+                account = operations.redeem_password_reset(
+                    session, form.username.data, form.code.data, form.new_password.data
+                )
+            if account is None:
+                raise operations.wrong_reset_code()
+            flash(_("密码已重设，请用新密码登录"), "success")
+            return redirect(url_for("pages.login"))
+        except DomainError as error:
+            _show_errors(form, error)
+            status = error.status
+    elif form.errors:
+        status = 422
+    return render_template("password_reset.html", form=form), status
+
+
 # ---- administration ----------------------------------------------------------------------
 
 
@@ -290,19 +337,39 @@ def admin_accounts():
     return render_template("admin_accounts.html", search=search, staff=staff, found=found)
 
 
+def _account_page(who, account, status: int = 200, **forms):
+    """One account's page for an administrator: state, roles, password reset, granting."""
+    units = _units_in_scope(who)
+    form = forms.pop("form", None) or GrantForm()
+    form.unit_id.choices = _unit_choices(units)
+    if request.method == "GET" and account.home_unit_id in {u.unit_id for u in units}:
+        form.unit_id.data = account.home_unit_id  # most roles are held at one's own community
+    names = {u.unit_id: u.name for u in operations.units(db())}
+    page = render_template(
+        "admin_account.html",
+        account=account,
+        form=form,
+        revoke=EmptyForm(),
+        disable=forms.pop("disable", None) or DisableForm(),
+        names=names,
+        myself=account.id == who.account_id,
+        **forms,
+    )
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"  # a reset code may be on it
+    return response
+
+
 @bp.route("/admin/accounts/<account_id>", methods=["GET", "POST"])
 @login_required
 def admin_account(account_id):
-    """One account: its roles, granting and revoking them."""
+    """One account: its state, its roles, granting and revoking them, disabling, reset codes."""
     who = _admin()
     session = db()
     account = operations.get_account(session, account_id)
     operations.ensure_in_scope(session, who, account)
-    form, revoke = GrantForm(), EmptyForm()
-    units = _units_in_scope(who)
-    form.unit_id.choices = _unit_choices(units)
-    if request.method == "GET" and account.home_unit_id in {u.unit_id for u in units}:
-        form.unit_id.data = account.home_unit_id  # most roles are held at one's own community
+    form = GrantForm()
+    form.unit_id.choices = _unit_choices(_units_in_scope(who))
     if form.validate_on_submit():
         try:
             with transaction() as session:
@@ -311,10 +378,62 @@ def admin_account(account_id):
             return redirect(url_for("pages.admin_account", account_id=account.id))
         except DomainError as error:
             _show_errors(form, error)
-    names = {u.unit_id: u.name for u in operations.units(db())}
-    return render_template(
-        "admin_account.html", account=account, form=form, revoke=revoke, names=names
-    )
+    return _account_page(who, account, form=form)
+
+
+@bp.post("/admin/accounts/<account_id>/disable")
+@login_required
+def admin_disable(account_id):
+    """Disable an account, with a reason."""
+    who = _admin()
+    account = operations.get_account(db(), account_id)
+    operations.ensure_in_scope(db(), who, account)
+    disable = DisableForm()
+    if disable.validate_on_submit():
+        try:
+            with transaction() as session:
+                operations.disable_account(session, who, account.id, disable.reason.data)
+            flash(_("账号已停用，它的登录已全部退出"), "success")
+            return redirect(url_for("pages.admin_account", account_id=account.id))
+        except DomainError as error:
+            _show_errors(disable, error)
+            return _account_page(who, account, error.status, disable=disable)
+    return _account_page(who, account, 422, disable=disable)
+
+
+@bp.post("/admin/accounts/<account_id>/enable")
+@login_required
+def admin_enable(account_id):
+    """Enable a disabled account again."""
+    who = _admin()
+    if EmptyForm().validate_on_submit():
+        with transaction() as session:
+            operations.enable_account(session, who, account_id)
+        flash(_("账号已重新启用"), "success")
+    return redirect(url_for("pages.admin_account", account_id=account_id))
+
+
+@bp.post("/admin/accounts/<account_id>/password-reset")
+@login_required
+def admin_password_reset(account_id):
+    """Make a one-time code for a new password and show it, once."""
+    who = _admin()
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("pages.admin_account", account_id=account_id))
+    with transaction() as session:
+        issued = operations.issue_password_reset(session, who, account_id)
+    account = operations.get_account(db(), account_id)
+    return _account_page(who, account, issued=issued)
+
+
+@bp.get("/admin/sms")
+@login_required
+def admin_sms():
+    """Text messages the development SMS adapter kept, for administrators to read out."""
+    messages = operations.sms_outbox(db(), _admin())
+    response = make_response(render_template("admin_sms.html", messages=messages))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/admin/accounts/<account_id>/roles/<int:grant_id>/revoke")

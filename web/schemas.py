@@ -25,7 +25,7 @@ class StaffStatementIn(Schema):
     """Accounts whose staff roles a service must be told of (an award committee)."""
 
     account_ids = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
+        Text(validate=validate.Length(min=1, max=64)),
         required=True,
         validate=validate.Length(min=1, max=50),
     )
@@ -167,6 +167,8 @@ class AccountOut(Schema):
     home_unit_id = Text(allow_none=True)
     grants = fields.List(fields.Nested(GrantOut))
     created_at = fields.DateTime()
+    disabled_at = fields.DateTime(allow_none=True)
+    disabled_reason = Text(allow_none=True)
 
     def masked_username(self, account):
         """A volunteer's username is their phone number: mask it too."""
@@ -228,3 +230,42 @@ class AuditPage(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
+
+
+class DisableIn(Schema):
+    """Why an account is disabled (kept in the audit trail and shown to administrators)."""
+
+    reason = Text(
+        required=True,
+        multiline=True,
+        validate=validate.Length(min=1, max=500, error="原因须为 1 到 500 个字符"),
+        error_messages=REQUIRED,
+    )
+
+
+class ResetCodeOut(Schema):
+    """A one-time code for a new password, shown to the administrator once."""
+
+    account_id = Text()
+    code = Text(metadata={"description": "10 characters, shown as ABCDE-FGHJK"})
+    expires_at = fields.DateTime()
+
+
+class PasswordResetIn(Schema):
+    """A new password, with the one-time code from an administrator or an SMS."""
+
+    username = Text(required=True, validate=validate.Length(max=64), error_messages=REQUIRED)
+    code = Text(required=True, validate=validate.Length(max=32), error_messages=REQUIRED)
+    new_password = Text(required=True, validate=PASSWORD, error_messages=REQUIRED)
+
+
+class PasswordForgotIn(Schema):
+    """The mobile number of a volunteer who forgot their password."""
+
+    username = Text(required=True, validate=PHONE, error_messages=REQUIRED)
+
+
+class PasswordForgotOut(Schema):
+    """The same answer whether or not the number is registered."""
+
+    detail = Text()

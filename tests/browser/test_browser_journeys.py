@@ -96,7 +96,7 @@ def test_an_administrator_makes_a_resident_an_organizer_of_their_community(
     expect(admin.locator("#accounts")).not_to_contain_text("13800000001")
     shoot(admin, "found-masked")
 
-    rows.first.get_by_role("link", name="管理角色").click()
+    rows.first.get_by_role("link", name="管理账号").click()
     expect(admin.get_by_role("heading", name="阿依古丽")).to_be_visible()
     admin.get_by_label("角色").select_option(label="活动组织者")
     community = admin.get_by_label("单位").locator("option", has_text="富春社区")

@@ -1,0 +1,67 @@
+"""account care: disabled accounts, one-time password reset codes, the development SMS outbox
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-10 09:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("disabled_reason", sa.String(length=500), nullable=True))
+    op.create_table(
+        "password_resets",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("issued_by", sa.String(length=64), nullable=True),
+        sa.Column("requested_from", sa.String(length=64), nullable=True),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("id", name="pk_password_resets"),
+    )
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.create_index("ix_password_resets_account_id", ["account_id"], unique=False)
+        batch_op.create_index("ix_password_resets_issued_at", ["issued_at"], unique=False)
+        batch_op.create_index("ix_password_resets_requested_from", ["requested_from"], unique=False)
+    op.create_table(
+        "sms_outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("text", sa.String(length=500), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=True),
+        sa.Column("unit_path", sa.String(length=512), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_sms_outbox"),
+    )
+    with op.batch_alter_table("sms_outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_sms_outbox_at", ["at"], unique=False)
+        batch_op.create_index("ix_sms_outbox_unit_path", ["unit_path"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sms_outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_sms_outbox_unit_path")
+        batch_op.drop_index("ix_sms_outbox_at")
+    op.drop_table("sms_outbox")
+    with op.batch_alter_table("password_resets", schema=None) as batch_op:
+        batch_op.drop_index("ix_password_resets_requested_from")
+        batch_op.drop_index("ix_password_resets_issued_at")
+        batch_op.drop_index("ix_password_resets_account_id")
+    op.drop_table("password_resets")
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("disabled_reason")
+        batch_op.drop_column("disabled_at")
