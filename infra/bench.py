@@ -94,27 +94,40 @@ def _redrive(broker: EmbeddedBroker, settings: Settings, factory, count: int):
     marked = relay.check_broker()
     mark_seconds = time.perf_counter() - start
     assert marked == count, f"{marked} of {count} rows marked"
-    with tqdm(total=count, desc="relay again", unit="event", leave=False) as bar:
+    republish_seconds = _relay_all(relay, count, "relay again")
+    runner, catch_up_seconds = _consume_all(factory, settings, count, "consumer skips")
+    assert runner.counts["applied"] == 0, "a re-driven event was applied twice"
+    return mark_seconds, republish_seconds, catch_up_seconds
+
+
+def _relay_all(relay: Relay, count: int, desc: str) -> float:
+    """Seconds the relay takes to publish ``count`` events; the relay is closed after."""
+    with tqdm(total=count, desc=desc, unit="event", leave=False) as bar:
         start = time.perf_counter()
         while relay.published < count:
             bar.update(relay.publish_pending())
-        republish_seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
     relay.close()
+    return seconds
+
+
+def _consume_all(factory, settings: Settings, count: int, desc: str):
+    """A consumer of the benchmark's group, and the seconds it takes to take ``count`` records
+    (it is closed after)."""
     runner = ConsumerRunner(
         "bench", VOLUNTEER_HANDLERS, factory, settings, group_id=f"{settings.topic_prefix}b"
     )
     runner.wait_for_assignment()
-    with tqdm(total=count, desc="consumer skips", unit="event", leave=False) as bar:
+    with tqdm(total=count, desc=desc, unit="event", leave=False) as bar:
         start = time.perf_counter()
         done = 0
         while done < count:
             got = runner.poll_once(timeout_ms=1000)
             done += got
             bar.update(got)
-        catch_up_seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
     runner.close()
-    assert runner.counts["applied"] == 0, "a re-driven event was applied twice"
-    return mark_seconds, republish_seconds, catch_up_seconds
+    return runner, seconds
 
 
 def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
@@ -162,26 +175,8 @@ def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
         emit_seconds = time.perf_counter() - start
 
         relay = Relay("bench", factory, settings, batch_size=2000)
-        with tqdm(total=count, desc="relay", unit="event", leave=False) as bar:
-            start = time.perf_counter()
-            while relay.published < count:
-                bar.update(relay.publish_pending())
-            relay_seconds = time.perf_counter() - start
-        relay.close()
-
-        runner = ConsumerRunner(
-            "bench", VOLUNTEER_HANDLERS, factory, settings, group_id=f"{settings.topic_prefix}b"
-        )
-        runner.wait_for_assignment()
-        with tqdm(total=count, desc="consumer", unit="event", leave=False) as bar:
-            start = time.perf_counter()
-            done = 0
-            while done < count:
-                got = runner.poll_once(timeout_ms=1000)
-                done += got
-                bar.update(got)
-            consume_seconds = time.perf_counter() - start
-        runner.close()
+        relay_seconds = _relay_all(relay, count, "relay")
+        _runner, consume_seconds = _consume_all(factory, settings, count, "consumer")
         redrive = _redrive(broker, settings, factory, count) if broker else None
         engine.dispose()
     finally:
