@@ -223,10 +223,19 @@ def _every_award(dev: Dev, expected: int) -> None:
     assert dev.awards() == expected
 
 
-def test_confirmations_survive_kills_stops_and_a_broker_death(tmp_path):
+@pytest.fixture
+def dev(tmp_path):
+    """`shiliu dev` on a data folder of its own; whatever the test leaves running is killed."""
+    made = Dev(tmp_path)
+    yield made
+    if made.process is not None and made.process.poll() is None:
+        os.killpg(made.process.pid, signal.SIGKILL)
+        made.process.wait(30)
+
+
+def test_confirmations_survive_kills_stops_and_a_broker_death(dev):
     """Confirm a batch and stop at once, five ways; after each, every confirmation is in the
     ledger exactly once, and at the end `shiliu reconcile` reports nothing missing."""
-    dev = Dev(tmp_path)
     dev.start()
     neighbours = _neighbours(dev)
     batches = 0

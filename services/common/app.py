@@ -139,6 +139,15 @@ HTTP_TITLES = {
     429: "请求太频繁",
 }
 
+# In place of werkzeug's English descriptions, where an error carries its default one.
+HTTP_DETAILS = {
+    400: "请求无法处理，请检查提交的内容",
+    404: "没有这个地址，请检查链接是否正确",
+    405: "这个地址不支持这种请求方法",
+    413: "提交的内容太大",
+    415: "请以 JSON 格式提交（Content-Type: application/json）",
+}
+
 
 def translate_errors(errors, translate):
     """Translate every message of a per-field error map, however deeply it is nested."""
@@ -156,6 +165,10 @@ def http_problem(exc: HTTPException, translate=lambda text: text):
         title, detail = "请检查填写的内容", "有字段不符合要求，详见 errors"
     else:
         title, detail = HTTP_TITLES.get(exc.code, exc.name), exc.description
+        if detail == type(exc).description and exc.code in HTTP_DETAILS:
+            detail = HTTP_DETAILS[exc.code]
+        if messages and exc.code == 400:
+            detail = "请求无法处理，详见 errors"
     messages = translate_errors(messages, translate)
     code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
     return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
