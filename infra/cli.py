@@ -462,7 +462,13 @@ def ledger_verify() -> None:
 @click.option(
     "--timeout", default=300.0, show_default=True, help="Seconds to wait for the event history."
 )
-def ledger_replay(target_url: str | None, timeout: float) -> None:
+@click.option(
+    "--idle",
+    default=15.0,
+    show_default=True,
+    help="Seconds without a new record after which the topics are taken to hold no more.",
+)
+def ledger_replay(target_url: str | None, timeout: float, idle: float) -> None:
     """Rebuild the ledger from the topics into a fresh database; print both SHA-256 checksums."""
     import tempfile
     from pathlib import Path
@@ -481,7 +487,12 @@ def ledger_replay(target_url: str | None, timeout: float) -> None:
     try:
         with tqdm(desc="replaying", unit="event") as bar:
             result = rebuild(
-                settings, settings.database_url("ledger"), target_url, timeout, progress=bar.update
+                settings,
+                settings.database_url("ledger"),
+                target_url,
+                timeout,
+                progress=bar.update,
+                idle_seconds=idle,
             )
     except IncompleteHistory as exc:
         raise click.ClickException(f"cannot rebuild: {exc}") from None

@@ -104,3 +104,26 @@ def _totals(session) -> list:
             PointsTotal.volunteer_id, PointsTotal.period
         )
     ).all()
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_a_replay_from_topics_that_lost_the_history_says_so_in_one_sentence(
+    settings, tmp_path, monkeypatch
+):
+    """A broker started again empty holds none of what the live ledger applied: the rebuild
+    ends with one sentence saying what is missing and what to do, not a traceback."""
+    live_url = fresh_ledger_url(tmp_path, "live")
+    live = Ledger(live_url)
+    live.apply(stream(40), 20)  # applied without this test's (empty) topics
+    live.close()
+    command_line_env(monkeypatch, settings)
+    monkeypatch.setenv("SHILIU_LEDGER_DATABASE_URL", live_url)
+    target = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    said = CliRunner().invoke(
+        shiliu, ["ledger", "replay", "--into", target, "--timeout", "60", "--idle", "2"]
+    )
+    assert said.exit_code == 1, said.output
+    assert "cannot rebuild: the topics hold only 0 of" in said.output
+    assert "shiliu republish" in said.output
+    assert "Traceback" not in said.output and isinstance(said.exception, SystemExit)

@@ -84,8 +84,11 @@ def rebuild(
     target_url: str,
     timeout: float = 300.0,
     progress=None,
+    idle_seconds: float = 15.0,
 ) -> Rebuild:
-    """Rebuild the ledger of ``live_url`` into the fresh database ``target_url``."""
+    """Rebuild the ledger of ``live_url`` into the fresh database ``target_url``; raise
+    ``IncompleteHistory`` when the topics stop giving records (for ``idle_seconds``) before
+    every event the live ledger applied was found."""
     wanted, rules, adjustments, live_rows, live_checksum = _snapshot(live_url)
     upgrade("ledger", target_url)
     engine = make_engine(target_url)
@@ -98,7 +101,7 @@ def rebuild(
                 raise RuntimeError(f"{target_url} is not a fresh ledger database")
             session.execute(text("DELETE FROM points_rules"))
             session.execute(insert(PointsRule), rules)
-        applied = _apply_history(settings, factory, wanted, timeout, progress)
+        applied = _apply_history(settings, factory, wanted, timeout, progress, idle_seconds)
         with factory() as session, session.begin():
             for values in sorted(adjustments, key=lambda a: (a["requested_at"], a["id"])):
                 session.add(Adjustment(**{**values, "entry_id": None}))
