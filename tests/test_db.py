@@ -48,7 +48,7 @@ def test_a_driver_statement_stores_values_as_sqlalchemy_stores_them(engine):
     ]:
         ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
         with engine.connect() as connection:
-            on_driver.first(connection, {"id": ours, "at": at})
+            on_driver.many(connection, [{"id": ours, "at": at}])
             connection.execute(insert(moments), {"id": theirs, "label": "core", "at": at})
             connection.commit()
         with engine.connect() as connection:
@@ -69,11 +69,11 @@ def test_a_driver_statement_runs_in_the_connection_s_transaction(engine):
     statement = insert(moments).values(id=bindparam("id"), label=bindparam("label"))
     on_driver = DriverStatement(statement, engine.dialect)
     with engine.connect() as connection:
-        on_driver.first(connection, {"id": "rolled-back", "label": "x"})
+        on_driver.many(connection, [{"id": "rolled-back", "label": "x"}])
         assert connection.in_transaction()
         connection.rollback()
     with engine.connect() as connection:
-        on_driver.first(connection, {"id": "kept", "label": "x"})
+        on_driver.many(connection, [{"id": "kept", "label": "x"}])
         connection.commit()
     with engine.connect() as connection:
         kept = connection.scalars(select(moments.c.id)).all()

@@ -7,7 +7,6 @@ Tokens are HS256 JWTs signed with SHILIU_SECRET_KEY, audience ``shiliu``, issuer
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -266,14 +265,3 @@ def require_system() -> Principal:
     if not who.system:
         raise Forbidden("只有平台内部调用可以执行此操作", code="system-only")
     return who
-
-
-def authenticated(view):
-    """Decorator: the view needs any signed-in caller."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        require_principal()
-        return view(*args, **kwargs)
-
-    return wrapper

@@ -125,13 +125,6 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def first(self, connection: Connection, parameters: dict):
-        """Run the statement in the transaction of an SQLAlchemy connection (begun here if it
-        has not begun yet); return its first row (as the driver gives it) or None."""
-        if not connection.in_transaction():
-            connection.begin()
-        return self.run(connection.connection.driver_connection, parameters)
-
 
 @contextlib.contextmanager
 def sqlite_write(connection: Connection):
