@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 SERVICES = ("activities", "volunteers", "ledger", "web")
 EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
@@ -31,6 +33,17 @@ def require_strong_secret(secret: str | None) -> None:
             f"{MIN_SECRET_BYTES} bytes or more (it signs sessions and tokens), e.g. "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
+
+
+TIMEZONE_VARIABLE, DEFAULT_TIMEZONE = "SHILIU_TIMEZONE", "Asia/Shanghai"
+
+
+@functools.cache
+def city_zone() -> ZoneInfo:
+    """The city's time zone (``SHILIU_TIMEZONE``, as ``Settings.timezone``): what organizers
+    type and volunteers read, and the calendar the services count days in (the ledger's today,
+    the volunteers service's local dates). One per process, read once."""
+    return ZoneInfo(os.environ.get(TIMEZONE_VARIABLE, DEFAULT_TIMEZONE))
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,7 @@ class Settings:
             log_format=env.get("SHILIU_LOG_FORMAT", "json" if mode == "production" else "console"),
             secret_key=env.get("SHILIU_SECRET_KEY", cls.secret_key),
             trusted_proxies=_int(env, "SHILIU_TRUSTED_PROXIES", 0),
-            timezone=env.get("SHILIU_TIMEZONE", "Asia/Shanghai"),
+            timezone=env.get(TIMEZONE_VARIABLE, DEFAULT_TIMEZONE),
             drain_seconds=float(env.get("SHILIU_DRAIN_SECONDS", "30")),
             sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
         )

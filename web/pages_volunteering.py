@@ -25,8 +25,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from events.settings import city_zone
 from services.common.errors import DomainError
-from services.volunteers.rules import CITY_ZONE
 from web import services_client
 from web.api import client_address
 from web.forms import EmptyForm
@@ -150,7 +150,7 @@ def mine():
         hours = _api("GET", "/api/v1/volunteers/me/hours")
     except DomainError:  # staff without a volunteer profile
         hours = {"total_hours": "0", "items": []}
-    now = datetime.now(CITY_ZONE)
+    now = datetime.now(city_zone())
     upcoming, past = [], []
     for item in signups["items"]:
         ends = datetime.fromisoformat(item["activity"]["ends_at"])

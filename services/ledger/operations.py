@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import (
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from events.context import correlation_id
 from events.envelope import Event, format_time, utcnow
 from events.outbox import emit_many
+from events.settings import city_zone
 from services.common.db import DriverStatement
 from services.common.errors import Conflict, DomainError, NotFound
 from services.ledger import rules as r
@@ -55,7 +56,6 @@ from services.ledger.models import (
 )
 
 PRODUCER = "ledger"
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving time
 ENTRY_NAMESPACE = uuid.UUID("6f1c8f0e-5b2a-4d59-9a51-2d3c1e0b7a44")
 STAR_HOURS_ENV = "SHILIU_LEDGER_STAR_HOURS"
 DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
@@ -94,8 +94,8 @@ _NAMESPACE_BYTES = ENTRY_NAMESPACE.bytes
 
 
 def today() -> date:
-    """Today's date in China."""
-    return utcnow().astimezone(CHINA).date()
+    """Today's date in the city (``SHILIU_TIMEZONE``)."""
+    return utcnow().astimezone(city_zone()).date()
 
 
 def star_thresholds() -> tuple[int, ...]:

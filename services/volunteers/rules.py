@@ -8,7 +8,8 @@ import math
 import secrets
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from zoneinfo import ZoneInfo
+
+from events.settings import city_zone
 
 CODE_STEP_SECONDS = 30
 CODE_DIGITS = 6
@@ -22,7 +23,6 @@ WRONG_CODES_PER_ADDRESS = 30
 WRONG_CODE_WINDOW = timedelta(minutes=10)
 WRONG_CODE_WAIT = timedelta(minutes=10)
 HALF_HOUR = Decimal("0.5")
-CITY_ZONE = ZoneInfo("Asia/Shanghai")  # what volunteers read on the page and in messages
 CROSS_GROUP_MIN_GROUPS = 3
 AGGREGATE_MIN_PEOPLE = 5  # ethnicity-derived figures never describe fewer people than this
 
@@ -97,12 +97,12 @@ def is_half_hour_step(hours: Decimal) -> bool:
 
 def local_time(moment: datetime, fmt: str = "%H:%M") -> str:
     """A moment as volunteers in the city read it."""
-    return moment.astimezone(CITY_ZONE).strftime(fmt)
+    return moment.astimezone(city_zone()).strftime(fmt)
 
 
 def local_date(moment: datetime):
     """The city's calendar date of a moment."""
-    return moment.astimezone(CITY_ZONE).date()
+    return moment.astimezone(city_zone()).date()
 
 
 def group_aggregate(attendees: int, groups: int) -> tuple[int | None, bool]:
