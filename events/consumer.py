@@ -342,7 +342,7 @@ class ConsumerRunner:
         if self._dlq_producer is not None:
             self._dlq_producer.flush(timeout=30)
         self._batches += 1
-        _fault_point("after_db_commit", self._batches)
+        _fault_point(self.settings.fault, "after_db_commit", self._batches)
         self._commit(after)
         return len(prepared)
 
@@ -420,8 +420,7 @@ def _claim_statement(dialect: str):
     )
 
 
-def _fault_point(name: str, count: int) -> None:
+def _fault_point(spec: str, name: str, count: int) -> None:
     """Fault injection for crash tests: SHILIU_FAULT=after_db_commit:N kills the process there."""
-    spec = os.environ.get("SHILIU_FAULT", "")
     if spec.startswith(name + ":") and int(spec.split(":", 1)[1]) == count:
         os.kill(os.getpid(), signal.SIGKILL)

