@@ -23,11 +23,27 @@ from volunteering import activity_payload
 
 from events import catalog
 from services.common.app import service_context
+from services.ledger.awards import operations as award_ops
+from services.ledger.awards.operations import notice as award_notice
+from services.ledger.awards.operations import publication as award_publication
 from services.ledger.models import ActivityView as LedgerActivity
 from services.ledger.models import VolunteerView as LedgerVolunteer
 from services.volunteers.models import ActivityView
 
 FC = "/nb/bl/xq/fc/"
+
+# Where the awards read the city's calendar: the notice and publication workflows, and the
+# package's own name (the API's default year of the honor roll).
+AWARD_CALENDARS = (award_ops, award_notice, award_publication)
+
+
+def days_later(monkeypatch, days: int) -> None:
+    """Let the awards' calendar run on ``days`` days (the notice period is counted in days)."""
+    real = award_ops.today
+    for module in AWARD_CALENDARS:
+        monkeypatch.setattr(module, "today", lambda: real() + timedelta(days=days))
+
+
 PASSWORD = "pomegranate8"
 ACTIVITIES = (
     ("march", "三月邻里节", ["culture", "society"], datetime(2026, 3, 8, 1, 0, tzinfo=UTC)),

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from awards_support import days_later as later
 from awards_support import with_statement
 from backbone import wait_for
 from ledger_support import confirmed
@@ -173,12 +174,9 @@ def organize_path(page: str):
 @contextmanager
 def days_later(days: int):
     """Let the awards' calendar run on for a moment (publishing waits for the notice's end)."""
-    real = award_ops.today
-    award_ops.today = lambda: real() + timedelta(days=days)
-    try:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        later(monkeypatch, days)
         yield
-    finally:
-        award_ops.today = real
 
 
 def award_cycle(city, state: str = "open", quota: int = 1) -> str:

@@ -7,12 +7,9 @@ person can act on and a 4xx, never a 500."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from awards_support import PASSWORD, cycle_body, live_a_year, with_statement
-
-from services.ledger.awards import operations as award_ops
+from awards_support import PASSWORD, cycle_body, days_later, live_a_year, with_statement
 
 
 @pytest.fixture(scope="module")
@@ -306,8 +303,7 @@ def test_publication_fills_the_honor_roll_and_certificates_verify(city, year, mo
     cycle_id, listed = _on_notice(city, year)
     path = f"/awards/{cycle_id}"
     committee = city.page_client("committee")
-    real_today = award_ops.ledger.today
-    monkeypatch.setattr(award_ops, "today", lambda: real_today() + timedelta(days=6))
+    days_later(monkeypatch, 6)
     token = _csrf(_text(committee.get(path)))
     published = committee.post(f"{path}/publish", data={"csrf_token": token})
     assert published.status_code == 302, _text(published)

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import timedelta
 
 import pytest
-from awards_support import ACTIVITIES, POINTS, cycle_body, live_a_year, with_statement
+from awards_support import (
+    ACTIVITIES,
+    POINTS,
+    cycle_body,
+    days_later,
+    live_a_year,
+    with_statement,
+)
 from backbone import read_topic
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from events.envelope import decode
-from services.ledger.awards import operations as award_ops
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +57,7 @@ def _vote(city, cycle_id, who, candidate, decision="approve", comment="事迹突
 
 def _later(monkeypatch, days: int) -> None:
     """Let the city's calendar run on (the notice period is counted in days)."""
-    real = award_ops.ledger.today
-    monkeypatch.setattr(award_ops, "today", lambda: real() + timedelta(days=days))
+    days_later(monkeypatch, days)
 
 
 def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, monkeypatch):

@@ -12,8 +12,9 @@ from volunteering import VENUE, activity_payload
 
 from events import catalog
 from events.envelope import utcnow
-from services.volunteers import operations, rules
+from services.volunteers import rules
 from services.volunteers.models import ActivityView, Attendance
+from services.volunteers.operations import checkin as checkin_ops
 
 
 def secret_of(desk, activity) -> str:
@@ -307,7 +308,7 @@ def warm(desk, activity):
     """A refused scan (no code can be "abcdef"): the service has read the activity's secret."""
     (passer_by,) = desk.volunteers(1)
     assert check_in(desk, activity, passer_by, code="abcdef").status_code == 400
-    assert operations._SECRETS.get(activity["activity_id"]) == secret_of(desk, activity)
+    assert checkin_ops._SECRETS.get(activity["activity_id"]) == secret_of(desk, activity)
 
 
 def step_by_step_refused(monkeypatch):
@@ -316,7 +317,7 @@ def step_by_step_refused(monkeypatch):
     def refused(*args, **kwargs):
         raise AssertionError("the scan was not admitted at once")
 
-    monkeypatch.setattr(operations, "_check_in_step_by_step", refused)
+    monkeypatch.setattr(checkin_ops, "_check_in_step_by_step", refused)
 
 
 def stored(desk, volunteer) -> dict:
@@ -423,7 +424,7 @@ def test_a_remembered_secret_never_admits_a_code_the_stored_secret_does_not_make
     warm(desk, activity)
     # Whatever this service remembers, the INSERT checks the secret the database holds.
     imposter = rules.new_secret()
-    operations._SECRETS[activity["activity_id"]] = imposter
+    checkin_ops._SECRETS[activity["activity_id"]] = imposter
     forged = rules.current_code(imposter, utcnow())[0]
     answer = check_in(desk, activity, volunteer, code=forged)
     if forged != live_code(desk, activity):  # one chance in a million that they agree
@@ -431,7 +432,7 @@ def test_a_remembered_secret_never_admits_a_code_the_stored_secret_does_not_make
         assert answer.get_json()["type"].endswith("code-invalid")
         assert records(desk) == 0
     # The refusal read the stored secret again: the right code goes straight in.
-    assert operations._SECRETS[activity["activity_id"]] == secret_of(desk, activity)
+    assert checkin_ops._SECRETS[activity["activity_id"]] == secret_of(desk, activity)
     assert check_in(desk, activity, later, code=live_code(desk, activity)).status_code == 201
 
 
@@ -457,14 +458,14 @@ def test_facts_that_change_between_the_read_and_the_write_are_caught_by_the_writ
             "activity.cancelled",
         )
 
-    admitted_before = operations._admitted_as_it_stands
+    admitted_before = checkin_ops._admitted_as_it_stands
 
     def cancelled_meanwhile(facts, code, now):
         verdict = admitted_before(facts, code, now)
         cancel()
         return verdict
 
-    monkeypatch.setattr(operations, "_admitted_as_it_stands", cancelled_meanwhile)
+    monkeypatch.setattr(checkin_ops, "_admitted_as_it_stands", cancelled_meanwhile)
     if desk.settings.database_url("volunteers").startswith("sqlite"):
         cancel()
     answer = check_in(desk, activity, volunteer, code=live_code(desk, activity))
@@ -487,7 +488,7 @@ def test_the_answer_is_what_the_schema_would_give(desk):
     from services.volunteers.api import checkin_answer
     from services.volunteers.schemas import CheckinOut
 
-    written = operations._as_written(
+    written = checkin_ops._as_written(
         {
             "id": "r-1",
             "activity_id": activity["activity_id"],

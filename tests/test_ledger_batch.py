@@ -27,6 +27,7 @@ from events.store import consumed_events
 from services.common.db import upgrade
 from services.ledger import chain, operations
 from services.ledger.models import LedgerEntry
+from services.ledger.operations import attendance as attendance_ops
 
 MARCH_8 = date(2026, 3, 8)
 
@@ -94,14 +95,14 @@ def test_a_poisoned_event_is_dead_lettered_and_the_rest_of_its_poll_counts_once(
     poison = confirmed("at-poison", "v-9", "2")
     poll = [good[0], good[1], poison, good[1], good[2], good[3], good[4], good[0]]
 
-    real_count = operations._count_attendance
+    real_count = attendance_ops._count_attendance
 
     def count(session, book, writer, event, payload, corrected):
         if payload["attendance_id"] == "at-poison":
             raise RuntimeError("a rule this ledger cannot read")
         return real_count(session, book, writer, event, payload, corrected)
 
-    monkeypatch.setattr(operations, "_count_attendance", count)
+    monkeypatch.setattr(attendance_ops, "_count_attendance", count)
     outcomes = ledger.runner.apply_records(records(poll))
     assert [o.status for o in outcomes] == [
         "applied",
@@ -126,7 +127,7 @@ def test_a_poisoned_event_is_dead_lettered_and_the_rest_of_its_poll_counts_once(
     assert ledger.balances() == {f"v-{n}": 40 for n in range(1, 6)}
 
     # Once the cause is fixed, the dead letter replayed counts, once.
-    monkeypatch.setattr(operations, "_count_attendance", real_count)
+    monkeypatch.setattr(attendance_ops, "_count_attendance", real_count)
     ledger.runner.apply_records(records([poison, poison]))
     assert ledger.balances() == {**{f"v-{n}": 40 for n in range(1, 6)}, "v-9": 25}
     with ledger.factory() as session:

@@ -5,14 +5,10 @@ after a year of volunteering (tests/awards_support.py); screenshots go to test-a
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from awards_support import PASSWORD, cycle_body, live_a_year, with_statement
+from awards_support import PASSWORD, cycle_body, days_later, live_a_year, with_statement
 from playwright.sync_api import Page, expect
 from tests_support import City, serve_platform
-
-from services.ledger.awards import operations as award_ops
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -193,8 +189,7 @@ def test_the_honor_roll_shows_the_winners_and_a_certificate_verifies(
 ):
     base, city, year = site
     cycle_id, listed = on_notice(city, year, "2026年度 民族团结之星（光荣榜）")
-    real_today = award_ops.ledger.today
-    monkeypatch.setattr(award_ops, "today", lambda: real_today() + timedelta(days=6))
+    days_later(monkeypatch, 6)
     committee = pages(DESK)
     committee.goto(f"/awards/{cycle_id}")
     sign_in(committee, "committee", "shiliu2026")

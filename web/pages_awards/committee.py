@@ -1,21 +1,13 @@
-"""民族团结之星 pages: the committee's cycles (create, review the evidence, vote, run the public
-notice, publish, revoke), the public notice where residents object, the honor roll (光荣榜), and
-certificate verification (the page a certificate's QR code opens).
-
-Every page reads and writes through the ledger's award API with the signed-in person's token
-(public pages with web's own), so the ledger decides who may see and do what. A refused form is
-shown again with the ledger's message beside it and the ledger's status code; nothing here
-touches the ledger's tables.
+"""The committee's pages: cycles, creating one, the evidence, votes, running the notice and
+publication, the audit trail and the export.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -25,140 +17,30 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
 from services.common.app import db
 from services.common.auth import STAFF_ROLES, Forbidden
 from services.common.errors import DomainError
-from web import operations, services_client
+from web import operations
 from web.forms import AwardCycleForm
-from web.i18n import _, current_locale, explain, translate_filled
-from web.identity import access_token_for, current_account, current_principal, require_account
-from web.pages_activities import zone
-
-bp = Blueprint("awards", __name__)
-MANAGING = ("committee", "admin")
-
-CANDIDATE_STATUS = {
-    "listed": "候选",
-    "proposed": "拟表彰",
-    "removed": "已移除",
-    "winner": "获评",
-    "revoked": "已撤销",
-}
-OUTCOMES = {"approved": "通过", "rejected": "未通过", "pending": "尚未决定"}
-DECISIONS = {"approve": "赞成", "reject": "反对", "abstain": "弃权", "recused": "回避"}
-OBJECTION_STATUS = {"pending": "待处理", "upheld": "成立", "dismissed": "不成立"}
-AUDIT_ACTIONS = {
-    "created": "发起评选",
-    "opened": "开始评审",
-    "nominated": "推荐并填写事迹",
-    "voted": "投票",
-    "vote_changed": "改票",
-    "recused": "回避",
-    "tie_decided": "决定并列人选",
-    "notice_started": "进入公示",
-    "objection_lodged": "提出异议",
-    "objection_upheld": "异议成立",
-    "objection_dismissed": "异议不成立",
-    "proposed": "递补",
-    "published": "发布光荣榜",
-    "revoked": "撤销表彰",
-    "cancelled": "取消评选",
-}
-CYCLE_STATUS = {
-    "draft": "草稿",
-    "open": "评审中",
-    "notice": "公示中",
-    "published": "已发布",
-    "cancelled": "已取消",
-    "revoked": "已撤销",
-}
-STEPS = ("open", "notice", "publish", "cancel", "revoke", "tie-break", "propose")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _token() -> str | None:
-    account = current_account()
-    return access_token_for(account)["access_token"] if account else None
-
-
-def _ledger(method: str, path: str, **kwargs):
-    """Call the ledger's API as the signed-in person (as web itself for anonymous visitors)."""
-    return services_client.call("ledger", method, "/api/v1" + path, token=_token(), **kwargs)
-
-
-def _raw(path: str) -> tuple[int, bytes, str]:
-    """Call the ledger API for a file (status, bytes, content type)."""
-    return services_client.fetch("ledger", path, token=_token())
-
-
-def _messages(error: DomainError) -> list[str]:
-    """What a person can act on: the per-field messages of a 422, else the detail."""
-    errors = error.errors or {}
-    if isinstance(errors, dict) and "json" in errors:
-        errors = errors["json"]
-    found: list[str] = []
-
-    def walk(value) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str):
-            found.append(translate_filled(value))
-
-    walk(errors)
-    return list(dict.fromkeys(found)) or [explain(error)]
-
-
-def _safe(name: str) -> str:
-    """A name fit for a file name in a header (what came in the URL, typed by anyone)."""
-    return re.sub(r"[^A-Za-z0-9-]", "", name)[:64] or "file"
-
-
-def _this_year() -> int:
-    return datetime.now(zone()).year
-
-
-def punctuation() -> dict[str, str]:
-    """How lists, clauses and remarks are joined in the page's language."""
-    if current_locale() == "zh":
-        return {"list": "、", "clause": "；", "colon": "：", "open": "（", "close": "）"}
-    return {"list": ", ", "clause": "; ", "colon": ": ", "open": " (", "close": ")"}
-
-
-@bp.app_template_filter("award_text")
-def _award_text(text: str | None) -> str:
-    """A message the ledger wrote (an automatic recusal's comment), in the page's language."""
-    return translate_filled(text) if text else ""
-
-
-@bp.app_context_processor
-def _award_helpers():
-    def my_award_certificates() -> list[dict]:
-        """The signed-in person's 民族团结之星 certificates (none when the ledger is away)."""
-        if not current_user.is_authenticated:
-            return []
-        try:
-            return _ledger("GET", "/award-certificates/mine")["items"]
-        except DomainError:
-            return []
-
-    return {
-        "my_award_certificates": my_award_certificates,
-        "AWARD_CYCLE_STATUS": CYCLE_STATUS,
-        "AWARD_CANDIDATE_STATUS": CANDIDATE_STATUS,
-        "AWARD_OUTCOMES": OUTCOMES,
-        "AWARD_DECISIONS": DECISIONS,
-        "AWARD_OBJECTION_STATUS": OBJECTION_STATUS,
-        "AWARD_ACTIONS": AUDIT_ACTIONS,
-        "award_punctuation": punctuation,
-    }
-
+from web.i18n import _, explain, translate_filled
+from web.identity import current_principal, require_account
+from web.pages_awards._common import (
+    CYCLE_STATUS,
+    DECISIONS,
+    MANAGING,
+    STEPS,
+    XLSX,
+    _ledger,
+    _messages,
+    _raw,
+    _safe,
+    _this_year,
+    bp,
+    punctuation,
+)
 
 # ---- the committee's pages -----------------------------------------------------------------
 
@@ -541,137 +423,4 @@ def export(cycle_id):
         data,
         content_type=content_type or XLSX,
         headers={"Content-Disposition": f'attachment; filename="award-{_safe(cycle_id)}.xlsx"'},
-    )
-
-
-# ---- the public notice (公示) --------------------------------------------------------------
-
-
-@bp.get("/notices")
-def notices():
-    """Cycles on public notice now."""
-    listing = _ledger("GET", "/award-notices")
-    return render_template("awards_notices.html", notices=listing["items"])
-
-
-def _notice_page(cycle_id: str, problems: dict | None = None, status: int = 200):
-    notice = _ledger("GET", f"/award-cycles/{cycle_id}/notice")
-    return render_template(
-        "awards_notice.html",
-        notice=notice,
-        problems=problems or {},
-        posted=request.form if problems else {},
-    ), status
-
-
-@bp.get("/notices/<cycle_id>")
-def notice(cycle_id):
-    """A cycle's public notice: proposed winners with unit and story, and the end date."""
-    return _notice_page(cycle_id)
-
-
-@bp.post("/notices/<cycle_id>/objections")
-@login_required
-def object_to(cycle_id):
-    """A signed-in resident objects to a proposed winner, with the reason."""
-    candidate_id = request.form.get("candidate_id", "")
-    key = f"objection-{candidate_id}"
-    if not candidate_id:
-        messages, status = [_("请选择要提出异议的人选")], 422
-    else:
-        try:
-            _ledger(
-                "POST",
-                f"/award-cycles/{cycle_id}/objections",
-                json={"candidate_id": candidate_id, "reason": request.form.get("reason", "")},
-            )
-            flash(_("异议已提交，评审委员会将核实处理"), "success")
-            return redirect(url_for("awards.notice", cycle_id=cycle_id))
-        except DomainError as error:
-            if error.status >= 500:
-                raise
-            messages, status = _messages(error), error.status
-    flash(punctuation()["clause"].join(messages), "error")
-    return _notice_page(cycle_id, {key: messages}, status)
-
-
-# ---- the honor roll and certificates ------------------------------------------------------
-
-
-@bp.get("/honors")
-def honors():
-    """The honor roll (光荣榜) of a unit and the units below it, for a year."""
-    units = operations.units(db())
-    this_year = _this_year()
-    unit_id = request.args.get("unit_id") or (units[0].unit_id if units else "")
-    year = request.args.get("year") or str(this_year)
-    errors: dict[str, list[str]] = {}
-    roll = {"cycles": [], "unit_name": "", "year": year}
-    try:
-        if not year.isdigit():
-            raise DomainError(
-                "年度须为数字，例如 2026", errors={"year": ["年度须为数字，例如 2026"]}, status=422
-            )
-        roll = _ledger("GET", "/honor-roll", params={"unit_id": unit_id, "year": year})
-    except DomainError as error:
-        if error.status >= 500 or error.status == 401:
-            raise
-        found = error.errors or {}
-        found = found.get("query", found) if isinstance(found, dict) else {}
-        errors = {k: [translate_filled(m) for m in v] for k, v in found.items()}
-        if not errors:
-            errors = {"unit_id": [explain(error)]}
-    return render_template(
-        "awards_honors.html",
-        units=units,
-        unit_id=unit_id,
-        year=year,
-        years=list(range(this_year, this_year - 10, -1)),
-        roll=roll,
-        errors=errors,
-    ), (422 if errors else 200)
-
-
-@bp.get("/honors/verify")
-def verify_form():
-    """Type a certificate's code to check it."""
-    if "code" in request.args:
-        code = request.args["code"].strip()
-        if code:
-            return redirect(url_for("awards.verify", code=code))
-        return render_template(
-            "awards_verify.html", code="", found=None, asked=False, error=_("请输入证书编号")
-        ), 422
-    return render_template("awards_verify.html", code="", found=None, asked=False, error=None)
-
-
-@bp.get("/honors/verify/<code>")
-def verify(code):
-    """Anyone checks a certificate by its code: valid, revoked (with the reason) or unknown."""
-    try:
-        found = _ledger("GET", f"/certificates/{code}")
-    except DomainError as error:
-        if error.status != 404:
-            raise
-        found = None
-    return render_template("awards_verify.html", code=code, found=found, asked=True, error=None), (
-        200 if found else 404
-    )
-
-
-@bp.get("/honors/certificates/<code>.pdf")
-def certificate(code):
-    """The certificate as a PDF (the ledger's own), for a valid certificate."""
-    status, data, content_type = _raw(f"/api/v1/certificates/{code}/pdf")
-    if status == 409:
-        flash(_("这份证书已被撤销，不能再下载"), "error")
-        return redirect(url_for("awards.verify", code=code))
-    if status != 200:
-        return render_template(
-            "awards_verify.html", code=code, found=None, asked=True, error=None
-        ), 404
-    return Response(
-        data,
-        content_type=content_type or "application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{_safe(code)}.pdf"'},
     )

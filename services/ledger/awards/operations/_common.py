@@ -1,0 +1,67 @@
+"""What the award operations share: today, a cycle read under its lock, its status labels,
+its audit trail and its events.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from events import catalog
+from events.outbox import emit
+from services.common.auth import Principal
+from services.common.errors import Conflict, DomainError, NotFound
+from services.ledger import operations as ledger
+from services.ledger.awards.models import (
+    AwardCycle,
+)
+
+PRODUCER = "ledger"
+MANAGERS = ("committee", "admin")
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
+CHUNK = 500
+
+
+def today() -> date:
+    """Today in China: notice periods are counted in the city's calendar days."""
+    return ledger.today()
+
+
+def _invalid(field: str, message: str, status: int = 422, code: str = "validation"):
+    return DomainError(message, code=code, errors={field: [message]}, status=status)
+
+
+def cycle(session: Session, cycle_id: str, lock: bool = False) -> AwardCycle:
+    """The cycle, locked for the rest of the transaction when about to change it."""
+    found = session.get(AwardCycle, cycle_id, with_for_update=lock or None, populate_existing=lock)
+    if found is None:
+        raise NotFound("没有这个评选周期", code="unknown-cycle")
+    return found
+
+
+def _require_status(found: AwardCycle, *allowed: str, message: str) -> None:
+    if found.status not in allowed:
+        label = STATUS_LABELS.get(found.status, found.status)
+        raise Conflict(
+            message + "（当前状态：{status}）", code="wrong-status", values={"status": label}
+        )
+
+
+STATUS_LABELS = {
+    "draft": "草稿",
+    "open": "评审中",
+    "notice": "公示中",
+    "published": "已发布",
+    "cancelled": "已取消",
+    "revoked": "已撤销",
+}
+
+
+def audit(session: Session, who: Principal, action: str, found: AwardCycle, **detail) -> None:
+    """Record an act on the cycle in the ledger's audit trail (subject: the cycle)."""
+    ledger.audit(session, who.account_id, f"award.{action}", found.id, {"by": who.name, **detail})
+
+
+def _event(session: Session, name: str, payload: dict) -> None:
+    emit(session, catalog.make_event(name, payload, producer=PRODUCER))

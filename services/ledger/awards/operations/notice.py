@@ -1,0 +1,263 @@
+"""The public notice: starting it, objections and their decisions, proposing the next in
+rank, and the notices the public reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from events.envelope import utcnow
+from services.common.auth import Principal
+from services.common.errors import Conflict, NotFound
+from services.ledger.awards.models import (
+    AwardCycle,
+    Candidate,
+    Objection,
+)
+from services.ledger.awards.operations._common import (
+    _event,
+    _invalid,
+    _require_status,
+    audit,
+    cycle,
+    today,
+)
+from services.ledger.awards.operations.access import require_manage
+from services.ledger.awards.operations.candidates import _candidates, _hours, candidate
+from services.ledger.awards.operations.voting import standing
+
+# ---- notice, objections, publication -----------------------------------------------------
+
+
+def _notice_end(found: AwardCycle) -> date:
+    return today() + timedelta(days=found.notice_days - 1)
+
+
+def start_notice(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
+    """Close the vote and put the winners it gives on public notice (公示)."""
+    found = cycle(session, cycle_id, lock=True)
+    require_manage(session, who, found)
+    _require_status(found, "open", message="只有评审中的评选可以进入公示")
+    candidates = _candidates(session, found.id)
+    _tallies, selection = standing(session, found, candidates)
+    if selection.tie:
+        raise Conflict(
+            "有 {count} 位候选人积分相同、并列在名额线上，请委员会先决定由谁入选",
+            code="tie-undecided",
+            values={"count": len(selection.tie)},
+        )
+    if not selection.winners:
+        raise Conflict("还没有获得通过的候选人，不能进入公示", code="no-winners")
+    winners = set(selection.winners)
+    for c in candidates:
+        if c.id in winners:
+            c.status = "proposed"
+    found.status = "notice"
+    found.notice_started_on, found.notice_ends_on = today(), _notice_end(found)
+    audit(
+        session,
+        who,
+        "notice_started",
+        found,
+        proposed=selection.winners,
+        ends_on=found.notice_ends_on,
+    )
+    _event(
+        session,
+        "award.notice_started",
+        {
+            "cycle_id": found.id,
+            "notice_ends_on": found.notice_ends_on,
+            "proposed_volunteer_ids": [c.volunteer_id for c in candidates if c.id in winners],
+        },
+    )
+    return found
+
+
+def lodge_objection(session: Session, who: Principal, cycle_id: str, body: dict) -> Objection:
+    """Anyone signed in objects to a proposed winner during the notice, with a reason."""
+    found = cycle(session, cycle_id, lock=True)
+    _require_status(found, "notice", message="只有公示期内可以提出异议")
+    if today() > found.notice_ends_on:
+        raise Conflict(
+            "公示期已于 {day} 结束",
+            code="notice-over",
+            values={"day": found.notice_ends_on.isoformat()},
+        )
+    picked = candidate(session, found, body["candidate_id"])
+    if picked.status != "proposed":
+        raise _invalid("candidate_id", "这位候选人不在公示名单中", code="not-proposed")
+    objection = Objection(
+        id=str(uuid.uuid4()),
+        cycle_id=found.id,
+        candidate_id=picked.id,
+        lodged_by=who.account_id,
+        reason=body["reason"].strip(),
+        lodged_at=utcnow(),
+        status="pending",
+    )
+    session.add(objection)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "你已对这位候选人提出过异议，委员会将一并处理", code="already-objected"
+        ) from exc
+    audit(
+        session, who, "objection_lodged", found, objection_id=objection.id, candidate_id=picked.id
+    )
+    return objection
+
+
+def decide_objection(
+    session: Session, who: Principal, cycle_id: str, objection_id: str, body: dict
+) -> Objection:
+    """The committee upholds (the candidate is removed) or dismisses an objection, with a reason."""
+    found = cycle(session, cycle_id, lock=True)
+    require_manage(session, who, found)
+    _require_status(found, "notice", message="只有公示期内可以处理异议")
+    objection = session.get(Objection, objection_id)
+    if objection is None or objection.cycle_id != found.id:
+        raise NotFound("没有这条异议", code="unknown-objection")
+    if objection.status != "pending":
+        raise Conflict("这条异议已经处理过了", code="already-decided")
+    objection.status = "upheld" if body["decision"] == "uphold" else "dismissed"
+    objection.decided_by, objection.decided_by_name = who.account_id, who.name[:50]
+    objection.decision_reason, objection.decided_at = body["reason"].strip(), utcnow()
+    if objection.status == "upheld":
+        picked = session.get(Candidate, objection.candidate_id)
+        picked.status = "removed"
+        for other in session.scalars(
+            select(Objection).where(
+                Objection.candidate_id == picked.id, Objection.status == "pending"
+            )
+        ):
+            other.status, other.decided_by, other.decided_at = "upheld", who.account_id, utcnow()
+            other.decided_by_name = who.name[:50]
+            other.decision_reason = "同一候选人的异议已成立：" + objection.decision_reason
+    audit(
+        session,
+        who,
+        f"objection_{objection.status}",
+        found,
+        objection_id=objection.id,
+        candidate_id=objection.candidate_id,
+        reason=objection.decision_reason,
+    )
+    return objection
+
+
+def next_in_rank(session: Session, found: AwardCycle) -> Candidate | None:
+    """The best approved candidate not yet proposed, while places are free."""
+    candidates = _candidates(session, found.id)
+    if sum(c.status == "proposed" for c in candidates) >= found.quota:
+        return None
+    tallies, _selection = standing(session, found, candidates)
+    for c in candidates:
+        if c.status == "listed" and tallies[c.id].outcome == "approved":
+            return c
+    return None
+
+
+def propose(session: Session, who: Principal, cycle_id: str, candidate_id: str) -> AwardCycle:
+    """After an upheld objection, propose the next approved candidate in rank; the notice runs
+    its full length again from today so that the public can object to them too."""
+    found = cycle(session, cycle_id, lock=True)
+    require_manage(session, who, found)
+    _require_status(found, "notice", message="只有公示期内可以递补")
+    picked = candidate(session, found, candidate_id)
+    following = next_in_rank(session, found)
+    if following is None:
+        raise Conflict("没有空出的名额，或没有可递补的候选人", code="nothing-to-propose")
+    if following.id != picked.id:
+        raise _invalid("candidate_id", f"应按名次递补：下一位是 {following.name}", code="not-next")
+    picked.status = "proposed"
+    found.notice_ends_on = max(found.notice_ends_on, _notice_end(found))
+    audit(
+        session, who, "proposed", found, candidate_id=picked.id, notice_ends_on=found.notice_ends_on
+    )
+    proposed = [c.volunteer_id for c in _candidates(session, found.id) if c.status == "proposed"]
+    _event(
+        session,
+        "award.notice_started",
+        {
+            "cycle_id": found.id,
+            "notice_ends_on": found.notice_ends_on,
+            "proposed_volunteer_ids": proposed,
+        },
+    )
+    return found
+
+
+def objections(session: Session, found: AwardCycle) -> list[dict]:
+    """The objections of a cycle with the decisions (for the committee)."""
+    names = {c.id: c.name for c in _candidates(session, found.id)}
+    rows = session.scalars(
+        select(Objection).where(Objection.cycle_id == found.id).order_by(Objection.lodged_at)
+    )
+    return [
+        {
+            "id": o.id,
+            "candidate_id": o.candidate_id,
+            "candidate_name": names.get(o.candidate_id, ""),
+            "reason": o.reason,
+            "lodged_at": o.lodged_at,
+            "status": o.status,
+            "decided_by_name": o.decided_by_name,
+            "decision_reason": o.decision_reason,
+            "decided_at": o.decided_at,
+        }
+        for o in rows
+    ]
+
+
+def public_notice(session: Session, found: AwardCycle) -> dict:
+    """What the public sees during (and after) the notice: names, units and stories only."""
+    if found.status not in ("notice", "published", "revoked"):
+        raise NotFound("这个评选没有在公示", code="not-on-notice")
+    shown = ("proposed",) if found.status == "notice" else ("winner",)
+    return {
+        "cycle_id": found.id,
+        "title": found.title,
+        "unit_name": found.unit_name,
+        "status": found.status,
+        "notice_started_on": found.notice_started_on,
+        "notice_ends_on": found.notice_ends_on,
+        "open_for_objections": found.status == "notice" and today() <= found.notice_ends_on,
+        "items": [
+            {
+                "candidate_id": c.id,
+                "name": c.name,
+                "unit_name": c.home_unit_name,
+                "story": c.story,
+                "points": c.points,
+                "activities": c.activities,
+                "hours": _hours(c.hours_halves),
+            }
+            for c in _candidates(session, found.id)
+            if c.status in shown
+        ],
+    }
+
+
+def notices(session: Session) -> list[dict]:
+    """Cycles on public notice now (public)."""
+    rows = session.scalars(
+        select(AwardCycle)
+        .where(AwardCycle.status == "notice")
+        .order_by(AwardCycle.notice_ends_on, AwardCycle.id)
+    )
+    return [
+        {
+            "cycle_id": c.id,
+            "title": c.title,
+            "unit_name": c.unit_name,
+            "notice_ends_on": c.notice_ends_on,
+        }
+        for c in rows
+    ]
