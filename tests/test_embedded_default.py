@@ -83,10 +83,11 @@ class Dev:
         status = self.process.wait(90)
         if number == signal.SIGKILL:
             # The broker dies with its parent; make sure before the next start takes its port.
-            wait_for(lambda: self._broker_pids() == [], timeout=20, message="the broker to end")
+            wait_for(lambda: self.broker_pids() == [], timeout=20, message="the broker to end")
         return status
 
-    def _broker_pids(self) -> list[str]:
+    def broker_pids(self) -> list[str]:
+        """The pids of this instance's embedded broker."""
         port = self.env["SHILIU_EMBEDDED_BROKER_PORT"]
         found = subprocess.run(
             ["pgrep", "-f", f"tansu.*:{port}"], capture_output=True, text=True
@@ -103,12 +104,13 @@ class Dev:
         assert len(readers) == 1, readers
         return int(readers[0])
 
-    def kill_broker(self) -> None:
-        """SIGKILL the embedded broker alone."""
-        pids = self._broker_pids()
+    def kill_broker(self) -> list[str]:
+        """SIGKILL the embedded broker alone; return the pids killed."""
+        pids = self.broker_pids()
         assert pids, "no embedded broker is running"
         for pid in pids:
             os.kill(int(pid), signal.SIGKILL)
+        return pids
 
     def output(self) -> str:
         """What the latest start printed."""
@@ -262,8 +264,17 @@ def test_confirmations_survive_kills_stops_and_a_broker_death(dev):
     _every_award(dev, NEIGHBOURS * batches)
 
     # 3. The broker killed alone: started again, the relays publish again, readiness returns.
-    dev.kill_broker()
-    wait_for(lambda: not dev.ready(), timeout=30, message="readiness to notice the broker")
+    killed = dev.kill_broker()
+    wait_for(
+        lambda: dev.broker_pids() and dev.broker_pids() != killed,
+        timeout=60,
+        message="the broker to be started again",
+    )
+    wait_for(
+        lambda: "embedded broker and workers started again" in dev.output(),
+        timeout=90,
+        message="the workers to be started again",
+    )
     wait_for(dev.ready, timeout=90, interval=0.5, message="readiness to return by itself")
     _confirm_batch(dev, neighbours, 3)
     batches += 1
