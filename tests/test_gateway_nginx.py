@@ -365,15 +365,20 @@ def _ready_service(request: Request) -> Response:
     return Response(json.dumps(body), mimetype="application/json")
 
 
-def test_web_reports_every_part_and_is_not_ready_while_one_is_not(make_settings, monkeypatch):
+def test_web_reports_every_part_and_is_not_ready_while_one_is_not(make_settings):
     server = make_server("127.0.0.1", free_port(), _ready_service, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        monkeypatch.setenv("SHILIU_ACTIVITIES_URL", f"http://127.0.0.1:{server.server_port}")
-        monkeypatch.setenv("SHILIU_VOLUNTEERS_URL", f"http://127.0.0.1:{server.server_port}")
-        monkeypatch.setenv("SHILIU_LEDGER_URL", f"http://127.0.0.1:{free_port()}")  # nobody
-        web = WEB.create_app(make_settings("sqlite", bootstrap=f"127.0.0.1:{free_port()}"))
+        answering = f"http://127.0.0.1:{server.server_port}"
+        urls = {
+            "activities": answering,
+            "volunteers": answering,
+            "ledger": f"http://127.0.0.1:{free_port()}",  # nobody
+        }
+        web = WEB.create_app(
+            make_settings("sqlite", bootstrap=f"127.0.0.1:{free_port()}", service_urls=urls)
+        )
         answer = web.test_client().get(READINESS_PATH)
     finally:
         server.shutdown()
