@@ -47,6 +47,7 @@ class Platform:
         self._watcher: threading.Thread | None = None
         self._reconciler = None
         self._reconciling = threading.Lock()
+        self.reconcile_gauge: metrics.ReconcileCollector | None = None  # on /metrics/web
 
     def start(self, seed: bool = True, history: bool = True) -> Gateway:
         """Start the broker (unless one is configured), migrate, seed, start workers.
