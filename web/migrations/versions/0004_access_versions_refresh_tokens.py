@@ -8,6 +8,8 @@ Create Date: 2026-12-06 11:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from services.common import migrations as backbone
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -19,13 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("access_version", sa.Integer(), nullable=False, server_default="1")
         )
-    op.create_table(
-        "account_access",
-        sa.Column("account_id", sa.String(length=64), nullable=False),
-        sa.Column("access_version", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", name="pk_account_access"),
-    )
+    backbone.create_account_access()
     op.create_table(
         "refresh_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),

@@ -5,8 +5,9 @@ Revises: 0003
 Create Date: 2026-12-06 10:00:00
 """
 
-import sqlalchemy as sa
 from alembic import op
+
+from services.common import migrations as backbone
 
 revision = "0004"
 down_revision = "0003"
@@ -15,13 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "relay_state",
-        sa.Column("service", sa.String(length=64), nullable=False),
-        sa.Column("broker_id", sa.String(length=200), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("service", name="pk_relay_state"),
-    )
+    backbone.create_relay_state()
 
 
 def downgrade() -> None:
