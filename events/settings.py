@@ -46,6 +46,27 @@ def city_zone() -> ZoneInfo:
     return ZoneInfo(os.environ.get(TIMEZONE_VARIABLE, DEFAULT_TIMEZONE))
 
 
+STAR_HOURS_VARIABLE = "SHILIU_LEDGER_STAR_HOURS"
+DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
+
+
+def star_hours(raw: str) -> tuple[int, ...]:
+    """The ledger's star thresholds in whole hours from ``SHILIU_LEDGER_STAR_HOURS`` (comma-
+    separated, 1 to 5 increasing numbers; empty: ``DEFAULT_STAR_HOURS``)."""
+    raw = raw.strip()
+    if not raw:
+        return DEFAULT_STAR_HOURS
+    try:
+        values = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise RuntimeError(
+            f"{STAR_HOURS_VARIABLE} must be comma-separated whole hours: {raw!r}"
+        ) from exc
+    if not values or list(values) != sorted(values) or len(values) > 5:
+        raise RuntimeError(f"{STAR_HOURS_VARIABLE} must be 1 to 5 increasing numbers: {raw!r}")
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the data lives, which broker to use, and how to log."""
@@ -69,6 +90,8 @@ class Settings:
     service_urls: dict[str, str] = field(default_factory=dict)
     fault: str = ""  # SHILIU_FAULT: fault injection for crash tests (events/consumer.py)
     sms_adapter: str = "log"  # web/sms.py: `log` (development) or a provider's `module:Class`
+    # The ledger's volunteer stars: the cumulative confirmed hours at which each is earned.
+    star_hours: tuple[int, ...] = DEFAULT_STAR_HOURS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -116,6 +139,7 @@ class Settings:
             },
             fault=env.get("SHILIU_FAULT", ""),
             sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
+            star_hours=star_hours(env.get(STAR_HOURS_VARIABLE, "")),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -7,7 +7,7 @@ from datetime import date
 from flask import request
 
 from services.common.api import Blueprint, public, roles
-from services.common.app import db, transaction
+from services.common.app import db, service_context, transaction
 from services.common.auth import (
     STAFF_ROLES,
     Forbidden,
@@ -66,7 +66,8 @@ def volunteer_ledger(args, volunteer_id):
             raise NotFound("账本里没有这位志愿者", code="unknown-volunteer")
         if not who.can(STAFF_ROLES, place[1]):
             raise Forbidden("只能查看自己或本辖区志愿者的积分", code="out-of-scope")
-    return operations.volunteer_ledger(session, volunteer_id, args["page"], args["per_page"])
+    stars = service_context().settings.star_hours
+    return operations.volunteer_ledger(session, volunteer_id, args["page"], args["per_page"], stars)
 
 
 def _unit(session, unit_id: str, field: str, kinds: tuple[str, ...] | None = None) -> UnitView:

@@ -7,11 +7,9 @@ added to in the same transaction, under the same lock.
 
 from events.envelope import utcnow  # callers read the clock here (operations.utcnow)
 from services.ledger.operations._common import (
-    DEFAULT_STAR_HOURS,
     ENTRY_NAMESPACE,
     PRODUCER,
     REVERSAL_REASONS,
-    STAR_HOURS_ENV,
     audit,
     entry_uuid,
     moment_ms,
@@ -53,12 +51,10 @@ from services.ledger.operations.totals import (
 )
 
 __all__ = [
-    "DEFAULT_STAR_HOURS",
     "ENTRY_NAMESPACE",
     "PRODUCER",
     "REVERSAL_REASONS",
     "RULE_FIELDS",
-    "STAR_HOURS_ENV",
     "add_to_totals",
     "adjustment_dict",
     "apply_attendance",

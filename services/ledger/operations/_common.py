@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
-from events.settings import city_zone
+from events.settings import Settings, city_zone
 from services.ledger.chain import GENESIS
 from services.ledger.models import (
     AuditEntry,
@@ -22,8 +21,6 @@ from services.ledger.models import (
 
 PRODUCER = "ledger"
 ENTRY_NAMESPACE = uuid.UUID("6f1c8f0e-5b2a-4d59-9a51-2d3c1e0b7a44")
-STAR_HOURS_ENV = "SHILIU_LEDGER_STAR_HOURS"
-DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
 REVERSAL_REASONS = {
     "correction": "时长更正，冲销原记录",
     "cap": "当日上限重新分配，冲销原记录",
@@ -63,20 +60,10 @@ def today() -> date:
     return utcnow().astimezone(city_zone()).date()
 
 
-def star_thresholds() -> tuple[int, ...]:
-    """Star thresholds in hours, from SHILIU_LEDGER_STAR_HOURS (default 100,300,600,1000,1500)."""
-    raw = os.environ.get(STAR_HOURS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_STAR_HOURS
-    try:
-        values = tuple(int(part) for part in raw.split(",") if part.strip())
-    except ValueError as exc:
-        raise RuntimeError(
-            f"{STAR_HOURS_ENV} must be comma-separated whole hours: {raw!r}"
-        ) from exc
-    if not values or list(values) != sorted(values) or len(values) > 5:
-        raise RuntimeError(f"{STAR_HOURS_ENV} must be 1 to 5 increasing numbers: {raw!r}")
-    return values
+def star_thresholds(settings: Settings | None = None) -> tuple[int, ...]:
+    """Star thresholds in hours: ``Settings.star_hours`` (``SHILIU_LEDGER_STAR_HOURS``, default
+    100,300,600,1000,1500) of ``settings``, or of the environment as it is now."""
+    return (settings or Settings.from_env()).star_hours
 
 
 def audit(session: Session, actor_id: str, action: str, subject_id: str | None, detail) -> None:

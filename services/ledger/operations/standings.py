@@ -36,8 +36,16 @@ def shown_explanation(entry: LedgerEntry, title: str | None) -> str:
     return " ".join(parts)
 
 
-def volunteer_ledger(session: Session, volunteer_id: str, page: int, per_page: int) -> dict:
-    """A volunteer's balance, confirmed hours, stars and one page of their rows, newest first."""
+def volunteer_ledger(
+    session: Session,
+    volunteer_id: str,
+    page: int,
+    per_page: int,
+    star_hours: tuple[int, ...] | None = None,
+) -> dict:
+    """A volunteer's balance, confirmed hours, stars (at ``star_hours``, the settings'
+    ``star_hours`` of the service; read from the environment if not given) and one page of
+    their rows, newest first."""
     balance, halves, total = session.execute(
         select(
             func.coalesce(func.sum(LedgerEntry.points), 0),
@@ -59,7 +67,7 @@ def volunteer_ledger(session: Session, volunteer_id: str, page: int, per_page: i
         "name": place[0].display_name if place else None,
         "balance": int(balance),
         "hours": r.format_hours(int(halves)),
-        "stars": r.stars(int(halves), star_thresholds()),
+        "stars": r.stars(int(halves), star_hours or star_thresholds()),
         "entries": {
             "items": [
                 {
