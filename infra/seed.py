@@ -1,9 +1,17 @@
-"""The demonstration city: districts, streets, communities, a 石榴红 team, people, activities."""
+"""The demonstration city: districts, streets, communities, a 石榴红 team, people, activities.
+
+What the city holds is data, in ``demo_city.json`` next to this file: the unit tree (``city``), the
+upcoming activities (``upcoming``, days from today), the sign-ins (``accounts``, one password),
+the neighbours, the recent past (``history``, days ago, with who came for how many hours) and
+one adjustment waiting for approval. This module plants it through the services' operations.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -12,55 +20,45 @@ from events.envelope import utcnow
 from services.activities import operations
 from services.activities.models import Unit
 
+DATA_FILE = Path(__file__).with_name("demo_city.json")
+_DATA = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def _unit(node: dict) -> tuple:
+    return (node["slug"], node["name"], node["kind"], [_unit(c) for c in node.get("children", [])])
+
+
+def _activity(spec: dict, days: str) -> tuple:
+    shifts = [(s["name"], s["capacity"], s.get("hour_weight")) for s in spec["shifts"]]
+    fields = ("title", "category", "dimensions", "host", days, "start_hour_utc", "hours", "address")
+    return (*(spec[k] for k in fields), shifts)
+
+
+# The data of demo_city.json as the functions below and the tests take it:
 # (slug, name, kind, children)
-DEMO_CITY = (
-    "nb",
-    "宁波市",
-    "city",
-    [
-        (
-            "bl",
-            "北仑区",
-            "district",
-            [
-                (
-                    "xq",
-                    "新碶街道",
-                    "street",
-                    [
-                        ("fc", "富春社区", "community", []),
-                        ("sh", "松花江社区", "community", []),
-                        ("slh", "北仑区“石榴红”志愿服务队", "volunteer_team", []),
-                    ],
-                ),
-                (
-                    "dq",
-                    "大碶街道",
-                    "street",
-                    [
-                        ("hs", "横山社区", "community", []),
-                        ("zzj", "中兴职业技术学校", "school", []),
-                    ],
-                ),
-            ],
-        ),
-        (
-            "hs",
-            "海曙区",
-            "district",
-            [
-                (
-                    "gl",
-                    "鼓楼街道",
-                    "street",
-                    [
-                        ("ysq", "永寿社区", "community", []),
-                    ],
-                ),
-            ],
-        ),
-    ],
+DEMO_CITY = _unit(_DATA["city"])
+# (title, category, dimensions, host path, days ahead, start hour (UTC), hours, address, shifts),
+# each shift (name, capacity, hour weight or None)
+DEMO_ACTIVITIES = tuple(_activity(a, "in_days") for a in _DATA["upcoming"])
+DEMO_PASSWORD = _DATA["password"]
+# (username or phone, name, role or None for a volunteer, unit path)
+DEMO_ACCOUNTS = tuple((a["login"], a["name"], a["role"], a["unit"]) for a in _DATA["accounts"])
+# Neighbours who have volunteered these past weeks (phone, name, home community, ethnicity they
+# consented to give for statistics); they sign in with DEMO_PASSWORD like the accounts above.
+DEMO_NEIGHBOURS = tuple(
+    (n["phone"], n["name"], n["home"], n["ethnicity"]) for n in _DATA["neighbours"]
 )
+# Past activities and who came: like DEMO_ACTIVITIES with days ago, and the attendance, each
+# (login, shift number, hours confirmed, or None for a no-show).
+DEMO_HISTORY = tuple(
+    (*_activity(a, "days_ago"), [(c["login"], c["shift"], c["hours"]) for c in a["attendance"]])
+    for a in _DATA["history"]
+)
+HISTORY_REASON = _DATA["history_reason"]
+# Older activities are closed (attendance final); newer stay completed.
+HISTORY_OPEN_DAYS = _DATA["history_open_days"]
+# A manual adjustment the city's administrator asked for, awaiting a second administrator.
+DEMO_ADJUSTMENT = tuple(_DATA["adjustment"][k] for k in ("login", "points", "reason"))
 
 
 def seed_demo(session_factory: sessionmaker, progress=None) -> int:
@@ -85,44 +83,6 @@ def seed_demo(session_factory: sessionmaker, progress=None) -> int:
         plant(DEMO_CITY, None)
         seed_demo_activities(session)
     return created
-
-
-# (title, category, dimensions, host path, days ahead, start hour (UTC), hours, address, shifts)
-DEMO_ACTIVITIES = (
-    (
-        "富春社区“石榴籽”百家宴",
-        "festival",
-        ["culture", "society"],
-        "/nb/bl/xq/fc/",
-        5,
-        2,
-        3,
-        "富春社区文化家园",
-        [("后勤", 20, None), ("翻译", 2, "1.5")],
-    ),
-    (
-        "国家通用语言文字培训（第三期）",
-        "language",
-        ["culture", "economy"],
-        "/nb/bl/xq/",
-        9,
-        6,
-        2,
-        "新碶街道新时代文明实践站",
-        [("助教", 4, None)],
-    ),
-    (
-        "法律援助进社区",
-        "legal",
-        ["society", "psychology"],
-        "/nb/bl/dq/hs/",
-        12,
-        1,
-        3,
-        "横山社区党群服务中心",
-        [("咨询引导", 3, None), ("翻译", 1, "1.5")],
-    ),
-)
 
 
 def seed_demo_activities(session) -> None:
@@ -167,17 +127,6 @@ def _publish_activity(session, spec, starts: datetime, hours: int, **extra):
     return operations.publish_activity(session, activity)
 
 
-DEMO_PASSWORD = "shiliu2026"
-# (username or phone, name, role or None for a volunteer, unit path)
-DEMO_ACCOUNTS = (
-    ("admin", "市民宗局管理员", "admin", "/nb/"),
-    ("organizer", "富春社区 陈书记", "organizer", "/nb/bl/xq/fc/"),
-    ("committee", "北仑区评审委员 马老师", "committee", "/nb/bl/"),
-    ("bl-admin", "北仑区民宗局 李科长", "admin", "/nb/bl/"),
-    ("13800000001", "阿依古丽", None, "/nb/bl/xq/fc/"),
-)
-
-
 def demo_sign_ins() -> list[str]:
     """The demonstration sign-ins, for the `make run` banner."""
     return [f"{name}: {login} / {DEMO_PASSWORD}" for login, name, _role, _path in DEMO_ACCOUNTS]
@@ -189,8 +138,8 @@ def seed_demo_accounts(web_app) -> int:
     return _create_people(
         web_app,
         [
-            (login, name, role, path, {"languages": ["维吾尔语", "普通话"]})
-            for login, name, role, path in DEMO_ACCOUNTS
+            (a["login"], a["name"], a["role"], a["unit"], {"languages": a.get("languages", [])})
+            for a in _DATA["accounts"]
         ],
     )
 
@@ -230,79 +179,6 @@ def _create_people(web_app, people) -> int:
     return created
 
 
-# Neighbours who have volunteered these past weeks (phone, name, home community, ethnicity they
-# consented to give for statistics); they sign in with DEMO_PASSWORD like the accounts above.
-DEMO_NEIGHBOURS = (
-    ("13800000002", "王建国", "/nb/bl/xq/fc/", "汉族"),
-    ("13800000003", "马秀兰", "/nb/bl/xq/fc/", "回族"),
-    ("13800000004", "巴特尔", "/nb/bl/xq/sh/", "蒙古族"),
-    ("13800000005", "卓玛", "/nb/bl/xq/sh/", "藏族"),
-    ("13800000006", "李晓红", "/nb/bl/dq/hs/", "汉族"),
-    ("13800000007", "金美善", "/nb/bl/dq/hs/", "朝鲜族"),
-    ("13800000008", "韦丽萍", "/nb/hs/gl/ysq/", "壮族"),
-)
-
-# Past activities and who came: (title, category, dimensions, host path, days ago, start hour
-# (UTC), hours, address, shifts, attendance). Each attendance is (login, shift number, hours
-# confirmed, or None for a no-show).
-DEMO_HISTORY = (
-    (
-        "松花江社区邻里节",
-        "festival",
-        ["culture", "society"],
-        "/nb/bl/xq/sh/",
-        56,
-        1,
-        3,
-        "松花江社区广场",
-        [("布展与引导", 10, None)],
-        [("13800000001", 0, "3"), ("13800000002", 0, "3"), ("13800000003", 0, "2.5")]
-        + [("13800000004", 0, "3"), ("13800000005", 0, "3"), ("13800000008", 0, "3")],
-    ),
-    (
-        "“石榴籽”普通话角",
-        "language",
-        ["culture", "economy"],
-        "/nb/bl/xq/",
-        42,
-        6,
-        2,
-        "新碶街道新时代文明实践站",
-        [("助教", 4, None)],
-        [("13800000001", 0, "2"), ("13800000005", 0, "2"), ("13800000006", 0, None)],
-    ),
-    (
-        "法律援助咨询日",
-        "legal",
-        ["society", "psychology"],
-        "/nb/bl/dq/hs/",
-        28,
-        1,
-        3,
-        "横山社区党群服务中心",
-        [("咨询引导", 4, None), ("翻译", 2, "1.5")],
-        [("13800000001", 1, "3"), ("13800000006", 0, "3"), ("13800000007", 0, "2")],
-    ),
-    (
-        "富春社区“石榴籽”百家宴（秋季）",
-        "festival",
-        ["culture", "society"],
-        "/nb/bl/xq/fc/",
-        14,
-        2,
-        4,
-        "富春社区文化家园",
-        [("后勤", 12, None)],
-        [("13800000001", 0, "4"), ("13800000002", 0, "4"), ("13800000003", 0, "4")]
-        + [("13800000004", 0, "3.5"), ("13800000007", 0, "4"), ("13800000008", 0, None)],
-    ),
-)
-HISTORY_REASON = "按纸质签到表补录"
-HISTORY_OPEN_DAYS = 21  # older activities are closed (attendance final); newer stay completed
-# A manual adjustment the city's administrator asked for, awaiting a second administrator.
-DEMO_ADJUSTMENT = ("13800000001", 20, "春节慰问演出义务翻译（当时未登记活动，补记）")
-
-
 def seed_demo_history(apps: dict, web_app, wait) -> int:
     """Register DEMO_NEIGHBOURS and hold the past activities of DEMO_HISTORY through the
     services as if it happened then: published, signed up for before the start, attendance
@@ -327,8 +203,8 @@ def seed_demo_history(apps: dict, web_app, wait) -> int:
     _create_people(
         web_app,
         [
-            (login, name, None, path, {"languages": ["普通话"], "ethnicity": ethnicity})
-            for login, name, path, ethnicity in DEMO_NEIGHBOURS
+            (n["phone"], n["name"], None, n["home"], {k: n[k] for k in ("languages", "ethnicity")})
+            for n in _DATA["neighbours"]
         ],
     )
     with factory(web_app)() as session:
