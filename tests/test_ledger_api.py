@@ -81,6 +81,16 @@ def test_a_volunteer_reads_their_points_with_every_row_explained(points_city):
     assert bad.status_code == 422 and "page" in bad.get_json()["errors"]["query"]
 
 
+def test_a_volunteer_s_stars_are_counted_at_the_ledger_s_thresholds(points_city):
+    from services.ledger import operations
+
+    ledger = service_context(points_city.apps["ledger"])
+    assert ledger.settings.star_hours == (100, 300, 600, 1000, 1500)
+    with ledger.session_factory() as session:
+        body = operations.volunteer_ledger(session, points_city.demo, 1, 20, star_hours=(1, 3, 4))
+    assert (body["hours"], body["stars"]) == ("3.5", 2)
+
+
 def test_standings_rank_the_volunteers_of_a_unit_and_ties_share_a_rank(points_city):
     city = points_city
     unit = city.unit(FC).unit_id

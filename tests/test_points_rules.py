@@ -70,3 +70,14 @@ def test_the_star_thresholds_come_from_the_environment(monkeypatch):
         star_thresholds()
     monkeypatch.delenv("SHILIU_LEDGER_STAR_HOURS")
     assert star_thresholds() == (100, 300, 600, 1000, 1500)
+
+
+def test_the_star_thresholds_are_settings_checked_when_they_are_read():
+    from events.settings import Settings
+
+    assert Settings.from_env({}).star_hours == (100, 300, 600, 1000, 1500)
+    assert Settings.from_env({"SHILIU_LEDGER_STAR_HOURS": " 10, 20 "}).star_hours == (10, 20)
+    with pytest.raises(RuntimeError, match="comma-separated whole hours: '1,x'"):
+        Settings.from_env({"SHILIU_LEDGER_STAR_HOURS": "1,x"})
+    with pytest.raises(RuntimeError, match="1 to 5 increasing numbers"):
+        Settings.from_env({"SHILIU_LEDGER_STAR_HOURS": "1,2,3,4,5,6"})
