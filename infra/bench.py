@@ -130,17 +130,24 @@ def _consume_all(factory, settings: Settings, count: int, desc: str):
     return runner, seconds
 
 
-def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
-    """Measure outbox → relay → broker → consumer against raw kafka-python on one broker."""
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-bench-"))
+def bench_broker(workdir: Path, prefix: str) -> tuple[Settings, EmbeddedBroker | None]:
+    """The broker a benchmark runs on: the configured one, or a fresh embedded broker (its log in
+    ``workdir``) when none is; with topics of their own (``prefix`` and a random suffix)."""
     base = Settings.from_env()
     broker = None
     if base.embedded_broker:
         port = free_port()
         base = replace(base, kafka_bootstrap=f"127.0.0.1:{port}")
         broker = EmbeddedBroker(base, port=port, log_path=workdir / "broker.log").start()
-    settings = replace(base, topic_prefix=f"bench{uuid.uuid4().hex[:6]}.")
+    settings = replace(base, topic_prefix=f"{prefix}{uuid.uuid4().hex[:6]}.")
     kafka_clients.ensure_topics(settings)
+    return settings, broker
+
+
+def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
+    """Measure outbox → relay → broker → consumer against raw kafka-python on one broker."""
+    workdir = Path(tempfile.mkdtemp(prefix="shiliu-bench-"))
+    settings, broker = bench_broker(workdir, "bench")
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     try:
         upgrade("volunteers", url)

@@ -10,7 +10,6 @@ import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from events import kafka as kafka_clients
 from events.consumer import ConsumerRunner
 from events.envelope import Event
 from events.settings import Settings
-from infra.bench import reader_from_start
-from infra.broker import EmbeddedBroker, free_port
+from infra.bench import bench_broker, reader_from_start
 from services.common.db import make_engine, make_session_factory, upgrade
 from services.ledger import operations
 from services.ledger.handlers import HANDLERS
@@ -70,18 +68,6 @@ def _attendance_events(count: int, volunteers: int) -> list[Event]:
     return events
 
 
-def _broker(workdir: Path) -> tuple[Settings, EmbeddedBroker | None]:
-    base = Settings.from_env()
-    broker = None
-    if base.embedded_broker:
-        port = free_port()
-        base = replace(base, kafka_bootstrap=f"127.0.0.1:{port}")
-        broker = EmbeddedBroker(base, port=port, log_path=workdir / "broker.log").start()
-    settings = replace(base, topic_prefix=f"lbench{uuid.uuid4().hex[:6]}.")
-    kafka_clients.ensure_topics(settings)
-    return settings, broker
-
-
 def _raw_consume_insert(settings: Settings, topic: str, factory, count: int, poll_records: int):
     """The baseline, in events/s: read the topic from its start with kafka-python and
     bulk-insert each poll into one table of the same database, nothing else."""
@@ -118,7 +104,7 @@ def run_ingest_bench(
 ) -> dict:
     """Ledger consumer events/s beside raw consume + bulk insert into the same database."""
     workdir = Path(tempfile.mkdtemp(prefix="shiliu-ledger-bench-"))
-    settings, broker = _broker(workdir)
+    settings, broker = bench_broker(workdir, "lbench")
     url = database_url or f"sqlite:///{workdir / 'ledger.db'}"
     try:
         upgrade("ledger", url)

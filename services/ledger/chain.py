@@ -135,70 +135,59 @@ def verify(session: Session, batch: int = 5000) -> Verification:
     head = session.get(ChainHead, 1)
     last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS)
     expected_seq, prev_hash, rows = 1, GENESIS, 0
-    after = 0
-    while True:
-        chunk = session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.seq > after)
-            .order_by(LedgerEntry.seq)
-            .limit(batch)
-        ).all()
-        if not chunk:
-            break
-        for row in chunk:
-            rows += 1
-            if row.seq > last_seq:
-                return Verification(
-                    rows,
-                    Problem(
-                        "inserted",
-                        row.seq,
-                        row.entry_id,
-                        f"第 {row.seq} 行在账本末尾（第 {last_seq} 行）之后，是账本之外插入的",
-                    ),
-                )
-            if row.seq < expected_seq:
-                return Verification(
-                    rows,
-                    Problem(
-                        "inserted",
-                        row.seq,
-                        row.entry_id,
-                        f"第 {row.seq} 行不在链上的位置，是账本之外插入的",
-                    ),
-                )
-            if row.seq != expected_seq:
-                return Verification(
-                    rows,
-                    Problem(
-                        "removed",
-                        expected_seq,
-                        None,
-                        f"第 {expected_seq} 行不见了（下一行是第 {row.seq} 行，{row.entry_id}）",
-                    ),
-                )
-            if row.prev_hash != prev_hash:
-                return Verification(
-                    rows,
-                    Problem(
-                        "altered",
-                        row.seq,
-                        row.entry_id,
-                        f"第 {row.seq} 行（{row.entry_id}）接不上前一行的哈希",
-                    ),
-                )
-            if row_hash(prev_hash, row.seq, row) != row.hash:
-                return Verification(
-                    rows,
-                    Problem(
-                        "altered",
-                        row.seq,
-                        row.entry_id,
-                        f"第 {row.seq} 行（{row.entry_id}）的内容与它的哈希不符，被改过",
-                    ),
-                )
-            prev_hash, expected_seq = row.hash, expected_seq + 1
-        after = chunk[-1].seq
+    for row in _rows_by(session, LedgerEntry.seq, 0, batch):
+        rows += 1
+        if row.seq > last_seq:
+            return Verification(
+                rows,
+                Problem(
+                    "inserted",
+                    row.seq,
+                    row.entry_id,
+                    f"第 {row.seq} 行在账本末尾（第 {last_seq} 行）之后，是账本之外插入的",
+                ),
+            )
+        if row.seq < expected_seq:
+            return Verification(
+                rows,
+                Problem(
+                    "inserted",
+                    row.seq,
+                    row.entry_id,
+                    f"第 {row.seq} 行不在链上的位置，是账本之外插入的",
+                ),
+            )
+        if row.seq != expected_seq:
+            return Verification(
+                rows,
+                Problem(
+                    "removed",
+                    expected_seq,
+                    None,
+                    f"第 {expected_seq} 行不见了（下一行是第 {row.seq} 行，{row.entry_id}）",
+                ),
+            )
+        if row.prev_hash != prev_hash:
+            return Verification(
+                rows,
+                Problem(
+                    "altered",
+                    row.seq,
+                    row.entry_id,
+                    f"第 {row.seq} 行（{row.entry_id}）接不上前一行的哈希",
+                ),
+            )
+        if row_hash(prev_hash, row.seq, row) != row.hash:
+            return Verification(
+                rows,
+                Problem(
+                    "altered",
+                    row.seq,
+                    row.entry_id,
+                    f"第 {row.seq} 行（{row.entry_id}）的内容与它的哈希不符，被改过",
+                ),
+            )
+        prev_hash, expected_seq = row.hash, expected_seq + 1
     if expected_seq - 1 < last_seq:
         return Verification(
             rows,
@@ -220,21 +209,22 @@ def verify(session: Session, batch: int = 5000) -> Verification:
 def checksum(session: Session, batch: int = 5000) -> str:
     """SHA-256 (hex) over every row's canonical content, in entry-id order."""
     digest = hashlib.sha256()
-    after = ""
+    for row in _rows_by(session, LedgerEntry.entry_id, "", batch):
+        digest.update(canonical(row).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _rows_by(session: Session, column, after, batch: int):
+    """Every ledger row in ``column`` order from beyond ``after``, read ``batch`` at a time."""
     while True:
         chunk = session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.entry_id > after)
-            .order_by(LedgerEntry.entry_id)
-            .limit(batch)
+            select(LedgerEntry).where(column > after).order_by(column).limit(batch)
         ).all()
         if not chunk:
-            break
-        for row in chunk:
-            digest.update(canonical(row).encode("utf-8"))
-            digest.update(b"\n")
-        after = chunk[-1].entry_id
-    return digest.hexdigest()
+            return
+        yield from chunk
+        after = getattr(chunk[-1], column.key)
 
 
 def totals_of_rows(*conditions):
