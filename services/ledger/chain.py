@@ -135,74 +135,54 @@ def verify(session: Session, batch: int = 5000) -> Verification:
     head = session.get(ChainHead, 1)
     last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS)
     expected_seq, prev_hash, rows = 1, GENESIS, 0
+
+    def broken(kind: str, seq: int, entry_id: str | None, detail: str) -> Verification:
+        return Verification(rows, Problem(kind, seq, entry_id, detail))
+
     for row in _rows_by(session, LedgerEntry.seq, 0, batch):
         rows += 1
         if row.seq > last_seq:
-            return Verification(
-                rows,
-                Problem(
-                    "inserted",
-                    row.seq,
-                    row.entry_id,
-                    f"第 {row.seq} 行在账本末尾（第 {last_seq} 行）之后，是账本之外插入的",
-                ),
+            return broken(
+                "inserted",
+                row.seq,
+                row.entry_id,
+                f"第 {row.seq} 行在账本末尾（第 {last_seq} 行）之后，是账本之外插入的",
             )
         if row.seq < expected_seq:
-            return Verification(
-                rows,
-                Problem(
-                    "inserted",
-                    row.seq,
-                    row.entry_id,
-                    f"第 {row.seq} 行不在链上的位置，是账本之外插入的",
-                ),
+            return broken(
+                "inserted",
+                row.seq,
+                row.entry_id,
+                f"第 {row.seq} 行不在链上的位置，是账本之外插入的",
             )
         if row.seq != expected_seq:
-            return Verification(
-                rows,
-                Problem(
-                    "removed",
-                    expected_seq,
-                    None,
-                    f"第 {expected_seq} 行不见了（下一行是第 {row.seq} 行，{row.entry_id}）",
-                ),
-            )
-        if row.prev_hash != prev_hash:
-            return Verification(
-                rows,
-                Problem(
-                    "altered",
-                    row.seq,
-                    row.entry_id,
-                    f"第 {row.seq} 行（{row.entry_id}）接不上前一行的哈希",
-                ),
-            )
-        if row_hash(prev_hash, row.seq, row) != row.hash:
-            return Verification(
-                rows,
-                Problem(
-                    "altered",
-                    row.seq,
-                    row.entry_id,
-                    f"第 {row.seq} 行（{row.entry_id}）的内容与它的哈希不符，被改过",
-                ),
-            )
-        prev_hash, expected_seq = row.hash, expected_seq + 1
-    if expected_seq - 1 < last_seq:
-        return Verification(
-            rows,
-            Problem(
+            return broken(
                 "removed",
                 expected_seq,
                 None,
-                f"账本应有 {last_seq} 行，第 {expected_seq} 行起不见了",
-            ),
+                f"第 {expected_seq} 行不见了（下一行是第 {row.seq} 行，{row.entry_id}）",
+            )
+        if row.prev_hash != prev_hash:
+            return broken(
+                "altered",
+                row.seq,
+                row.entry_id,
+                f"第 {row.seq} 行（{row.entry_id}）接不上前一行的哈希",
+            )
+        if row_hash(prev_hash, row.seq, row) != row.hash:
+            return broken(
+                "altered",
+                row.seq,
+                row.entry_id,
+                f"第 {row.seq} 行（{row.entry_id}）的内容与它的哈希不符，被改过",
+            )
+        prev_hash, expected_seq = row.hash, expected_seq + 1
+    if expected_seq - 1 < last_seq:
+        return broken(
+            "removed", expected_seq, None, f"账本应有 {last_seq} 行，第 {expected_seq} 行起不见了"
         )
     if prev_hash != last_hash:
-        return Verification(
-            rows,
-            Problem("altered", last_seq, None, "账本末尾的哈希与记录的链尾不符"),
-        )
+        return broken("altered", last_seq, None, "账本末尾的哈希与记录的链尾不符")
     return Verification(rows, totals_problem(session))
 
 
