@@ -317,7 +317,7 @@ def step_by_step_refused(monkeypatch):
     def refused(*args, **kwargs):
         raise AssertionError("the scan was not admitted at once")
 
-    monkeypatch.setattr(checkin_ops, "_check_in_step_by_step", refused)
+    monkeypatch.setattr(checkin_ops, "_check_in_read_first", refused)
 
 
 def stored(desk, volunteer) -> dict:

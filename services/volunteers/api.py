@@ -128,9 +128,7 @@ def brief(activity: ActivityView) -> dict:
         "signup_closes_at": closes,
         "checkin_opens_at": checkin_opens,
         "checkin_closes_at": checkin_closes,
-        "needs_location": bool(
-            activity.latitude and activity.longitude and activity.checkin_radius_m
-        ),
+        "needs_location": activity.needs_location,
     }
 
 

@@ -14,8 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    func,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.projections import UnitViewMixin
@@ -84,6 +87,35 @@ class ActivityView(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     checkin_secret: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Rules of check-in needed both on a loaded activity and inside SQL (the admission rule of
+    # operations/admission.py selects them): each is stated here once, for both evaluators.
+
+    @hybrid_property
+    def running(self) -> bool:
+        """Neither cancelled nor closed: check-in and check-out are still taken."""
+        return self.status not in ("cancelled", "closed")
+
+    @running.inplace.expression
+    @classmethod
+    def _running_expression(cls):
+        return and_(cls.status != "cancelled", cls.status != "closed")
+
+    @hybrid_property
+    def needs_location(self) -> bool:
+        """A place and a check-in radius: a volunteer's scan must come from within it."""
+        return (
+            self.latitude is not None and self.longitude is not None and bool(self.checkin_radius_m)
+        )
+
+    @needs_location.inplace.expression
+    @classmethod
+    def _needs_location_expression(cls):
+        return and_(
+            cls.latitude.is_not(None),
+            cls.longitude.is_not(None),
+            func.coalesce(cls.checkin_radius_m, 0) != 0,
+        )
 
 
 class ShiftView(Base):

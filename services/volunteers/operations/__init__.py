@@ -5,8 +5,14 @@ from services.volunteers.operations._common import (
     LIVE,
     PRODUCER,
     PUBLIC_FIELDS,
+    attendance_of,
     get_activity,
     shifts_of,
+)
+from services.volunteers.operations.admission import (
+    CHECKIN_FACTS,
+    CheckinRefused,
+    Facts,
 )
 from services.volunteers.operations.attendance import (
     attendance_table,
@@ -19,16 +25,12 @@ from services.volunteers.operations.certificates import (
     unit_names,
     verify_certificate,
 )
-from services.volunteers.operations.checkin import (
-    CHECKIN_FACTS,
-    CheckinRefused,
+from services.volunteers.operations.checkin import check_in
+from services.volunteers.operations.checkout import check_out
+from services.volunteers.operations.codes import (
     CodeRefused,
-    Facts,
     TooManyWrongCodes,
     attempt_keys,
-    attendance_of,
-    check_in,
-    check_out,
     checkin_code,
 )
 from services.volunteers.operations.profiles import (

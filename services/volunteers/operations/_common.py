@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from services.common.errors import NotFound
 from services.volunteers.models import (
     ActivityView,
+    Attendance,
     ShiftView,
 )
 
@@ -33,3 +34,21 @@ def shifts_of(session: Session, activity_id: str, active_only: bool = True) -> l
     if active_only:
         query = query.where(ShiftView.active.is_(True))
     return list(session.scalars(query.order_by(ShiftView.position)))
+
+
+def attendance_of(session: Session, activity_id: str, volunteer_id: str) -> Attendance | None:
+    """A volunteer's attendance record at an activity, if any (read fresh)."""
+    return session.scalar(
+        select(Attendance)
+        .where(Attendance.activity_id == activity_id, Attendance.volunteer_id == volunteer_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def dialect_insert(dialect: str):
+    """The INSERT construct of a dialect (with ON CONFLICT)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
