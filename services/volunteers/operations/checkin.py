@@ -29,6 +29,7 @@ from events.envelope import utcnow
 from events.outbox import emit, insert_statement, locked_insert, outbox_row
 from services.common.db import DriverStatement, postgresql_autocommit, sqlite_write
 from services.common.errors import DomainError, NotFound
+from services.common.states import ActivityStatus, AttendanceStatus, SignupStatus
 from services.common.types import UTCDateTime
 from services.volunteers.models import (
     ActivityView,
@@ -69,10 +70,10 @@ def checkin_code(activity: ActivityView, now: datetime | None = None) -> tuple[s
 
 
 def _refuse_unless_running(activity: ActivityView) -> None:
-    if activity.status == "cancelled":
+    if activity.status == ActivityStatus.CANCELLED:
         reason = f"：{activity.cancel_reason}" if activity.cancel_reason else ""
         raise CheckinRefused(f"活动已取消{reason}", code="activity-cancelled")
-    if activity.status == "closed":
+    if activity.status == ActivityStatus.CLOSED:
         raise CheckinRefused("活动已关闭，出勤记录已确定", code="activity-closed")
 
 
@@ -291,8 +292,8 @@ def _admitted_rows(same_signup: bool):
     rules = [
         activity.activity_id == bindparam("activity_id"),
         activity.checkin_secret == bindparam("secret"),
-        activity.status != "cancelled",
-        activity.status != "closed",
+        activity.status != ActivityStatus.CANCELLED,
+        activity.status != ActivityStatus.CLOSED,
         # The window of rules.checkin_window: opens_at, else 30 minutes before the start...
         or_(
             activity.checkin_opens_at <= now,
@@ -334,7 +335,7 @@ def _admitted_rows(same_signup: bool):
             now,
             literal("code"),
             volunteer.id,
-            literal("open"),
+            literal(AttendanceStatus.OPEN.value),
             now,
         )
         .select_from(
@@ -342,7 +343,7 @@ def _admitted_rows(same_signup: bool):
                 _signups,
                 (signup.activity_id == activity.activity_id)
                 & (signup.volunteer_id == volunteer.id)
-                & (signup.status == "confirmed"),
+                & (signup.status == SignupStatus.CONFIRMED),
             )
         )
         .where(*rules)
@@ -429,7 +430,7 @@ def _admissible_signup(
         raise NotFound("志愿者不存在", code="unknown-volunteer")
     if by is None:
         _require_nearby(facts, location)
-    if facts.signup_status == "confirmed":
+    if facts.signup_status == SignupStatus.CONFIRMED:
         return facts.signup_id, facts.signup_shift_id
     if facts.walk_ins_allowed:
         return None
@@ -473,7 +474,7 @@ def check_in(
         "checked_in_at": now,
         "checkin_method": "code" if by is None else "manual",
         "checked_in_by": by or volunteer_id,
-        "status": "open",
+        "status": AttendanceStatus.OPEN,
         "created_at": now,
     }
     if by is None:
@@ -536,7 +537,7 @@ def _read_then_write_once(
     facts = Facts._make(row) if row is not None else None
     if facts is None or not _admitted_as_it_stands(facts, code, now):
         return None
-    signup_id = facts.signup_id if facts.signup_status == "confirmed" else None
+    signup_id = facts.signup_id if facts.signup_status == SignupStatus.CONFIRMED else None
     shift_id = facts.signup_shift_id if signup_id else None
     written = insert_record_and_event.run(
         driver,
@@ -570,7 +571,7 @@ def _admitted_as_it_stands(facts, code: str, now: datetime) -> bool:
         return False
     if facts.profile_id is None or _has_radius(facts):
         return False
-    return facts.signup_status == "confirmed" or bool(facts.walk_ins_allowed)
+    return facts.signup_status == SignupStatus.CONFIRMED or bool(facts.walk_ins_allowed)
 
 
 def _admission_parameters(record: dict, now: datetime, secret: str, address: str | None) -> dict:
@@ -689,7 +690,7 @@ def check_out(
         raise CheckinRefused("还没有签到，不能签退", code="not-checked-in", title="无法签退")
     if record.checked_out_at is not None:
         return record, False
-    if record.status != "open":
+    if record.status != AttendanceStatus.OPEN:
         raise CheckinRefused("出勤已由组织者确认，不能再签退", code="attendance-final")
     table = Attendance.__table__
     changed = (
