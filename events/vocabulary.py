@@ -23,11 +23,3 @@ DIMENSIONS = {
     "society": "社会",
     "psychology": "心理",
 }
-
-STATUSES = {
-    "draft": "草稿",
-    "published": "已发布",
-    "completed": "已完成",
-    "closed": "已关闭",
-    "cancelled": "已取消",
-}

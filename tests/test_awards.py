@@ -86,10 +86,11 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     ]
     assert [(a["title"], a["date"], a["hours"]) for a in aygul["activities"]] == [
         (title, held.date().isoformat(), hours)
-        for (_, title, _, held), hours in zip(ACTIVITIES, ("3", "3", "2"), strict=True)
+        for (_, title, _, held), hours in zip(ACTIVITIES, (3, 3, 2), strict=True)
     ]
     assert aygul["dimensions"] == ["space", "culture", "economy", "society", "psychology"]
-    assert aygul["hours"] == "8" and aygul["no_shows"] == []
+    assert aygul["hours"] == 8 and aygul["no_shows"] == []  # hours are numbers in the API
+    assert listed["阿依古丽"]["hours"] == 8
     ma = listed["马建国"]
     assert ma["no_shows"] == 1 and ma["evidence"]["no_shows"][0]["title"] == "六月就业帮扶"
     assert ma["evidence"]["points_by_month"][1] == {"month": "2026-06", "points": -5}

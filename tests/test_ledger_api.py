@@ -66,7 +66,7 @@ def test_a_volunteer_reads_their_points_with_every_row_explained(points_city):
         return body if body["entries"]["items"][0]["activity_title"] else None
 
     body = wait_for(explained, message="the activity title")
-    assert (body["balance"], body["hours"], body["stars"]) == (40, "3.5", 0)
+    assert (body["balance"], body["hours"], body["stars"]) == (40, 3.5, 0)  # hours are a number
     assert body["name"] == "阿依古丽"
     entry = body["entries"]["items"][0]
     assert entry["explanation"] == "3月8日 邻里节 3.5小时 × 10 + 5 = 40分"
@@ -216,7 +216,7 @@ def test_an_administrator_adds_a_rule_version_from_a_future_date(points_city):
     listed = city.call("GET", "/api/v1/ledger/rules").get_json()
     assert listed["current_version"] == 1
     assert listed["items"][-1]["attendance_base"] == 5
-    assert listed["items"][-1]["max_hours"] == "8"
+    assert listed["items"][-1]["max_hours"] == 8
     tomorrow = (today() + timedelta(days=1)).isoformat()
     added = city.call(
         "POST",

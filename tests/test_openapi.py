@@ -96,3 +96,16 @@ def test_decimals_are_numbers_in_the_answers_as_the_document_says(city):
     listed = city.client.get("/api/v1/activities").get_json()["items"]
     weights = [s["hour_weight"] for a in listed for s in a["shifts"] if s["hour_weight"]]
     assert weights and all(isinstance(w, float) for w in weights)
+
+
+def test_hours_are_numbers_wherever_the_document_names_them(city):
+    """Issue 19 item 3: hours are numbers in the API, never decimal strings."""
+    schemas = city.client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    hours = {
+        f"{name}.{prop}": spec
+        for name, schema in schemas.items()
+        for prop, spec in schema.get("properties", {}).items()
+        if prop.endswith("hours")
+    }
+    assert {"AttendanceOut.hours", "VolunteerLedgerOut.hours", "RuleOut.max_hours"} <= set(hours)
+    assert {key for key, spec in hours.items() if spec.get("type") != "number"} == set()

@@ -38,6 +38,7 @@ MESSAGE_MODULES = (
     "web/pages_awards/committee.py",
     "web/pages_awards/public.py",
     "events/vocabulary.py",
+    "services/common/states.py",
     "events/messages.py",
     "services/activities/operations.py",
     "services/activities/schemas.py",

@@ -90,4 +90,5 @@ def test_confirmed_attendance_reaches_a_consumer_through_the_broker(city, tmp_pa
     assert mine["confirmed_by"] == city.account("organizer").id
 
     listed = city.call("GET", "/api/v1/volunteers/me/signups", VOLUNTEER).get_json()
-    assert listed["items"][0]["attendance"]["hours"] == "2.0"
+    # The event carries hours as its contract says (a decimal string); the API as a number.
+    assert listed["items"][0]["attendance"]["hours"] == 2.0

@@ -9,9 +9,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
-from events.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
+from events.vocabulary import CATEGORIES, DIMENSIONS
 from services.common.app import db
 from services.common.errors import DomainError
+from services.common.states import ActivityStatus
 from web import operations, services_client
 from web.forms import ActivityForm, CancelForm, CopyForm, EmptyForm
 from web.i18n import _, explain
@@ -56,7 +57,7 @@ def _local_filter(moment, fmt="%m月%d日 %H:%M"):
 
 @bp.app_context_processor
 def _vocabulary():
-    return {"CATEGORIES": CATEGORIES, "DIMENSIONS": DIMENSIONS, "STATUSES": STATUSES}
+    return {"CATEGORIES": CATEGORIES, "DIMENSIONS": DIMENSIONS, "STATUSES": ActivityStatus.labels()}
 
 
 # ---- public --------------------------------------------------------------------------------
@@ -169,18 +170,19 @@ def dashboard():
     upcoming = [
         a
         for a in mine
-        if a["status"] == "published" and datetime.fromisoformat(a["ends_at"]) >= now
+        if a["status"] == ActivityStatus.PUBLISHED and datetime.fromisoformat(a["ends_at"]) >= now
     ]
     attention = {
         "full": [a for a in upcoming if any(s["free"] == 0 for s in a["shifts"])],
-        "to_confirm": [a for a in mine if a["status"] == "completed"],
+        "to_confirm": [a for a in mine if a["status"] == ActivityStatus.COMPLETED],
         "to_complete": [
             a
             for a in mine
-            if a["status"] == "published" and datetime.fromisoformat(a["ends_at"]) < now
+            if a["status"] == ActivityStatus.PUBLISHED
+            and datetime.fromisoformat(a["ends_at"]) < now
         ],
     }
-    drafts = [a for a in mine if a["status"] == "draft"]
+    drafts = [a for a in mine if a["status"] == ActivityStatus.DRAFT]
     return render_template(
         "organize_dashboard.html", upcoming=upcoming, drafts=drafts, attention=attention
     )

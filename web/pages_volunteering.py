@@ -27,6 +27,7 @@ from flask_login import current_user, login_required
 
 from events.settings import city_zone
 from services.common.errors import DomainError
+from services.common.states import ACTIVITY_FOR_VOLUNTEERS, SignupStatus
 from web import services_client
 from web.api import client_address
 from web.forms import EmptyForm
@@ -36,13 +37,8 @@ from web.pages_activities import local
 
 bp = Blueprint("volunteering", __name__)
 
-STATUS_LABELS = {"confirmed": "已获得名额", "waitlisted": "候补中", "cancelled": "已取消"}
-ACTIVITY_STATUS = {
-    "published": "报名中",
-    "cancelled": "活动已取消",
-    "completed": "已结束",
-    "closed": "已关闭",
-}
+STATUS_LABELS = SignupStatus.labels()
+ACTIVITY_STATUS = {str(status): label for status, label in ACTIVITY_FOR_VOLUNTEERS.items()}
 
 
 def _token() -> str:

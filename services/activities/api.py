@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from events.envelope import utcnow
-from events.vocabulary import CATEGORIES, STATUSES
+from events.vocabulary import CATEGORIES
 from services.activities import operations
 from services.activities.models import Activity
 from services.activities.schemas import (
@@ -25,6 +25,7 @@ from services.common.app import db, transaction
 from services.common.auth import Forbidden, principal, require_principal, require_scope
 from services.common.errors import DomainError, NotFound
 from services.common.idempotency import idempotent
+from services.common.states import ActivityStatus
 
 blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="单位树 The unit tree")
 
@@ -79,8 +80,8 @@ activities = Blueprint(
     "activities", __name__, url_prefix="/api/v1/activities", description="活动 Activities"
 )
 ORGANIZING = ("organizer", "admin")
-PUBLIC_STATUSES = ("published",)
-PAST_STATUSES = ("published", "completed", "closed")
+PUBLIC_STATUSES = (ActivityStatus.PUBLISHED,)
+PAST_STATUSES = (ActivityStatus.PUBLISHED, ActivityStatus.COMPLETED, ActivityStatus.CLOSED)
 
 
 def present(activity: Activity, taken: dict[str, int]) -> dict:
@@ -98,7 +99,7 @@ def present(activity: Activity, taken: dict[str, int]) -> dict:
     ]
     return {
         **{c.key: getattr(activity, c.key) for c in Activity.__table__.columns},
-        "status_label": STATUSES[activity.status],
+        "status_label": ActivityStatus.label_of(activity.status),
         "category_label": CATEGORIES.get(activity.category, activity.category),
         "host_unit_name": activity.host_unit.name,
         "shifts": shifts,
@@ -142,7 +143,7 @@ def list_activities(query):
         paths = require_principal().paths(ORGANIZING)
         if not paths:
             raise Forbidden("只有活动组织者可以查看自己组织的活动", code="organizers-only")
-        statuses = (query["status"],) if query.get("status") else tuple(STATUSES)
+        statuses = (query["status"],) if query.get("status") else tuple(ActivityStatus)
     elif query.get("from") or query.get("to"):
         statuses = PAST_STATUSES
     else:
@@ -165,7 +166,7 @@ def get_activity(activity_id):
     """One activity; a draft only for its organizers."""
     session = db()
     activity = operations.get_activity(session, activity_id)
-    if activity.status == "draft":
+    if activity.status == ActivityStatus.DRAFT:
         who = principal()
         if who is None or not who.can(ORGANIZING, activity.host_unit.path):
             raise NotFound("活动不存在", code="unknown-activity")

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
-from events.vocabulary import STATUSES
 from services.activities.models import Activity, Shift, SignupSeen, Unit
 from services.common.auth import Forbidden, Principal
 from services.common.errors import Conflict, DomainError, NotFound
+from services.common.states import ActivityStatus
 
 ORGANIZING = ("organizer", "admin")
 
@@ -179,7 +179,7 @@ class WrongStatus(Conflict):
 
 
 def _wrong_status(activity: Activity, doing: str) -> WrongStatus:
-    label = STATUSES[activity.status]
+    label = ActivityStatus.label_of(activity.status)
     return WrongStatus(
         "活动当前状态为“{status}”，不能{doing}",
         values={"status": label, "doing": doing},
@@ -319,7 +319,7 @@ def create_activity(
     now = utcnow()
     activity = Activity(
         id=str(uuid.uuid4()),
-        status="draft",
+        status=ActivityStatus.DRAFT,
         host_unit_id=host.id,
         host_unit=host,
         created_by=created_by,
@@ -351,7 +351,7 @@ def update_activity(
     session: Session, activity: Activity, changes: dict, who: Principal | None = None
 ) -> Activity:
     """Change a draft or published activity; a published one announces what changed."""
-    if activity.status not in ("draft", "published"):
+    if activity.status not in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED):
         raise _wrong_status(activity, "修改")
     merged = {name: changes.get(name, getattr(activity, name)) for name in CHANGEABLE}
     _check_fields(session, merged)
@@ -370,16 +370,16 @@ def update_activity(
         return activity
     activity.updated_at = utcnow()
     session.flush()
-    if activity.status == "published":
+    if activity.status == ActivityStatus.PUBLISHED:
         _publish(session, "activity.updated", {**activity_payload(activity), "changes": changed})
     return activity
 
 
 def publish_activity(session: Session, activity: Activity) -> Activity:
     """Make a draft visible to volunteers (``activity.published``)."""
-    if activity.status != "draft":
+    if activity.status != ActivityStatus.DRAFT:
         raise _wrong_status(activity, "发布")
-    activity.status, activity.published_at = "published", utcnow()
+    activity.status, activity.published_at = ActivityStatus.PUBLISHED, utcnow()
     activity.updated_at = activity.published_at
     session.flush()
     _publish(session, "activity.published", activity_payload(activity))
@@ -388,10 +388,11 @@ def publish_activity(session: Session, activity: Activity) -> Activity:
 
 def cancel_activity(session: Session, activity: Activity, reason: str) -> Activity:
     """Call an activity off before completion, telling its volunteers why."""
-    if activity.status not in ("draft", "published"):
+    if activity.status not in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED):
         raise _wrong_status(activity, "取消")
-    was_published = activity.status == "published"
-    activity.status, activity.cancel_reason, activity.updated_at = "cancelled", reason, utcnow()
+    was_published = activity.status == ActivityStatus.PUBLISHED
+    activity.status, activity.cancel_reason = ActivityStatus.CANCELLED, reason
+    activity.updated_at = utcnow()
     session.flush()
     if was_published:
         _publish(
@@ -404,12 +405,12 @@ def cancel_activity(session: Session, activity: Activity, reason: str) -> Activi
 
 def complete_activity(session: Session, activity: Activity) -> Activity:
     """Mark a published activity as held, once it has started; attendance can be confirmed."""
-    if activity.status != "published":
+    if activity.status != ActivityStatus.PUBLISHED:
         raise _wrong_status(activity, "标记为已完成")
     now = utcnow()
     if now < activity.starts_at:
         raise Conflict("活动尚未开始，不能标记为已完成", code="not-started")
-    activity.status, activity.updated_at = "completed", now
+    activity.status, activity.updated_at = ActivityStatus.COMPLETED, now
     session.flush()
     _publish(session, "activity.completed", {"activity_id": activity.id, "completed_at": now})
     return activity
@@ -417,9 +418,9 @@ def complete_activity(session: Session, activity: Activity) -> Activity:
 
 def close_activity(session: Session, activity: Activity) -> Activity:
     """Close a completed activity: its attendance is final."""
-    if activity.status != "completed":
+    if activity.status != ActivityStatus.COMPLETED:
         raise _wrong_status(activity, "关闭")
-    activity.status, activity.updated_at = "closed", utcnow()
+    activity.status, activity.updated_at = ActivityStatus.CLOSED, utcnow()
     session.flush()
     _publish(
         session, "activity.closed", {"activity_id": activity.id, "closed_at": activity.updated_at}

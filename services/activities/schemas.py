@@ -7,8 +7,9 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
 
 from events.schemas import UNIT_KINDS
-from events.vocabulary import CATEGORIES, DIMENSIONS, STATUSES
+from events.vocabulary import CATEGORIES, DIMENSIONS
 from services.common.fields import INT32_MAX, AwareDateTime, Text
+from services.common.states import ActivityStatus
 
 NAME = validate.Length(min=1, max=100, error="名称须为 1 到 100 个字符")
 
@@ -265,6 +266,6 @@ class ActivityQuery(Schema):
     to = AwareDateTime()
     has_free_places = fields.Boolean(load_default=False)
     mine = fields.Boolean(load_default=False, metadata={"description": "the activities I organize"})
-    status = Text(validate=validate.OneOf(list(STATUSES)))
+    status = Text(validate=validate.OneOf([s.value for s in ActivityStatus]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

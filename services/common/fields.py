@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from marshmallow import fields, validate
 
@@ -101,3 +102,20 @@ class AwareDateTime(fields.AwareDateTime):
 def integer_id(maximum: int = INT64_MAX) -> validate.Range:
     """The range of an integer stored in the database (BIGINT unless told)."""
     return validate.Range(min=1, max=maximum)
+
+
+class Hours(fields.Number):
+    """Hours as a JSON number, from a decimal (or its string, as the ledger formats half-hours):
+    whole hours without a decimal point (3), half hours with one (3.5), as pages show them."""
+
+    num_type = Decimal
+
+    def _format_num(self, value):
+        number = Decimal(str(value))
+        return int(number) if number == number.to_integral_value() else float(number)
+
+    def _validated(self, value):
+        try:
+            return self._format_num(value)
+        except (ArithmeticError, TypeError, ValueError) as error:
+            raise self.make_error("invalid", input=value) from error

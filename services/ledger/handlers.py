@@ -9,6 +9,7 @@ from events.envelope import utcnow
 from services.common import access
 from services.common.db import upsert
 from services.common.projections import unit_handlers
+from services.common.states import ActivityStatus
 from services.ledger import operations
 from services.ledger.models import ActivitySummary, ActivityView, UnitView, VolunteerView
 
@@ -36,7 +37,7 @@ def on_activity_state(session, _event, payload: dict) -> None:
         "dimensions": ",".join(payload["dimensions"])[:200],
         "host_unit_path": payload["host_unit_path"],
         "starts_at": payload["starts_at"],
-        "status": "published",
+        "status": ActivityStatus.PUBLISHED,
         "updated_at": utcnow(),
     }
     upsert(session, ActivityView.__table__, values, key=["activity_id"])
@@ -76,9 +77,9 @@ HANDLERS = {
     "volunteer.updated": on_volunteer_state,
     "activity.published": on_activity_state,
     "activity.updated": on_activity_state,
-    "activity.cancelled": _activity_became("cancelled"),
-    "activity.completed": _activity_became("completed"),
-    "activity.closed": _activity_became("closed"),
+    "activity.cancelled": _activity_became(ActivityStatus.CANCELLED),
+    "activity.completed": _activity_became(ActivityStatus.COMPLETED),
+    "activity.closed": _activity_became(ActivityStatus.CLOSED),
     "attendance.confirmed": on_attendance,
     "attendance.corrected": on_attendance,
     "attendance.no_show": on_attendance,

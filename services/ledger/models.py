@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.projections import UnitViewMixin
+from services.common.states import ActivityStatus
 from services.common.types import UTCDateTime
 
 
@@ -55,7 +56,9 @@ class ActivityView(Base):
     dimensions: Mapped[str] = mapped_column(String(200))  # comma-separated
     host_unit_path: Mapped[str] = mapped_column(String(512))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    status: Mapped[str] = mapped_column(
+        String(16), default=ActivityStatus.PUBLISHED.value, server_default="published"
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -246,7 +249,7 @@ class Adjustment(Base):
     points: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200))
     entry_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved
+    status: Mapped[str] = mapped_column(String(16), index=True)  # an AdjustmentStatus
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(64))

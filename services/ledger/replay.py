@@ -24,6 +24,7 @@ from events.envelope import MalformedEvent, decode
 from events.settings import Settings
 from events.store import consumed_events
 from services.common.db import make_engine, make_session_factory, upgrade
+from services.common.states import AdjustmentStatus
 from services.ledger import chain, operations
 from services.ledger.handlers import HANDLERS
 from services.ledger.models import Adjustment, LedgerEntry, PointsRule
@@ -108,7 +109,7 @@ def rebuild(
             session.flush()
             approved = session.scalars(
                 select(Adjustment)
-                .where(Adjustment.status == "approved")
+                .where(Adjustment.status == AdjustmentStatus.APPROVED)
                 .order_by(Adjustment.approved_at, Adjustment.id)
             ).all()
             for adjustment in approved:

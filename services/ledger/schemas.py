@@ -7,7 +7,8 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.common.api import PageArgs
-from services.common.fields import Date, Text
+from services.common.fields import Date, Hours, Text
+from services.common.states import AdjustmentStatus
 
 
 def _hour_limit(value) -> None:
@@ -28,7 +29,7 @@ class EntryOut(Schema):
     kind = Text(metadata={"description": "award | reversal | adjustment"})
     reason_code = Text()
     points = fields.Integer()
-    hours = Text(metadata={"description": "confirmed hours this row counts (signed)"})
+    hours = Hours(metadata={"description": "confirmed hours this row counts (signed)"})
     date = Date()
     activity_id = Text(allow_none=True)
     activity_title = Text(allow_none=True)
@@ -54,7 +55,7 @@ class VolunteerLedgerOut(Schema):
     volunteer_id = Text()
     name = Text(allow_none=True)
     balance = fields.Integer()
-    hours = Text()
+    hours = Hours()
     stars = fields.Integer()
     entries = fields.Nested(EntryPage)
 
@@ -161,7 +162,7 @@ class AdjustmentOut(Schema):
 class AdjustmentArgs(PageArgs):
     """Which adjustments to list."""
 
-    status = Text(load_default=None, validate=validate.OneOf(["pending", "approved"]))
+    status = Text(load_default=None, validate=validate.OneOf([s.value for s in AdjustmentStatus]))
 
 
 class AdjustmentPage(Schema):
@@ -198,7 +199,7 @@ class RuleOut(Schema):
     effective_from = Date()
     attendance_base = fields.Integer()
     points_per_hour = fields.Integer()
-    max_hours = Text()
+    max_hours = Hours()
     cross_group_bonus_percent = fields.Integer()
     no_show_penalty = fields.Integer()
     daily_cap = fields.Integer()

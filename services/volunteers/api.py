@@ -181,6 +181,8 @@ def checkin_answer(record: Attendance, created: bool, verb: str = "签到") -> R
     for name in ATTENDANCE_TIMES:
         if body[name] is not None:
             body[name] = body[name].isoformat()
+    if body["hours"] is not None:
+        body["hours"] = float(body["hours"])  # a number, as AttendanceOut dumps it
     moment = record.checked_out_at if verb == "签退" else record.checked_in_at
     body["already"] = not created
     body["message"] = (

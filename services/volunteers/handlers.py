@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common import access
 from services.common.projections import unit_handlers
+from services.common.states import ActivityStatus
 from services.volunteers import operations
 from services.volunteers.models import UnitView
 
@@ -27,7 +28,7 @@ HANDLERS = {
     **unit_handlers(UnitView),
     "activity.published": on_activity_state,
     "activity.updated": on_activity_state,
-    "activity.cancelled": _status("cancelled"),
-    "activity.completed": _status("completed"),
-    "activity.closed": _status("closed"),
+    "activity.cancelled": _status(ActivityStatus.CANCELLED),
+    "activity.completed": _status(ActivityStatus.COMPLETED),
+    "activity.closed": _status(ActivityStatus.CLOSED),
 }

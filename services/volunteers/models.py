@@ -4,6 +4,7 @@ sign-ups, attendance and hours certificates."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -22,6 +24,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.projections import UnitViewMixin
+from services.common.states import ActivityStatus, AttendanceStatus
 from services.common.types import UTCDateTime
 
 
@@ -83,7 +86,7 @@ class ActivityView(Base):
     checkin_radius_m: Mapped[int | None] = mapped_column(Integer)
     checkin_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checkin_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # published | cancelled | completed | closed
+    status: Mapped[str] = mapped_column(String(16))  # an ActivityStatus (never a draft)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     checkin_secret: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -94,12 +97,12 @@ class ActivityView(Base):
     @hybrid_property
     def running(self) -> bool:
         """Neither cancelled nor closed: check-in and check-out are still taken."""
-        return self.status not in ("cancelled", "closed")
+        return self.status not in (ActivityStatus.CANCELLED, ActivityStatus.CLOSED)
 
     @running.inplace.expression
     @classmethod
     def _running_expression(cls):
-        return and_(cls.status != "cancelled", cls.status != "closed")
+        return and_(cls.status != ActivityStatus.CANCELLED, cls.status != ActivityStatus.CLOSED)
 
     @hybrid_property
     def needs_location(self) -> bool:
@@ -163,7 +166,7 @@ class Signup(Base):
     shift_id: Mapped[str] = mapped_column(ForeignKey("shift_views.shift_id"))
     volunteer_id: Mapped[str] = mapped_column(String(64), index=True)
     party_size: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16))  # confirmed | waitlisted | cancelled
+    status: Mapped[str] = mapped_column(String(16))  # a SignupStatus
     queue_no: Mapped[int | None] = mapped_column(Integer)  # waitlist ticket, per shift
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -193,8 +196,8 @@ class Attendance(Base):
     checked_in_by: Mapped[str | None] = mapped_column(String(64))
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_out_by: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|confirmed|no_show
-    hours: Mapped[str | None] = mapped_column(String(8))  # confirmed hours, a decimal string
+    status: Mapped[str] = mapped_column(String(16), default=AttendanceStatus.OPEN.value)
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))  # confirmed hours
     hours_reason: Mapped[str | None] = mapped_column(Text)
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -209,7 +212,7 @@ class HoursCertificate(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     volunteer_id: Mapped[str] = mapped_column(String(64), index=True)
     digest: Mapped[str] = mapped_column(String(64), index=True)  # of the records it lists
-    total_hours: Mapped[str] = mapped_column(String(16))
+    total_hours: Mapped[Decimal] = mapped_column(Numeric(8, 1))
     records: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -151,8 +151,8 @@ class AttendanceOut(Schema):
     checkin_method = Text(allow_none=True)
     checked_in_by = Text(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
-    status = Text()
-    hours = Text(allow_none=True)
+    status = Text(metadata={"description": "open | confirmed | no_show"})
+    hours = fields.Float(allow_none=True)
 
 
 class MySignup(Schema):

@@ -1,5 +1,5 @@
-"""What the committee's and the public award pages share: the blueprint, the labels, the
-ledger's award API, the template helpers.
+"""What the committee's and the public award pages share: the blueprint, the labels (of the
+statuses: from services/common/states.py), the ledger's award API, the template helpers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ from flask import (
 from flask_login import current_user
 
 from services.common.errors import DomainError
+from services.common.states import (
+    CandidateStatus,
+    CycleStatus,
+    ObjectionStatus,
+    Outcome,
+    VoteDecision,
+)
 from web import services_client
 from web.i18n import current_locale, explain, translate_filled
 from web.identity import access_token_for, current_account
@@ -21,16 +28,10 @@ from web.pages_activities import zone
 bp = Blueprint("awards", __name__)
 MANAGING = ("committee", "admin")
 
-CANDIDATE_STATUS = {
-    "listed": "候选",
-    "proposed": "拟表彰",
-    "removed": "已移除",
-    "winner": "获评",
-    "revoked": "已撤销",
-}
-OUTCOMES = {"approved": "通过", "rejected": "未通过", "pending": "尚未决定"}
-DECISIONS = {"approve": "赞成", "reject": "反对", "abstain": "弃权", "recused": "回避"}
-OBJECTION_STATUS = {"pending": "待处理", "upheld": "成立", "dismissed": "不成立"}
+CANDIDATE_STATUS = CandidateStatus.labels()
+OUTCOMES = Outcome.labels()
+DECISIONS = VoteDecision.labels()
+OBJECTION_STATUS = ObjectionStatus.labels()
 AUDIT_ACTIONS = {
     "created": "发起评选",
     "opened": "开始评审",
@@ -48,14 +49,7 @@ AUDIT_ACTIONS = {
     "revoked": "撤销表彰",
     "cancelled": "取消评选",
 }
-CYCLE_STATUS = {
-    "draft": "草稿",
-    "open": "评审中",
-    "notice": "公示中",
-    "published": "已发布",
-    "cancelled": "已取消",
-    "revoked": "已撤销",
-}
+CYCLE_STATUS = CycleStatus.labels()
 STEPS = ("open", "notice", "publish", "cancel", "revoke", "tie-break", "propose")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

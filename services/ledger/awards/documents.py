@@ -20,6 +20,12 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from events.vocabulary import DIMENSIONS
+from services.common.states import (
+    CANDIDATE_IN_EXPORT,
+    OUTCOME_IN_EXPORT,
+    VOTE_IN_EXPORT,
+    ObjectionStatus,
+)
 
 FONT = "STSong-Light"  # a CID font every PDF reader has: Chinese without a font file
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -78,16 +84,6 @@ def render_certificate(check: dict, base_url: str) -> bytes:
         bottomMargin=10 * mm,
     ).build(story)
     return buffer.getvalue()
-
-
-DECISION_LABELS = {"approve": "同意", "reject": "不同意", "abstain": "弃权", "recused": "回避"}
-STATUS_LABELS = {
-    "listed": "候选",
-    "proposed": "公示中",
-    "removed": "异议成立，已移除",
-    "winner": "获评",
-    "revoked": "已撤销",
-}
 
 
 # Characters an .xlsx cannot hold (XML 1.0 forbids them): C0 controls but tab, LF and CR, lone
@@ -197,10 +193,8 @@ def export_workbook(cycle: dict, candidates: list[dict], objections: list[dict],
                 c["tally"]["reject"],
                 c["tally"]["abstain"],
                 c["tally"]["recused"],
-                {"approved": "通过", "rejected": "未通过"}.get(
-                    c["tally"]["outcome"], "未达法定人数"
-                ),
-                STATUS_LABELS.get(c["status"], c["status"]),
+                OUTCOME_IN_EXPORT.get(c["tally"]["outcome"], c["tally"]["outcome"]),
+                CANDIDATE_IN_EXPORT.get(c["status"], c["status"]),
                 c["story"] or "",
                 c["certificate_code"] or "",
             ]
@@ -246,7 +240,7 @@ def export_workbook(cycle: dict, candidates: list[dict], objections: list[dict],
             [
                 c["name"],
                 v["member_name"] or v["member_id"],
-                DECISION_LABELS[v["decision"]],
+                VOTE_IN_EXPORT[v["decision"]],
                 v["comment"],
                 str(v["cast_at"]),
                 str(v["changed_at"] or ""),
@@ -264,7 +258,7 @@ def export_workbook(cycle: dict, candidates: list[dict], objections: list[dict],
                 o["candidate_name"],
                 o["reason"],
                 str(o["lodged_at"]),
-                {"pending": "待处理", "upheld": "成立", "dismissed": "不成立"}[o["status"]],
+                ObjectionStatus(o["status"]).label,
                 o["decided_by_name"] or "",
                 o["decision_reason"] or "",
             ]

@@ -15,7 +15,8 @@ class AwardCycle(Base):
     """One round of selection for a unit and a period, with its criteria and committee rules.
 
     ``status``: draft → open (candidates listed, voting) → notice (公示) → published, or
-    cancelled; a published cycle whose every award was revoked is ``revoked``.
+    cancelled; a published cycle whose every award was revoked is ``revoked`` (the moves are
+    ``CYCLE_TRANSITIONS`` of services/common/states.py).
     ``majority_permille`` is the approving share of the votes cast, in thousandths (667 = 2/3).
     """
 
@@ -36,7 +37,7 @@ class AwardCycle(Base):
     quorum: Mapped[int] = mapped_column(Integer)
     majority_permille: Mapped[int] = mapped_column(Integer)
     notice_days: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # a CycleStatus
     tie_break: Mapped[str | None] = mapped_column(Text)  # JSON: the committee's decision
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,7 +89,7 @@ class Candidate(Base):
     story: Mapped[str | None] = mapped_column(Text)
     nominated_by: Mapped[str | None] = mapped_column(String(64))
     nominated_by_name: Mapped[str | None] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # a CandidateStatus
 
     __table_args__ = (
         UniqueConstraint("cycle_id", "volunteer_id", name="uq_award_candidates_volunteer"),
@@ -107,7 +108,7 @@ class Vote(Base):
     candidate_id: Mapped[str] = mapped_column(String(36), ForeignKey("award_candidates.id"))
     member_id: Mapped[str] = mapped_column(String(64))
     member_name: Mapped[str] = mapped_column(String(50), default="")
-    decision: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))  # a VoteDecision
     comment: Mapped[str] = mapped_column(String(500), default="")
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -129,7 +130,7 @@ class Objection(Base):
     lodged_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(1000))
     lodged_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # pending | upheld | dismissed
+    status: Mapped[str] = mapped_column(String(16))  # an ObjectionStatus
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_by_name: Mapped[str | None] = mapped_column(String(50))
     decision_reason: Mapped[str | None] = mapped_column(String(500))

@@ -8,7 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.api import PageArgs
-from services.common.fields import Date, Text
+from services.common.fields import Date, Hours, Text
+from services.common.states import CycleStatus
+from services.ledger.awards.tally import DECISIONS
 
 _count = {"strict": True}
 BETWEEN = "须在 {min} 到 {max} 之间"  # marshmallow fills in the bounds
@@ -171,7 +173,7 @@ class AwardCycleArgs(PageArgs):
 
     status = Text(
         load_default=None,
-        validate=validate.OneOf(["draft", "open", "notice", "published", "cancelled", "revoked"]),
+        validate=validate.OneOf([s.value for s in CycleStatus]),
     )
 
 
@@ -188,7 +190,7 @@ class AwardAttended(Schema):
     activity_id = Text()
     title = Text()
     date = Text()
-    hours = Text()
+    hours = Hours()
     dimensions = fields.List(Text())
 
 
@@ -205,7 +207,7 @@ class AwardEvidence(Schema):
 
     points_by_month = fields.List(fields.Nested(AwardMonthPoints))
     activities = fields.List(fields.Nested(AwardAttended))
-    hours = Text()
+    hours = Hours()
     dimensions = fields.List(Text())
     no_shows = fields.List(fields.Nested(AwardMissed))
 
@@ -246,7 +248,7 @@ class AwardCandidateOut(Schema):
     unit_name = Text()
     points = fields.Integer()
     rank = fields.Integer()
-    hours = Text()
+    hours = Hours()
     activities = fields.Integer()
     dimensions = fields.Integer()
     no_shows = fields.Integer()
@@ -280,7 +282,7 @@ def _decision():
     return Text(
         required=True,
         validate=validate.OneOf(
-            ["approve", "reject", "abstain"], error="投票须是 approve、reject 或 abstain"
+            [d.value for d in DECISIONS], error="投票须是 approve、reject 或 abstain"
         ),
     )
 
@@ -404,7 +406,7 @@ class AwardNoticeItem(Schema):
     story = Text(multiline=True, allow_none=True)
     points = fields.Integer()
     activities = fields.Integer()
-    hours = Text()
+    hours = Hours()
 
 
 class AwardNoticeOut(Schema):

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-DECISIONS = ("approve", "reject", "abstain")
-RECUSED = "recused"
+from services.common.states import Outcome, VoteDecision
+
+DECISIONS = (VoteDecision.APPROVE, VoteDecision.REJECT, VoteDecision.ABSTAIN)
+RECUSED = VoteDecision.RECUSED
 
 
 @dataclass
@@ -31,7 +33,7 @@ class CandidateTally:
     recused: int = 0
     eligible: int = 0
     quorum_needed: int = 0
-    outcome: str = "pending"  # approved | rejected | pending
+    outcome: str = Outcome.PENDING
 
     @property
     def cast(self) -> int:
@@ -61,11 +63,11 @@ def count(
         tally.eligible = members - tally.recused
         tally.quorum_needed = min(quorum, tally.eligible)
         if tally.eligible == 0 or tally.cast < tally.quorum_needed or tally.cast == 0:
-            tally.outcome = "pending"
+            tally.outcome = Outcome.PENDING
         elif approving_permille(tally.approve, tally.cast) >= majority_permille:
-            tally.outcome = "approved"
+            tally.outcome = Outcome.APPROVED
         else:
-            tally.outcome = "rejected"
+            tally.outcome = Outcome.REJECTED
     return tallies
 
 

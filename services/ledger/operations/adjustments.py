@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
 from services.common.errors import Conflict, DomainError, NotFound
+from services.common.states import AdjustmentStatus
 from services.ledger import rules as r
 from services.ledger.models import (
     Adjustment,
@@ -63,7 +64,7 @@ def request_adjustment(session: Session, who, body: dict, idempotency_key: str |
         points=body["points"],
         reason=body["reason"].strip(),
         entry_date=body.get("date") or today(),
-        status="pending",
+        status=AdjustmentStatus.PENDING,
         requested_by=who.account_id,
         requested_at=utcnow(),
         idempotency_key=idempotency_key,
@@ -95,13 +96,13 @@ def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
     _require_admin(who, place[1] if place else "")
     if adjustment.requested_by == who.account_id:
         raise Forbidden("积分调整须由另一位管理员审批", code="second-admin-required")
-    if adjustment.status != "pending":
+    if adjustment.status != AdjustmentStatus.PENDING:
         raise Conflict("这项调整已经审批过了", code="already-approved")
     now = utcnow()
     done = session.execute(
         update(Adjustment)
-        .where(Adjustment.id == adjustment.id, Adjustment.status == "pending")
-        .values(status="approved", approved_by=who.account_id, approved_at=now)
+        .where(Adjustment.id == adjustment.id, Adjustment.status == AdjustmentStatus.PENDING)
+        .values(status=AdjustmentStatus.APPROVED, approved_by=who.account_id, approved_at=now)
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:

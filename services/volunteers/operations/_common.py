@@ -8,6 +8,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
+from services.common.states import LIVE_SIGNUP
 from services.volunteers.models import (
     ActivityView,
     Attendance,
@@ -17,7 +18,7 @@ from services.volunteers.models import (
 PRODUCER = "volunteers"
 PUBLIC_FIELDS = ("display_name", "home_unit_id", "team_id")
 HOME_KINDS = ("community",)
-LIVE = ("confirmed", "waitlisted")
+LIVE = LIVE_SIGNUP
 
 
 def get_activity(session: Session, activity_id: str) -> ActivityView:

@@ -24,6 +24,7 @@ from sqlalchemy import String, bindparam, case, literal, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.errors import DomainError, NotFound
+from services.common.states import ActivityStatus, AttendanceStatus, SignupStatus
 from services.common.types import UTCDateTime
 from services.volunteers.models import ActivityView, Attendance, Signup, Volunteer
 from services.volunteers.operations._common import LIVE, dialect_insert
@@ -44,7 +45,7 @@ def refuse_unless_running(activity) -> None:
     """Refuse at an activity that is cancelled or closed (a loaded one, or the facts)."""
     if activity.running:
         return
-    if activity.status == "cancelled":
+    if activity.status == ActivityStatus.CANCELLED:
         reason = f"：{activity.cancel_reason}" if activity.cancel_reason else ""
         raise CheckinRefused(f"活动已取消{reason}", code="activity-cancelled")
     raise CheckinRefused("活动已关闭，出勤记录已确定", code="activity-closed")
@@ -69,7 +70,7 @@ _FACTS_FROM = _activities.outerjoin(
 )
 
 # The confirmed sign-up a check-in belongs to (NULL: none, a walk-in).
-_confirmed = _signups.c.status == "confirmed"
+_confirmed = _signups.c.status == SignupStatus.CONFIRMED
 ADMITTED_SIGNUP_ID = case((_confirmed, _signups.c.id))
 ADMITTED_SHIFT_ID = case((_confirmed, _signups.c.shift_id))
 
@@ -195,7 +196,7 @@ def _admitted_rows(same_signup: bool):
             _now,
             literal("code"),
             _volunteers.c.id,
-            literal("open"),
+            literal(AttendanceStatus.OPEN.value),
             _now,
         )
         .select_from(_FACTS_FROM)

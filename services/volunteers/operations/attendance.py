@@ -17,6 +17,7 @@ from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
 from services.common.errors import Conflict, DomainError
+from services.common.states import ActivityStatus, AttendanceStatus, SignupStatus
 from services.volunteers.models import (
     Attendance,
     Signup,
@@ -42,7 +43,9 @@ def attendance_table(session: Session, activity_id: str) -> list[dict]:
     signups = {
         s.volunteer_id: s
         for s in session.scalars(
-            select(Signup).where(Signup.activity_id == activity_id, Signup.status == "confirmed")
+            select(Signup).where(
+                Signup.activity_id == activity_id, Signup.status == SignupStatus.CONFIRMED
+            )
         )
     }
     people = sorted(set(records) | set(signups))
@@ -70,8 +73,8 @@ def attendance_table(session: Session, activity_id: str) -> list[dict]:
                 "checked_out_at": checked_out,
                 "computed_hours": hours_between(checked_in, checked_out),
                 "missing_checkout": checked_in is not None and checked_out is None,
-                "status": record.status if record else "open",
-                "hours": Decimal(record.hours) if record and record.hours else None,
+                "status": record.status if record else AttendanceStatus.OPEN,
+                "hours": record.hours if record else None,
                 "reason": record.hours_reason if record else None,
             }
         )
@@ -103,10 +106,10 @@ def confirm_attendance(
     """
     now = now or utcnow()
     activity = get_activity(session, activity_id)
-    if activity.status in ("cancelled", "closed"):
-        word = "已取消" if activity.status == "cancelled" else "已关闭，出勤记录已确定"
+    if activity.status in (ActivityStatus.CANCELLED, ActivityStatus.CLOSED):
+        word = "已取消" if activity.status == ActivityStatus.CANCELLED else "已关闭，出勤记录已确定"
         raise Conflict(f"活动{word}，不能再确认时长", code=f"activity-{activity.status}")
-    if now < activity.starts_at and activity.status != "completed":
+    if now < activity.starts_at and activity.status != ActivityStatus.COMPLETED:
         raise Conflict("活动开始后才能确认时长", code="activity-not-started")
     table = {row["volunteer_id"]: row for row in attendance_table(session, activity_id)}
     errors: dict[str, list[str]] = {}
@@ -121,11 +124,11 @@ def confirm_attendance(
         if row is None:
             problems.append("没有报名也没有签到，不能确认时长")
         elif not (entry.get("reason") or "").strip():
-            if row["status"] == "confirmed" and row["hours"] != hours:
+            if row["status"] == AttendanceStatus.CONFIRMED and row["hours"] != hours:
                 problems.append("修改已确认的时长须说明原因")
-            elif row["status"] != "confirmed" and row["computed_hours"] is None:
+            elif row["status"] != AttendanceStatus.CONFIRMED and row["computed_hours"] is None:
                 problems.append("没有签退记录，填写时长须说明原因")
-            elif row["status"] != "confirmed" and row["computed_hours"] != hours:
+            elif row["status"] != AttendanceStatus.CONFIRMED and row["computed_hours"] != hours:
                 problems.append("与签到签退算出的时长不同，须说明原因")
         if problems:
             errors[volunteer_id] = problems
@@ -139,7 +142,7 @@ def confirm_attendance(
             problems.append("只有报名获得名额的志愿者才能记为缺席")
         elif row["checked_in_at"] is not None:
             problems.append("已签到，不能记为缺席")
-        elif row["status"] == "confirmed":
+        elif row["status"] == AttendanceStatus.CONFIRMED:
             problems.append("出勤已确认，请改为修改时长")
         if problems:
             errors[volunteer_id] = problems
@@ -150,23 +153,23 @@ def confirm_attendance(
     for entry in entries:
         row = table[entry["volunteer_id"]]
         record = _record_for(session, activity_id, row, now)
-        previous = Decimal(record.hours) if record.status == "confirmed" else None
+        previous = Decimal(record.hours) if record.status == AttendanceStatus.CONFIRMED else None
         if previous is not None and previous == entry["hours"]:
             continue
-        record.hours = str(Decimal(entry["hours"]).quantize(Decimal("0.1")))
+        record.hours = Decimal(entry["hours"]).quantize(Decimal("0.1"))
         record.hours_reason = (entry.get("reason") or "").strip() or None
         record.confirmed_by = by
         record.confirmed_at = now
         if previous is None:
-            record.status = "confirmed"
+            record.status = AttendanceStatus.CONFIRMED
             confirmed.append(record)
         else:
             corrected.append((record, previous, record.hours_reason))
     for volunteer_id in no_shows:
         record = _record_for(session, activity_id, table[volunteer_id], now)
-        if record.status == "no_show":
+        if record.status == AttendanceStatus.NO_SHOW:
             continue
-        record.status = "no_show"
+        record.status = AttendanceStatus.NO_SHOW
         record.confirmed_by = by
         record.confirmed_at = now
         missing.append(record)
@@ -176,7 +179,9 @@ def confirm_attendance(
         select(func.count(Attendance.id), func.count(distinct(Volunteer.ethnicity)))
         .select_from(Attendance)
         .join(Volunteer, Volunteer.id == Attendance.volunteer_id, isouter=True)
-        .where(Attendance.activity_id == activity_id, Attendance.status == "confirmed")
+        .where(
+            Attendance.activity_id == activity_id, Attendance.status == AttendanceStatus.CONFIRMED
+        )
     ).one()
     distinct_groups, cross_group = group_aggregate(attendees, groups)
     weights = {s.shift_id: s.hour_weight for s in shifts_of(session, activity_id, False)}
@@ -263,7 +268,7 @@ def _record_for(session: Session, activity_id: str, row: dict, now: datetime) ->
             signup_id=row["signup_id"],
             shift_id=row["shift_id"],
             walk_in=False,
-            status="open",
+            status=AttendanceStatus.OPEN,
             created_at=now,
         )
         session.add(record)

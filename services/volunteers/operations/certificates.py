@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
 from services.common.errors import Conflict, NotFound
+from services.common.states import AttendanceStatus
 from services.volunteers.models import (
     ActivityView,
     Attendance,
@@ -35,7 +36,9 @@ def confirmed_hours(session: Session, volunteer_id: str) -> list[dict]:
         select(Attendance, ActivityView, UnitView.name)
         .join(ActivityView, ActivityView.activity_id == Attendance.activity_id)
         .join(UnitView, UnitView.unit_id == ActivityView.host_unit_id, isouter=True)
-        .where(Attendance.volunteer_id == volunteer_id, Attendance.status == "confirmed")
+        .where(
+            Attendance.volunteer_id == volunteer_id, Attendance.status == AttendanceStatus.CONFIRMED
+        )
         .order_by(ActivityView.starts_at, Attendance.id)
     ).all()
     return [
@@ -47,7 +50,7 @@ def confirmed_hours(session: Session, volunteer_id: str) -> list[dict]:
             "activity_date": local_date(activity.starts_at),
             "host_unit_id": activity.host_unit_id,
             "host_unit_name": unit_name or "",
-            "hours": Decimal(record.hours),
+            "hours": Decimal(record.hours).quantize(Decimal("0.1")),
             "confirmed_by": record.confirmed_by,
             "confirmed_at": record.confirmed_at,
         }
@@ -76,7 +79,7 @@ def issue_certificate(session: Session, volunteer_id: str, now: datetime | None 
             code=code,
             volunteer_id=volunteer_id,
             digest=digest,
-            total_hours=str(sum((r["hours"] for r in records), Decimal("0"))),
+            total_hours=sum((r["hours"] for r in records), Decimal("0")),
             records=len(records),
             issued_at=now or utcnow(),
         )

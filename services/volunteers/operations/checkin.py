@@ -30,6 +30,7 @@ from events.envelope import utcnow
 from events.outbox import emit, insert_statement, locked_insert, outbox_row
 from services.common.db import DriverStatement, postgresql_autocommit, sqlite_write
 from services.common.errors import NotFound
+from services.common.states import AttendanceStatus
 from services.volunteers.models import Attendance
 from services.volunteers.operations._common import PRODUCER, attendance_of
 from services.volunteers.operations.admission import (
@@ -106,7 +107,7 @@ def check_in(
         "checked_in_at": now,
         "checkin_method": "code" if by is None else "manual",
         "checked_in_by": by or volunteer_id,
-        "status": "open",
+        "status": AttendanceStatus.OPEN,
         "created_at": now,
     }
     parameters = facts_parameters(activity_id, volunteer_id, now, address)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
+from services.common.states import AttendanceStatus
 from services.volunteers.models import Attendance
 from services.volunteers.operations._common import PRODUCER, attendance_of, get_activity
 from services.volunteers.operations.admission import CheckinRefused, refuse_unless_running
@@ -36,7 +37,7 @@ def check_out(
         raise CheckinRefused("还没有签到，不能签退", code="not-checked-in", title="无法签退")
     if record.checked_out_at is not None:
         return record, False
-    if record.status != "open":
+    if record.status != AttendanceStatus.OPEN:
         raise CheckinRefused("出勤已由组织者确认，不能再签退", code="attendance-final")
     table = Attendance.__table__
     changed = (

@@ -10,6 +10,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
+from services.common.states import ActivityStatus
 from services.volunteers.models import (
     ActivityView,
     ShiftView,
@@ -49,7 +50,9 @@ def apply_activity_state(session: Session, payload: dict, now: datetime | None =
     activity = session.get(ActivityView, payload["activity_id"], with_for_update=True)
     if activity is None:
         activity = ActivityView(
-            activity_id=payload["activity_id"], status="published", checkin_secret=new_secret()
+            activity_id=payload["activity_id"],
+            status=ActivityStatus.PUBLISHED,
+            checkin_secret=new_secret(),
         )
         session.add(activity)
     for name in ACTIVITY_FIELDS:
@@ -87,7 +90,7 @@ def apply_activity_state(session: Session, payload: dict, now: datetime | None =
         shift.position = position
         shift.active = True
         session.flush()
-        if grew and now < activity.starts_at and activity.status == "published":
+        if grew and now < activity.starts_at and activity.status == ActivityStatus.PUBLISHED:
             _promote(session, activity, shift, now)
     for shift_id, shift in existing.items():
         if shift_id not in listed:

@@ -17,6 +17,7 @@ from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
 from services.common.errors import Conflict, DomainError, NotFound
+from services.common.states import ActivityStatus, SignupStatus
 from services.volunteers.models import (
     ActivityView,
     Attendance,
@@ -34,7 +35,7 @@ def waiting_counts(session: Session, activity_id: str) -> dict[str, int]:
     """How many sign-ups wait on each shift of an activity."""
     rows = session.execute(
         select(Signup.shift_id, func.count())
-        .where(Signup.activity_id == activity_id, Signup.status == "waitlisted")
+        .where(Signup.activity_id == activity_id, Signup.status == SignupStatus.WAITLISTED)
         .group_by(Signup.shift_id)
     )
     return dict(rows.all())
@@ -70,14 +71,14 @@ def _lock_shift(session: Session, shift_id: str) -> ShiftView:
 
 def waitlist_position(session: Session, signup: Signup) -> int | None:
     """A waitlisted sign-up's place in its shift's queue (1 is next), else None."""
-    if signup.status != "waitlisted":
+    if signup.status != SignupStatus.WAITLISTED:
         return None
     ahead = session.scalar(
         select(func.count())
         .select_from(Signup)
         .where(
             Signup.shift_id == signup.shift_id,
-            Signup.status == "waitlisted",
+            Signup.status == SignupStatus.WAITLISTED,
             Signup.queue_no < signup.queue_no,
         )
     )
@@ -119,10 +120,12 @@ def sign_up(
     """
     now = now or utcnow()
     activity = get_activity(session, activity_id)
-    if activity.status != "published":
+    if activity.status != ActivityStatus.PUBLISHED:
         reason = f"：{activity.cancel_reason}" if activity.cancel_reason else ""
         raise SignupRefused(
-            {"cancelled": f"活动已取消{reason}"}.get(activity.status, "活动已结束，不能再报名"),
+            {ActivityStatus.CANCELLED: f"活动已取消{reason}"}.get(
+                activity.status, "活动已结束，不能再报名"
+            ),
             code=f"activity-{activity.status}",
         )
     opens, closes = signup_window(activity)
@@ -148,7 +151,7 @@ def sign_up(
     waiting = session.scalar(
         select(func.count())
         .select_from(Signup)
-        .where(Signup.shift_id == shift.shift_id, Signup.status == "waitlisted")
+        .where(Signup.shift_id == shift.shift_id, Signup.status == SignupStatus.WAITLISTED)
     )
     signup = Signup(
         id=str(uuid.uuid4()),
@@ -159,10 +162,10 @@ def sign_up(
         created_at=now,
     )
     if waiting == 0 and shift.taken + party_size <= shift.capacity:
-        signup.status = "confirmed"
+        signup.status = SignupStatus.CONFIRMED
         shift.taken += party_size
     else:
-        signup.status = "waitlisted"
+        signup.status = SignupStatus.WAITLISTED
         shift.queued += 1
         signup.queue_no = shift.queued
     session.add(signup)
@@ -170,7 +173,7 @@ def sign_up(
         session.flush()
     except IntegrityError as exc:  # the same volunteer, racing on another shift
         raise SignupRefused("你已经报名了这个活动", code="already-signed-up") from exc
-    if signup.status == "confirmed":
+    if signup.status == SignupStatus.CONFIRMED:
         emit(
             session,
             catalog.make_event("signup.confirmed", _signup_payload(signup, now), producer=PRODUCER),
@@ -206,7 +209,7 @@ def _refuse_second_signup(session: Session, activity_id: str, volunteer_id: str)
     if existing is not None:
         where = (
             f"候补第 {waitlist_position(session, existing)} 位"
-            if existing.status == "waitlisted"
+            if existing.status == SignupStatus.WAITLISTED
             else "已获得名额"
         )
         raise SignupRefused(f"你已经报名了这个活动（{where}）", code="already-signed-up")
@@ -229,14 +232,14 @@ def _promote(session: Session, activity: ActivityView, shift: ShiftView, now: da
     while True:
         head = session.scalar(
             select(Signup)
-            .where(Signup.shift_id == shift.shift_id, Signup.status == "waitlisted")
+            .where(Signup.shift_id == shift.shift_id, Signup.status == SignupStatus.WAITLISTED)
             .order_by(Signup.queue_no)
             .limit(1)
             .with_for_update()
         )
         if head is None or shift.taken + head.party_size > shift.capacity:
             return promoted
-        head.status = "confirmed"
+        head.status = SignupStatus.CONFIRMED
         head.promoted_at = now
         shift.taken += head.party_size
         session.flush()
@@ -277,8 +280,8 @@ def cancel_signup(
             "活动已经开始，不能在线取消报名；如不能到场请联系组织者", code="activity-started"
         )
     shift = _lock_shift(session, signup.shift_id)
-    held_place = signup.status == "confirmed"
-    signup.status = "cancelled"
+    held_place = signup.status == SignupStatus.CONFIRMED
+    signup.status = SignupStatus.CANCELLED
     signup.cancelled_at = now
     signup.cancelled_by = by
     signup.cancel_reason = reason
@@ -294,7 +297,7 @@ def cancel_signup(
             producer=PRODUCER,
         ),
     )
-    if held_place and now < activity.starts_at and activity.status == "published":
+    if held_place and now < activity.starts_at and activity.status == ActivityStatus.PUBLISHED:
         _promote(session, activity, shift, now)
     return signup
 
@@ -314,7 +317,7 @@ def roster(session: Session, activity_id: str, page: int, per_page: int):
         )
         .where(condition)
         .order_by(
-            case((Signup.status == "confirmed", 0), else_=1),
+            case((Signup.status == SignupStatus.CONFIRMED, 0), else_=1),
             Signup.shift_id,
             Signup.queue_no,
             Signup.created_at,
@@ -327,7 +330,7 @@ def roster(session: Session, activity_id: str, page: int, per_page: int):
     items = []
     for signup, name, checked_in_at in rows:
         position = None
-        if signup.status == "waitlisted":
+        if signup.status == SignupStatus.WAITLISTED:
             position = positions.get(signup.shift_id) or waitlist_position(session, signup)
             positions[signup.shift_id] = position + 1
         items.append(

@@ -1,5 +1,5 @@
-"""What the award operations share: today, a cycle read under its lock, its status labels,
-its audit trail and its events.
+"""What the award operations share: today, a cycle read under its lock, its moves through the
+transition table (services/common/states.py), its audit trail and its events.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from events import catalog
 from events.outbox import emit
 from services.common.auth import Principal
 from services.common.errors import Conflict, DomainError, NotFound
+from services.common.states import CYCLE_TRANSITIONS, CycleStatus, Move
 from services.ledger import operations as ledger
-from services.ledger.awards.models import (
-    AwardCycle,
-)
+from services.ledger.awards.models import AwardCycle
 
 PRODUCER = "ledger"
 MANAGERS = ("committee", "admin")
@@ -40,22 +39,25 @@ def cycle(session: Session, cycle_id: str, lock: bool = False) -> AwardCycle:
     return found
 
 
-def _require_status(found: AwardCycle, *allowed: str, message: str) -> None:
-    if found.status not in allowed:
-        label = STATUS_LABELS.get(found.status, found.status)
+def check_move(found: AwardCycle, act: str) -> Move:
+    """The act's row of the transition table, when the cycle's status allows the act; else 409
+    with the act's refusal and the current status."""
+    move = CYCLE_TRANSITIONS[act]
+    if found.status not in move.start:
         raise Conflict(
-            message + "（当前状态：{status}）", code="wrong-status", values={"status": label}
+            move.refusal + "（当前状态：{status}）",
+            code="wrong-status",
+            values={"status": CycleStatus.label_of(found.status)},
         )
+    return move
 
 
-STATUS_LABELS = {
-    "draft": "草稿",
-    "open": "评审中",
-    "notice": "公示中",
-    "published": "已发布",
-    "cancelled": "已取消",
-    "revoked": "已撤销",
-}
+def move_cycle(found: AwardCycle, act: str, to: CycleStatus) -> None:
+    """Put the cycle in ``to`` by the act, as the transition table allows (checked again here,
+    so no operation can move a cycle where the table does not lead)."""
+    if to not in check_move(found, act).to:
+        raise ValueError(f"the act {act!r} does not lead from {found.status!r} to {to!r}")
+    found.status = to
 
 
 def audit(session: Session, who: Principal, action: str, found: AwardCycle, **detail) -> None:

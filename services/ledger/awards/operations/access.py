@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from events.envelope import utcnow
 from services.common.auth import STAFF_ROLES, Forbidden, Principal
 from services.common.errors import DomainError, NotFound
+from services.common.states import CycleStatus
 from services.ledger.awards.models import (
     AwardCycle,
     CommitteeMember,
@@ -116,7 +117,7 @@ def create_cycle(
         quorum=body["quorum"],
         majority_permille=body["majority_permille"],
         notice_days=body["notice_days"],
-        status="draft",
+        status=CycleStatus.DRAFT,
         created_by=who.account_id,
         created_at=utcnow(),
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from events.envelope import utcnow
 from events.vocabulary import DIMENSIONS
 from services.common.auth import STAFF_ROLES, Forbidden, Principal
+from services.common.states import ActivityStatus, CandidateStatus, CycleStatus
 from services.ledger.awards import tally
 from services.ledger.awards.models import (
     AwardCycle,
@@ -23,9 +24,10 @@ from services.ledger.awards.operations._common import (
     CHUNK,
     _event,
     _invalid,
-    _require_status,
     audit,
+    check_move,
     cycle,
+    move_cycle,
 )
 from services.ledger.awards.operations.access import _members, require_manage, require_view
 from services.ledger.models import (
@@ -43,7 +45,7 @@ def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     candidacies, and open the vote."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "draft", message="只有草稿状态的评选可以开始")
+    check_move(found, "open")
     members = _members(session, found.id)
     for member in members.values():
         view = session.get(VolunteerView, member.account_id)
@@ -57,7 +59,7 @@ def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
             id=str(uuid.uuid4()),
             cycle_id=found.id,
             evidence=json.dumps(item.pop("evidence"), ensure_ascii=False),
-            status="listed",
+            status=CandidateStatus.LISTED,
             **item,
         )
         session.add(candidate)
@@ -78,7 +80,8 @@ def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
                         cast_at=now,
                     )
                 )
-    found.status, found.opened_at = "open", now
+    move_cycle(found, "open", CycleStatus.OPEN)
+    found.opened_at = now
     session.flush()
     audit(session, who, "opened", found, candidates=len(listed))
     _event(
@@ -161,7 +164,7 @@ def compute_candidates(session: Session, found: AwardCycle) -> list[dict]:
                 AttendanceState.volunteer_id.in_(chunk),
                 AttendanceState.activity_date.between(start, end),
                 AttendanceState.half_hours > 0,
-                or_(ActivityView.status.is_(None), ActivityView.status != "cancelled"),
+                or_(ActivityView.status.is_(None), ActivityView.status != ActivityStatus.CANCELLED),
             )
         ):
             seen = attended[state.volunteer_id].setdefault(
@@ -301,7 +304,7 @@ def tell_story(
     """An organizer of the candidate's unit nominates an eligible volunteer with their story."""
     found = cycle(session, cycle_id, lock=True)
     require_view(session, who, found)
-    _require_status(found, "open", message="只有评审中的评选可以填写推荐事迹")
+    check_move(found, "tell_story")
     picked = session.scalar(
         select(Candidate).where(
             Candidate.cycle_id == found.id, Candidate.volunteer_id == volunteer_id

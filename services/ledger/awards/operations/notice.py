@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from events.envelope import utcnow
 from services.common.auth import Principal
 from services.common.errors import Conflict, NotFound
+from services.common.states import CandidateStatus, CycleStatus, ObjectionStatus, Outcome
 from services.ledger.awards.models import (
     AwardCycle,
     Candidate,
@@ -22,9 +23,10 @@ from services.ledger.awards.models import (
 from services.ledger.awards.operations._common import (
     _event,
     _invalid,
-    _require_status,
     audit,
+    check_move,
     cycle,
+    move_cycle,
     today,
 )
 from services.ledger.awards.operations.access import require_manage
@@ -42,7 +44,7 @@ def start_notice(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     """Close the vote and put the winners it gives on public notice (公示)."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "open", message="只有评审中的评选可以进入公示")
+    check_move(found, "start_notice")
     candidates = _candidates(session, found.id)
     _tallies, selection = standing(session, found, candidates)
     if selection.tie:
@@ -56,8 +58,8 @@ def start_notice(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     winners = set(selection.winners)
     for c in candidates:
         if c.id in winners:
-            c.status = "proposed"
-    found.status = "notice"
+            c.status = CandidateStatus.PROPOSED
+    move_cycle(found, "start_notice", CycleStatus.NOTICE)
     found.notice_started_on, found.notice_ends_on = today(), _notice_end(found)
     audit(
         session,
@@ -82,7 +84,7 @@ def start_notice(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
 def lodge_objection(session: Session, who: Principal, cycle_id: str, body: dict) -> Objection:
     """Anyone signed in objects to a proposed winner during the notice, with a reason."""
     found = cycle(session, cycle_id, lock=True)
-    _require_status(found, "notice", message="只有公示期内可以提出异议")
+    check_move(found, "lodge_objection")
     if today() > found.notice_ends_on:
         raise Conflict(
             "公示期已于 {day} 结束",
@@ -90,7 +92,7 @@ def lodge_objection(session: Session, who: Principal, cycle_id: str, body: dict)
             values={"day": found.notice_ends_on.isoformat()},
         )
     picked = candidate(session, found, body["candidate_id"])
-    if picked.status != "proposed":
+    if picked.status != CandidateStatus.PROPOSED:
         raise _invalid("candidate_id", "这位候选人不在公示名单中", code="not-proposed")
     objection = Objection(
         id=str(uuid.uuid4()),
@@ -99,7 +101,7 @@ def lodge_objection(session: Session, who: Principal, cycle_id: str, body: dict)
         lodged_by=who.account_id,
         reason=body["reason"].strip(),
         lodged_at=utcnow(),
-        status="pending",
+        status=ObjectionStatus.PENDING,
     )
     session.add(objection)
     try:
@@ -120,24 +122,26 @@ def decide_objection(
     """The committee upholds (the candidate is removed) or dismisses an objection, with a reason."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "notice", message="只有公示期内可以处理异议")
+    check_move(found, "decide_objection")
     objection = session.get(Objection, objection_id)
     if objection is None or objection.cycle_id != found.id:
         raise NotFound("没有这条异议", code="unknown-objection")
-    if objection.status != "pending":
+    if objection.status != ObjectionStatus.PENDING:
         raise Conflict("这条异议已经处理过了", code="already-decided")
-    objection.status = "upheld" if body["decision"] == "uphold" else "dismissed"
+    upheld = body["decision"] == "uphold"
+    objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
     objection.decided_by, objection.decided_by_name = who.account_id, who.name[:50]
     objection.decision_reason, objection.decided_at = body["reason"].strip(), utcnow()
-    if objection.status == "upheld":
+    if upheld:
         picked = session.get(Candidate, objection.candidate_id)
-        picked.status = "removed"
+        picked.status = CandidateStatus.REMOVED
         for other in session.scalars(
             select(Objection).where(
-                Objection.candidate_id == picked.id, Objection.status == "pending"
+                Objection.candidate_id == picked.id, Objection.status == ObjectionStatus.PENDING
             )
         ):
-            other.status, other.decided_by, other.decided_at = "upheld", who.account_id, utcnow()
+            other.status, other.decided_by = ObjectionStatus.UPHELD, who.account_id
+            other.decided_at = utcnow()
             other.decided_by_name = who.name[:50]
             other.decision_reason = "同一候选人的异议已成立：" + objection.decision_reason
     audit(
@@ -155,11 +159,11 @@ def decide_objection(
 def next_in_rank(session: Session, found: AwardCycle) -> Candidate | None:
     """The best approved candidate not yet proposed, while places are free."""
     candidates = _candidates(session, found.id)
-    if sum(c.status == "proposed" for c in candidates) >= found.quota:
+    if sum(c.status == CandidateStatus.PROPOSED for c in candidates) >= found.quota:
         return None
     tallies, _selection = standing(session, found, candidates)
     for c in candidates:
-        if c.status == "listed" and tallies[c.id].outcome == "approved":
+        if c.status == CandidateStatus.LISTED and tallies[c.id].outcome == Outcome.APPROVED:
             return c
     return None
 
@@ -169,19 +173,23 @@ def propose(session: Session, who: Principal, cycle_id: str, candidate_id: str) 
     its full length again from today so that the public can object to them too."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "notice", message="只有公示期内可以递补")
+    check_move(found, "propose")
     picked = candidate(session, found, candidate_id)
     following = next_in_rank(session, found)
     if following is None:
         raise Conflict("没有空出的名额，或没有可递补的候选人", code="nothing-to-propose")
     if following.id != picked.id:
         raise _invalid("candidate_id", f"应按名次递补：下一位是 {following.name}", code="not-next")
-    picked.status = "proposed"
+    picked.status = CandidateStatus.PROPOSED
     found.notice_ends_on = max(found.notice_ends_on, _notice_end(found))
     audit(
         session, who, "proposed", found, candidate_id=picked.id, notice_ends_on=found.notice_ends_on
     )
-    proposed = [c.volunteer_id for c in _candidates(session, found.id) if c.status == "proposed"]
+    proposed = [
+        c.volunteer_id
+        for c in _candidates(session, found.id)
+        if c.status == CandidateStatus.PROPOSED
+    ]
     _event(
         session,
         "award.notice_started",
@@ -218,9 +226,10 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
 
 def public_notice(session: Session, found: AwardCycle) -> dict:
     """What the public sees during (and after) the notice: names, units and stories only."""
-    if found.status not in ("notice", "published", "revoked"):
+    if found.status not in (CycleStatus.NOTICE, CycleStatus.PUBLISHED, CycleStatus.REVOKED):
         raise NotFound("这个评选没有在公示", code="not-on-notice")
-    shown = ("proposed",) if found.status == "notice" else ("winner",)
+    on_notice = found.status == CycleStatus.NOTICE
+    shown = CandidateStatus.PROPOSED if on_notice else CandidateStatus.WINNER
     return {
         "cycle_id": found.id,
         "title": found.title,
@@ -228,7 +237,7 @@ def public_notice(session: Session, found: AwardCycle) -> dict:
         "status": found.status,
         "notice_started_on": found.notice_started_on,
         "notice_ends_on": found.notice_ends_on,
-        "open_for_objections": found.status == "notice" and today() <= found.notice_ends_on,
+        "open_for_objections": on_notice and today() <= found.notice_ends_on,
         "items": [
             {
                 "candidate_id": c.id,
@@ -240,7 +249,7 @@ def public_notice(session: Session, found: AwardCycle) -> dict:
                 "hours": _hours(c.hours_halves),
             }
             for c in _candidates(session, found.id)
-            if c.status in shown
+            if c.status == shown
         ],
     }
 
@@ -249,7 +258,7 @@ def notices(session: Session) -> list[dict]:
     """Cycles on public notice now (public)."""
     rows = session.scalars(
         select(AwardCycle)
-        .where(AwardCycle.status == "notice")
+        .where(AwardCycle.status == CycleStatus.NOTICE)
         .order_by(AwardCycle.notice_ends_on, AwardCycle.id)
     )
     return [

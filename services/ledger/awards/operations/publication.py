@@ -13,6 +13,7 @@ from events.envelope import utcnow
 from events.outbox import emit_many
 from services.common.auth import Principal
 from services.common.errors import Conflict, NotFound
+from services.common.states import CandidateStatus, CycleStatus, ObjectionStatus
 from services.ledger.awards.models import (
     AwardCycle,
     Candidate,
@@ -24,9 +25,10 @@ from services.ledger.awards.operations._common import (
     PRODUCER,
     _event,
     _invalid,
-    _require_status,
     audit,
+    check_move,
     cycle,
+    move_cycle,
     today,
 )
 from services.ledger.awards.operations.access import require_manage
@@ -47,7 +49,7 @@ def publish(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     """After the notice, publish the honor roll and issue each winner's certificate."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "notice", message="只有公示结束的评选可以发布")
+    check_move(found, "publish")
     if today() <= found.notice_ends_on:
         raise Conflict(
             "公示期至 {day} 结束，之后才能发布",
@@ -55,7 +57,9 @@ def publish(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
             values={"day": found.notice_ends_on.isoformat()},
         )
     pending = session.scalar(
-        select(func.count()).where(Objection.cycle_id == found.id, Objection.status == "pending")
+        select(func.count()).where(
+            Objection.cycle_id == found.id, Objection.status == ObjectionStatus.PENDING
+        )
     )
     if pending:
         raise Conflict(
@@ -63,13 +67,13 @@ def publish(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
             code="objections-pending",
             values={"count": pending},
         )
-    winners = [c for c in _candidates(session, found.id) if c.status == "proposed"]
+    winners = [c for c in _candidates(session, found.id) if c.status == CandidateStatus.PROPOSED]
     if not winners:
         raise Conflict("公示名单为空，不能发布", code="no-winners")
     now, year = utcnow(), found.period_end.year
     issued = []
     for winner in winners:
-        winner.status = "winner"
+        winner.status = CandidateStatus.WINNER
         certificate = Certificate(
             code=_new_code(session, year),
             cycle_id=found.id,
@@ -79,7 +83,8 @@ def publish(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
         )
         session.add(certificate)
         issued.append({"volunteer_id": winner.volunteer_id, "certificate_code": certificate.code})
-    found.status, found.published_at = "published", now
+    move_cycle(found, "publish", CycleStatus.PUBLISHED)
+    found.published_at = now
     session.flush()
     audit(session, who, "published", found, winners=[w.id for w in winners])
     _event(
@@ -102,16 +107,16 @@ def revoke(
     """Take back one winner's award, or (without a candidate) every award of the cycle."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "published", message="只有已发布的评选可以撤销")
-    winners = [c for c in _candidates(session, found.id) if c.status == "winner"]
+    check_move(found, "revoke")
+    winners = [c for c in _candidates(session, found.id) if c.status == CandidateStatus.WINNER]
     if candidate_id is not None:
         picked = candidate(session, found, candidate_id)
-        if picked.status != "winner":
+        if picked.status != CandidateStatus.WINNER:
             raise _invalid("candidate_id", "这位候选人没有获评或已被撤销", code="not-a-winner")
         winners = [picked]
     now, events = utcnow(), []
     for winner in winners:
-        winner.status = "revoked"
+        winner.status = CandidateStatus.REVOKED
         certificate = session.scalar(
             select(Certificate).where(Certificate.candidate_id == winner.id)
         )
@@ -129,10 +134,13 @@ def revoke(
             )
         )
     remaining = session.scalar(
-        select(func.count()).where(Candidate.cycle_id == found.id, Candidate.status == "winner")
+        select(func.count()).where(
+            Candidate.cycle_id == found.id, Candidate.status == CandidateStatus.WINNER
+        )
     )
     if not remaining:
-        found.status, found.closed_at, found.closed_reason = "revoked", now, reason.strip()
+        move_cycle(found, "revoke", CycleStatus.REVOKED)
+        found.closed_at, found.closed_reason = now, reason.strip()
     audit(session, who, "revoked", found, candidates=[w.id for w in winners], reason=reason)
     emit_many(session, events)
     return found
@@ -142,8 +150,8 @@ def cancel(session: Session, who: Principal, cycle_id: str, reason: str) -> Awar
     """Stop a cycle before publication, with a reason."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "draft", "open", "notice", message="已发布或已取消的评选不能取消")
-    found.status, found.closed_at, found.closed_reason = "cancelled", utcnow(), reason.strip()
+    move_cycle(found, "cancel", CycleStatus.CANCELLED)
+    found.closed_at, found.closed_reason = utcnow(), reason.strip()
     audit(session, who, "cancelled", found, reason=reason)
     return found
 
@@ -157,7 +165,7 @@ def honor_roll(session: Session, unit_id: str, year: int) -> dict:
         select(AwardCycle)
         .where(
             AwardCycle.unit_path.startswith(unit.path, autoescape=True),
-            AwardCycle.status == "published",
+            AwardCycle.status == CycleStatus.PUBLISHED,
             AwardCycle.period_end.between(date(year, 1, 1), date(year, 12, 31)),
         )
         .order_by(AwardCycle.unit_path, AwardCycle.published_at)
@@ -166,7 +174,7 @@ def honor_roll(session: Session, unit_id: str, year: int) -> dict:
     for c in cycles:
         winners = session.scalars(
             select(Candidate)
-            .where(Candidate.cycle_id == c.id, Candidate.status == "winner")
+            .where(Candidate.cycle_id == c.id, Candidate.status == CandidateStatus.WINNER)
             .order_by(Candidate.position)
         )
         answer.append(

@@ -11,12 +11,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.auth import STAFF_ROLES, Principal
+from services.common.states import CandidateStatus, CycleStatus
 from services.ledger.awards.models import (
     AwardCycle,
     Certificate,
     CommitteeMember,
 )
-from services.ledger.awards.operations._common import STATUS_LABELS
 from services.ledger.awards.operations.access import _members, can_manage
 from services.ledger.awards.operations.candidates import _candidates, _hours
 from services.ledger.awards.operations.notice import next_in_rank
@@ -81,7 +81,7 @@ def cycle_dict(session: Session, found: AwardCycle, who: Principal | None = None
         "majority": found.majority_permille / 1000,
         "notice_days": found.notice_days,
         "status": found.status,
-        "status_label": STATUS_LABELS[found.status],
+        "status_label": CycleStatus.label_of(found.status),
         "created_at": found.created_at,
         "opened_at": found.opened_at,
         "notice_started_on": found.notice_started_on,
@@ -97,14 +97,16 @@ def cycle_dict(session: Session, found: AwardCycle, who: Principal | None = None
         "can_manage": bool(who and can_manage(session, who, found)),
         "is_member": bool(who and who.account_id in members),
     }
-    if found.status == "open":
+    if found.status == CycleStatus.OPEN:
         _tallies, selection = standing(session, found)
         answer.update(winners=selection.winners, tie=selection.tie, tie_places=selection.tie_places)
-    elif found.status != "draft":
+    elif found.status != CycleStatus.DRAFT:
         answer["winners"] = [
-            c.id for c in _candidates(session, found.id) if c.status in ("proposed", "winner")
+            c.id
+            for c in _candidates(session, found.id)
+            if c.status in (CandidateStatus.PROPOSED, CandidateStatus.WINNER)
         ]
-    if found.status == "notice":
+    if found.status == CycleStatus.NOTICE:
         following = next_in_rank(session, found)
         answer["next_in_rank"] = following.id if following else None
     return answer
@@ -144,8 +146,8 @@ def candidates_page(session: Session, found: AwardCycle, who: Principal) -> list
                 "story": c.story,
                 "nominated_by_name": c.nominated_by_name,
                 "status": c.status,
-                "would_win": c.id in winners if found.status == "open" else None,
-                "tied": c.id in selection.tie if found.status == "open" else False,
+                "would_win": c.id in winners if found.status == CycleStatus.OPEN else None,
+                "tied": c.id in selection.tie if found.status == CycleStatus.OPEN else False,
                 "tally": {
                     "approve": counted.approve,
                     "reject": counted.reject,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from events.envelope import utcnow
 from services.common.auth import Forbidden, Principal
 from services.common.errors import Conflict, NotFound
+from services.common.states import CandidateStatus, Outcome
 from services.ledger.awards import tally
 from services.ledger.awards.models import (
     AwardCycle,
@@ -18,7 +19,7 @@ from services.ledger.awards.models import (
     CommitteeMember,
     Vote,
 )
-from services.ledger.awards.operations._common import _invalid, _require_status, audit, cycle
+from services.ledger.awards.operations._common import _invalid, audit, check_move, cycle
 from services.ledger.awards.operations.access import _members, require_manage
 from services.ledger.awards.operations.candidates import _candidates, candidate
 
@@ -29,8 +30,7 @@ def _member_for_vote(session: Session, who: Principal, found: AwardCycle) -> Com
         raise Forbidden("只有本评选的评审委员可以投票", code="not-a-member")
     if who.name and member.name != who.name[:50]:
         member.name = who.name[:50]
-    if found.status != "open":
-        _require_status(found, "open", message="投票已结束")
+    check_move(found, "vote")
     return member
 
 
@@ -152,8 +152,8 @@ def standing(session: Session, found: AwardCycle, candidates: list[Candidate] | 
         found.quorum,
         found.majority_permille,
     )
-    in_play = [(c.id, c.points) for c in candidates if c.status != "removed"]
-    approved = {cid for cid, t in tallies.items() if t.outcome == "approved"}
+    in_play = [(c.id, c.points) for c in candidates if c.status != CandidateStatus.REMOVED]
+    approved = {cid for cid, t in tallies.items() if t.outcome == Outcome.APPROVED}
     tie_break = json.loads(found.tie_break) if found.tie_break else None
     return tallies, tally.select(in_play, approved, found.quota, tie_break)
 
@@ -162,7 +162,7 @@ def break_tie(session: Session, who: Principal, cycle_id: str, chosen: list[str]
     """The committee decides which of the candidates tied at the quota line take the places."""
     found = cycle(session, cycle_id, lock=True)
     require_manage(session, who, found)
-    _require_status(found, "open", message="只有评审中的评选需要处理并列")
+    check_move(found, "break_tie")
     found.tie_break = None
     _tallies, selection = standing(session, found)
     if not selection.tie:
