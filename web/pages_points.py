@@ -17,7 +17,7 @@ from services.common.app import db
 from services.common.auth import STAFF_ROLES
 from services.common.errors import DomainError
 from web import operations, services_client
-from web.i18n import N_, _, current_locale, translate_filled
+from web.i18n import N_, _, current_locale, explain, render, render_errors
 from web.identity import access_token_for, current_principal, require_account
 
 bp = Blueprint("points", __name__, url_prefix="/points")
@@ -37,7 +37,7 @@ def _field_errors(error: DomainError) -> dict[str, list[str]]:
     errors = error.errors or {}
     found = errors.get("json", errors) if isinstance(errors, dict) else {}
     return {
-        name: [translate_filled(m) for m in messages if isinstance(m, str)]
+        name: [render(m) for m in messages if isinstance(m, str)]
         for name, messages in found.items()
         if isinstance(messages, list)
     }
@@ -120,7 +120,7 @@ def standings():
     except DomainError as error:
         if error.status != 422:
             raise
-        errors = (error.errors or {}).get("query", error.errors or {})
+        errors = render_errors((error.errors or {}).get("query", error.errors or {}))
     return render_template(
         "points_standings.html",
         units=units,
@@ -215,5 +215,5 @@ def approve(adjustment_id):
     except DomainError as error:
         if error.status >= 500:
             raise
-        flash(_(error.detail), "error")
+        flash(explain(error), "error")
     return redirect(url_for("points.adjustments"))

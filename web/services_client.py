@@ -6,6 +6,7 @@ import requests
 import structlog
 from flask import current_app
 
+from events.messages import Message, with_meanings
 from services.common.auth import issue_token
 from services.common.errors import DomainError
 
@@ -57,16 +58,25 @@ def call(service: str, method: str, path: str, *, token: str | None = None, json
         log.warning("service failed", service=service, status=status)
         raise ServiceUnavailable("服务暂时无法处理，请稍后再试")
     if status >= 400:
-        body = body or {}
-        code = str(body.get("type", "error")).rsplit(":", 1)[-1]
-        raise DomainError(
-            body.get("detail") or body.get("title") or "请求无效",
-            code=code,
-            errors=body.get("errors"),
-            status=status,
-            title=body.get("title"),
-        )
+        raise refusal(status, body)
     return body
+
+
+def refusal(status: int, body: dict | None) -> DomainError:
+    """A service's 4xx problem+json as the same DomainError here, its meaning kept: the detail's
+    key and values (``message``) and those of each field's messages (``error_messages``)."""
+    body = body or {}
+    detail = body.get("detail") or body.get("title") or "请求无效"
+    found = body.get("message")
+    if isinstance(found, dict) and isinstance(found.get("key"), str):
+        detail = Message.from_meaning(found, text=detail)
+    return DomainError(
+        detail,
+        code=str(body.get("type", "error")).rsplit(":", 1)[-1],
+        errors=with_meanings(body.get("errors"), body.get("error_messages")),
+        status=status,
+        title=body.get("title"),
+    )
 
 
 def fetch(service: str, path: str, *, token: str | None = None) -> tuple[int, bytes, str]:
