@@ -66,6 +66,8 @@ MESSAGE_MODULES = (
     "services/ledger/awards/api.py",
     "services/common/fields.py",
     "services/common/api.py",
+    "services/ledger/rules.py",
+    "services/ledger/operations/_common.py",
 )
 
 
