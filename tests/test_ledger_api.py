@@ -70,6 +70,14 @@ def test_a_volunteer_reads_their_points_with_every_row_explained(points_city):
     assert body["name"] == "阿依古丽"
     entry = body["entries"]["items"][0]
     assert entry["explanation"] == "3月8日 邻里节 3.5小时 × 10 + 5 = 40分"
+    formula = {"hours": "3.5", "per_hour": 10, "weight": "", "base": 5}
+    assert entry["explanation_message"] == {  # the row's own words as key and values
+        "key": "{formula} = {points}分",
+        "values": {
+            "formula": {"key": "{hours}小时 × {per_hour}{weight} + {base}", "values": formula},
+            "points": 40,
+        },
+    }
     assert (entry["kind"], entry["points"], entry["rule_version"]) == ("award", 40, 1)
     assert body["entries"]["total"] == 1 and body["entries"]["page"] == 1
     # Another volunteer may not read it; a bad page number is a 422 naming the field.
@@ -199,6 +207,23 @@ def test_bad_adjustments_are_refused_naming_the_field(points_city, body, field):
     assert answer.status_code == 422, answer.get_data(as_text=True)
     errors = answer.get_json()["errors"]
     assert field in errors.get("json", errors)
+
+
+def test_the_ledgers_creating_posts_honour_an_idempotency_key_as_every_api_does(points_city):
+    city = points_city
+    body = {"volunteer_id": city.demo, "points": 3, "reason": "重复提交也只记一次"}
+    headers = {"Idempotency-Key": "ledger-once"}
+    path = "/api/v1/ledger/adjustments"
+    first = city.call("POST", path, "admin", json=body, headers=headers)
+    again = city.call("POST", path, "admin", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.get_data(as_text=True)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = city.call("POST", path, "admin", json={**body, "points": 4}, headers=headers)
+    assert other.status_code == 422
+    problem = other.get_json()
+    assert problem["type"].endswith("idempotency-key-reused")
+    assert problem["message"] == {"key": problem["detail"], "values": {}}
 
 
 def test_an_administrator_adds_a_rule_version_from_a_future_date(points_city):
