@@ -106,13 +106,23 @@ def test_twenty_parallel_wrong_codes_are_each_counted(desk):
 
 
 def test_the_wait_is_said_in_english_too():
-    from web.i18n import translate_filled
+    from flask import Flask
 
-    app = __import__("flask").Flask(__name__)
+    from services.common.errors import problem
+    from services.volunteers.operations.checkin import TooManyWrongCodes
     from web import i18n
+    from web.services_client import refusal
 
+    wait = TooManyWrongCodes(timedelta(minutes=10))
+    with Flask(__name__).app_context():
+        body = problem(wait.status, wait.code, wait.title, wait.detail, message=wait.message)
+    assert body.get_json()["message"] == {
+        "key": "签到码输错次数过多，请在 {minutes} 分钟后再试",
+        "values": {"minutes": 10},
+    }
+    app = Flask(__name__)
     i18n.init_app(app)
     with app.test_request_context("/?lang=en"):
-        assert translate_filled("签到码输错次数过多，请在 10 分钟后再试") == (
+        assert i18n.explain(refusal(429, body.get_json())) == (
             "Too many wrong check-in codes: please try again in 10 minutes"
         )

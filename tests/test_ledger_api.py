@@ -70,6 +70,14 @@ def test_a_volunteer_reads_their_points_with_every_row_explained(points_city):
     assert body["name"] == "阿依古丽"
     entry = body["entries"]["items"][0]
     assert entry["explanation"] == "3月8日 邻里节 3.5小时 × 10 + 5 = 40分"
+    formula = {"hours": "3.5", "per_hour": 10, "weight": "", "base": 5}
+    assert entry["explanation_message"] == {  # the row's own words as key and values
+        "key": "{formula} = {points}分",
+        "values": {
+            "formula": {"key": "{hours}小时 × {per_hour}{weight} + {base}", "values": formula},
+            "points": 40,
+        },
+    }
     assert (entry["kind"], entry["points"], entry["rule_version"]) == ("award", 40, 1)
     assert body["entries"]["total"] == 1 and body["entries"]["page"] == 1
     # Another volunteer may not read it; a bad page number is a 422 naming the field.
@@ -211,6 +219,23 @@ def test_bad_adjustments_are_refused_naming_the_field(points_city, body, field):
     assert field in errors.get("json", errors)
 
 
+def test_the_ledgers_creating_posts_honour_an_idempotency_key_as_every_api_does(points_city):
+    city = points_city
+    body = {"volunteer_id": city.demo, "points": 3, "reason": "重复提交也只记一次"}
+    headers = {"Idempotency-Key": "ledger-once"}
+    path = "/api/v1/ledger/adjustments"
+    first = city.call("POST", path, "admin", json=body, headers=headers)
+    again = city.call("POST", path, "admin", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.get_data(as_text=True)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = city.call("POST", path, "admin", json={**body, "points": 4}, headers=headers)
+    assert other.status_code == 422
+    problem = other.get_json()
+    assert problem["type"].endswith("idempotency-key-reused")
+    assert problem["message"] == {"key": problem["detail"], "values": {}}
+
+
 def test_an_administrator_adds_a_rule_version_from_a_future_date(points_city):
     city = points_city
     listed = city.call("GET", "/api/v1/ledger/rules").get_json()
@@ -266,49 +291,70 @@ def test_my_points_page_explains_every_row(points_city):
     assert "Mar 8 邻里节 3.5 hours × 10 + 5 = 40 points" in english.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(
-    ("entry", "english"),
-    [
+def _rows():
+    """Rows as the ledger writes them: the Chinese text, and the meaning of its own words."""
+    from types import SimpleNamespace
+
+    from events.messages import Message
+    from services.ledger import rules as r
+    from services.ledger.operations import REVERSAL_REASONS
+
+    rule = SimpleNamespace(
+        max_half_hours=16, points_per_hour=10, attendance_base=5, cross_group_bonus_percent=20
+    )
+    formula = r.attendance_points(rule, 6, weight=150, cross_group=True).formula
+    reversal = Message(
+        r.REVERSAL, {"reason": Message(REVERSAL_REASONS["correction"]), "points": "−40"}
+    )
+    return [
         (
-            (
-                "3月8日 邻里节 (3小时 × 10 × 1.5 + 5) × 120%（三交加分） = 60分，当日上限60分，计20分",
-                "邻里节",
-            ),
+            ("邻里节", r.award_explanation(formula, 60, 20, 60)),
+            "3月8日 邻里节 (3小时 × 10 × 1.5 + 5) × 120%（三交加分） = 60分，当日上限60分，计20分",
             "Mar 8 邻里节 (3 hours × 10 × 1.5 + 5) × 120% (cross-group bonus) = 60 points,"
             " daily cap 60 points, counted 20 points",
         ),
         (
-            (
-                "3月8日 30分钟快闪 时长更正，冲销原记录 −40分",
-                "30分钟快闪",
-            ),  # a title keeps its words
+            ("30分钟快闪", reversal),  # a title keeps its words
+            "3月8日 30分钟快闪 时长更正，冲销原记录 −40分",
             "Mar 8 30分钟快闪 Hours corrected, the original row reversed −40 points",
         ),
         (
-            ("3月8日 活动 报名后缺席 −5分", None),  # the ledger did not know the title
+            (None, Message(r.NO_SHOW, {"points": "−5"})),  # the ledger did not know the title
+            "3月8日 活动 报名后缺席 −5分",
             "Mar 8 an activity No-show after signing up −5 points",
         ),
         (
-            ("3月8日 人工调整 +20分：补记翻译服务", ""),
+            ("", Message(r.ADJUSTMENT, {"points": "+20", "reason": "补记翻译服务"})),
+            "3月8日 人工调整 +20分：补记翻译服务",
             "Mar 8 Manual adjustment +20 points: 补记翻译服务",
         ),
-    ],
-)
-def test_an_explanation_reads_in_english_around_its_numbers_and_title(entry, english):
+    ]
+
+
+@pytest.mark.parametrize(("entry", "chinese", "english"), _rows())
+def test_an_explanation_reads_in_english_from_its_meaning(entry, chinese, english):
+    from datetime import date
+
     from flask import Flask
 
+    from services.ledger.models import LedgerEntry
+    from services.ledger.operations import shown_explanation
     from web.i18n import init_app
     from web.pages_points import explanation
 
-    text, title = entry
-    row = {"explanation": text, "activity_id": "a" if title != "" else None}
+    title, words = entry
+    stored = LedgerEntry(entry_date=date(2026, 3, 8), activity_id=None if title == "" else "a")
+    stored.explanation = str(words)
+    row = {"explanation": shown_explanation(stored, title), "activity_id": stored.activity_id}
     row |= {"activity_title": title or None, "date": "2026-03-08"}
+    row["explanation_message"] = words.meaning()
+    assert row["explanation"] == chinese  # the stored text is as it always was
     app = Flask(__name__)
     init_app(app)
     with app.test_request_context("/?lang=en"):
         assert explanation(row) == english
     with app.test_request_context("/"):
-        assert explanation(row) == text
+        assert explanation(row) == chinese
 
 
 def test_the_standings_page_filters_by_unit_and_period(points_city):

@@ -44,7 +44,10 @@ MESSAGE_MODULES = (
     "services/activities/schemas.py",
     "web/forms.py",
     "web/schemas.py",
-    "web/operations.py",
+    "web/operations/_common.py",
+    "web/operations/accounts.py",
+    "web/operations/signin.py",
+    "web/operations/care.py",
     "web/identity.py",
     "web/services_client.py",
     "web/ethnic_groups.py",
@@ -64,6 +67,8 @@ MESSAGE_MODULES = (
     "services/ledger/awards/api.py",
     "services/common/fields.py",
     "services/common/api.py",
+    "services/ledger/rules.py",
+    "services/ledger/operations/_common.py",
 )
 
 
@@ -261,23 +266,82 @@ def test_a_registration_refused_by_a_rule_is_explained_in_english(web_client):
     assert body["errors"] == {"home_unit_id": ["No such unit"]}
 
 
-def test_a_service_message_that_arrives_filled_in_is_translated_with_its_values():
-    from web.i18n import init_app, translate_filled
+def _crossed(error) -> tuple[dict, object]:
+    """A service's refusal as its problem+json body, and as web's DomainError made from it."""
+    from services.common.errors import problem
+    from web.services_client import refusal
 
-    app = Flask(__name__)
-    init_app(app)
-    with app.test_request_context("/?lang=en"):
-        assert translate_filled("公示期至 2026-12-01 结束，之后才能发布") == (
-            "The public notice runs until 2026-12-01; publish after that"
+    with Flask(__name__).app_context():
+        body = problem(
+            error.status,
+            error.code,
+            error.title,
+            error.detail,
+            errors=error.errors,
+            message=error.message,
+        ).get_json()
+    return body, refusal(error.status, body)
+
+
+def test_a_service_refusal_carries_its_key_and_values_and_web_shows_it_in_english():
+    from types import SimpleNamespace
+
+    from services.common.errors import DomainError
+    from services.ledger.awards.operations._common import _require_status
+    from web import i18n
+
+    with pytest.raises(DomainError) as refused:
+        _require_status(
+            SimpleNamespace(status="open"), "draft", message="只有草稿状态的评选可以开始"
         )
-        # A refusal put together from two messages, its value (a status label) translated too.
-        assert translate_filled("只有草稿状态的评选可以开始（当前状态：评审中）") == (
+    body, error = _crossed(refused.value)
+    assert (
+        body["detail"] == "只有草稿状态的评选可以开始（当前状态：评审中）"
+    )  # as API clients read it
+    assert body["message"] == {
+        "key": "{what}（当前状态：{status}）",
+        "values": {
+            "what": {"key": "只有草稿状态的评选可以开始", "values": {}},
+            "status": {"key": "评审中", "values": {}},  # a label: translated too
+        },
+    }
+    assert not hasattr(i18n, "translate_filled")  # nothing reads filled text back
+    app = Flask(__name__)
+    i18n.init_app(app)
+    with app.test_request_context("/?lang=en"):
+        assert i18n.explain(error) == (
             "Only a draft selection can be started (current status: Under review)"
         )
-        assert translate_filled("最多 500 个字") == "At most 500 characters"
-        assert translate_filled("没有这种说法 42") == "没有这种说法 42"
     with app.test_request_context("/?lang=zh"):
-        assert translate_filled("最多 500 个字") == "最多 500 个字"
+        assert i18n.explain(error) == body["detail"]
+
+
+def test_field_messages_carry_their_meaning_beside_the_filled_text():
+    from marshmallow import ValidationError
+
+    from services.common.errors import DomainError
+    from services.ledger.awards.schemas import AwardStoryIn
+    from web import i18n
+
+    with pytest.raises(ValidationError) as invalid:
+        AwardStoryIn().load({"volunteer_id": "v1", "story": "长" * 2001})
+    refused = DomainError(
+        "有字段不符合要求，详见 errors", errors=invalid.value.messages, status=422
+    )
+    body, error = _crossed(refused)
+    story = body["errors"]["story"][0]
+    assert story.startswith("最多 ") and story.endswith(" 个字")  # the filled Chinese text
+    maximum = body["error_messages"]["story"][0]["values"]["maximum"]
+    assert body["error_messages"]["story"] == [
+        {"key": "最多 {maximum} 个字", "values": {"maximum": maximum}}
+    ]
+    app = Flask(__name__)
+    i18n.init_app(app)
+    with app.test_request_context("/?lang=en"):
+        assert i18n.render_errors(error.errors) == {"story": [f"At most {maximum} characters"]}
+        assert i18n.render("没有这种说法 42") == "没有这种说法 42"  # plain text: its own entry
+    with app.test_request_context("/?lang=zh"):
+        assert i18n.render_errors(error.errors) == {"story": [story]}
 
 
 def test_times_on_every_page_follow_the_language(web_client):

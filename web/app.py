@@ -14,12 +14,11 @@ from services.common.app import (
     db,
     http_problem,
     service_context,
-    translate_errors,
 )
-from services.common.errors import DomainError, problem
+from services.common.errors import DomainError, meanings, problem
 from web import i18n, openapi, operations, sms
 from web.api import blp as api_blueprint
-from web.i18n import _, explain
+from web.i18n import _, explain, render, render_errors
 from web.identity import session_account
 from web.pages import bp as pages_blueprint
 from web.pages_activities import bp as activity_pages
@@ -134,9 +133,15 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         if request.path.startswith("/api/"):
-            errors = translate_errors(exc.errors, _)
-            detail = explain(exc)
-            response = problem(exc.status, exc.code, _(exc.title), detail, errors=errors)
+            response = problem(
+                exc.status,
+                exc.code,
+                _(exc.title),
+                explain(exc),
+                errors=render_errors(exc.errors),
+                message=exc.message,
+                error_messages=meanings(exc.errors) if exc.errors else None,
+            )
             if getattr(exc, "retry_after", None):
                 response.headers["Retry-After"] = str(exc.retry_after)
             if exc.status == 401:
@@ -148,7 +153,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
-            return http_problem(exc, translate=_)
+            return http_problem(exc, translate=render)
         if isinstance(exc, CSRFError):
             title, detail = "页面已过期", "为了安全，表单需要重新提交：请返回上一页，刷新后再试。"
         else:

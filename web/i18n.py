@@ -7,14 +7,14 @@ compiled in memory at start-up with Babel, so no compiled files are kept in the 
 from __future__ import annotations
 
 import io
-import re
-from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
 
 from babel.messages import mofile, pofile
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, request
+
+from events.messages import Message
 
 LOCALES = ("zh", "en")
 COOKIE = "shiliu_lang"
@@ -65,59 +65,31 @@ def N_(message: str) -> str:  # noqa: N802 - the name Babel's extraction knows
     return message
 
 
+def render(text) -> str:
+    """A message in the request's language: a ``Message`` from its key and values (a value that
+    is a ``Message`` too is rendered likewise; others are shown as they are), plain text by its
+    own catalog entry."""
+    if not isinstance(text, Message):
+        return gettext(text) if isinstance(text, str) else text
+    values = {
+        name: render(value) if isinstance(value, Message) else value
+        for name, value in text.values.items()
+    }
+    return gettext(text.key, **values) if values else gettext(text.key)
+
+
 def explain(error) -> str:
-    """A domain error's detail in the request's language, its values translated too."""
-    if not error.values:
-        return translate_filled(error.template)
-    values = {k: gettext(v) if isinstance(v, str) else v for k, v in error.values.items()}
-    return gettext(error.template, **values)
+    """A domain error's detail in the request's language (from its key and values)."""
+    return render(error.message)
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-@cache
-def _filled_patterns(locale: str) -> tuple[tuple[re.Pattern, str], ...]:
-    """The catalog's message ids with ``{names}``, as patterns that read the values back."""
-    if locale not in _CATALOGS:
-        _CATALOGS[locale] = _load(locale)
-    catalog = getattr(_CATALOGS[locale], "_catalog", {})
-    patterns = []
-    for msgid in catalog:
-        if not isinstance(msgid, str) or not _PLACEHOLDER.search(msgid):
-            continue
-        seen: set[str] = set()
-        regex = ""
-        for part in re.split(r"(\{\w+\})", msgid):
-            name = _PLACEHOLDER.fullmatch(part)
-            if name is None:
-                regex += re.escape(part)
-            elif name.group(1) in seen:
-                regex += f"(?P={name.group(1)})"
-            else:
-                seen.add(name.group(1))
-                regex += f"(?P<{name.group(1)}>.+?)"
-        patterns.append((re.compile(regex, re.DOTALL), msgid))
-    # The longest ids first: "（当前状态：{status}）" must not win over the whole sentence.
-    return tuple(sorted(patterns, key=lambda p: -len(p[1])))
-
-
-def translate_filled(text: str) -> str:
-    """Translate a message, also one whose values were filled in already (a service's detail
-    crosses HTTP as text): the catalog id it was made from is found, and its values translated."""
-    translated = gettext(text)
-    try:
-        locale = current_locale()
-    except RuntimeError:
-        return translated
-    if locale == "zh" or translated != text or not text:
-        return translated
-    for pattern, msgid in _filled_patterns(locale):
-        found = pattern.fullmatch(text)
-        if found is not None:
-            values = {k: translate_filled(v) for k, v in found.groupdict().items()}
-            return gettext(msgid).format(**values)
-    return translated
+def render_errors(errors):
+    """Per-field messages (however deeply nested) in the request's language."""
+    if isinstance(errors, dict):
+        return {name: render_errors(value) for name, value in errors.items()}
+    if isinstance(errors, list):
+        return [render_errors(item) for item in errors]
+    return render(errors) if isinstance(errors, str) else errors
 
 
 def language_url(locale: str) -> str:

@@ -28,7 +28,7 @@ from web.forms import (
     UnitChangeForm,
     UnitForm,
 )
-from web.i18n import _, explain
+from web.i18n import _, explain, render
 from web.identity import (
     access_token_for,
     current_principal,
@@ -47,10 +47,10 @@ def _show_errors(form, error: DomainError) -> None:
     for name, messages in (error.errors or {}).items():
         field = getattr(form, name, None)
         if field is not None:
-            field.errors = list(field.errors or []) + [_(m) for m in messages]
+            field.errors = list(field.errors or []) + [render(m) for m in messages]
             placed = True
     if not placed:
-        flash(_(error.detail), "error")
+        flash(explain(error), "error")
 
 
 def _communities_and_teams():

@@ -157,7 +157,7 @@ def _show_api_errors(form, error: DomainError) -> None:
         )
         for name, msgs in errors.items()
     }
-    _show_errors(form, DomainError(error.template, errors=flat, values=error.values))
+    _show_errors(form, DomainError(error.message, errors=flat))
 
 
 @bp.get("/organize")

@@ -6,7 +6,6 @@ the ledger decides who may see and do what.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from babel.dates import format_date
@@ -15,9 +14,9 @@ from flask_login import login_required
 
 from services.common.app import db
 from services.common.auth import STAFF_ROLES
-from services.common.errors import DomainError
+from services.common.errors import DomainError, Message
 from web import operations, services_client
-from web.i18n import N_, _, current_locale, translate_filled
+from web.i18n import _, current_locale, explain, render, render_errors
 from web.identity import access_token_for, current_principal, require_account
 
 bp = Blueprint("points", __name__, url_prefix="/points")
@@ -37,55 +36,27 @@ def _field_errors(error: DomainError) -> dict[str, list[str]]:
     errors = error.errors or {}
     found = errors.get("json", errors) if isinstance(errors, dict) else {}
     return {
-        name: [translate_filled(m) for m in messages if isinstance(m, str)]
+        name: [render(m) for m in messages if isinstance(m, str)]
         for name, messages in found.items()
         if isinstance(messages, list)
     }
 
 
-# The words of a ledger row's explanation. The ledger writes it in Chinese into the row (the
-# hash chain keeps it as written); another language gets these words translated around the
-# numbers, the formula and the activity's title, which stay as they are.
-_EXPLANATION_WORDS = re.compile(
-    "|".join(
-        re.escape(word)
-        for word in (
-            N_("时长更正，冲销原记录"),  # the reversal reasons of services/ledger
-            N_("当日上限重新分配，冲销原记录"),
-            N_("已确认出勤，撤销缺席扣分"),
-            N_("报名后缺席"),
-            N_("人工调整"),
-            N_("（三交加分）"),
-            N_("，当日上限"),
-            N_("，计"),
-            N_("："),
-        )
-    )
-    # Units only after a number: the words of a title stay as they are.
-    + "|(?<=\\d)(?:"
-    + "|".join((N_("小时"), N_("分")))
-    + ")"
-)
-
-
 def explanation(entry: dict) -> str:
     """A row's explanation in the page's language ("3月8日 邻里节 3.5小时 × 10 + 5 = 40分", or
-    "Mar 8 邻里节 3.5 hours × 10 + 5 = 40 points")."""
-    text = entry["explanation"]  # the date, the activity's title, then the row's own words
+    "Mar 8 邻里节 3.5 hours × 10 + 5 = 40 points"): the ledger's Chinese as it wrote it, or the
+    date, the activity's title and the meaning of the row's own words (its key and values).
+    A row written before the ledger kept the meaning is shown as written."""
+    found = entry.get("explanation_message")
     locale = current_locale()
-    if locale == "zh":
-        return text
-    rest = text.partition(" ")[2]
+    if locale == "zh" or not found:
+        return entry["explanation"]
     title = ""
     if entry.get("activity_id"):
-        shown = entry.get("activity_title") or N_("活动")  # as the ledger writes a lost title
-        if rest.startswith(shown + " "):
-            rest = rest[len(shown) + 1 :]
-            title = entry.get("activity_title") or _("一项活动")
+        title = entry.get("activity_title") or _("一项活动")  # the ledger did not know it
     day = format_date(date.fromisoformat(entry["date"]), "MMM d", locale=locale)
-    words = _EXPLANATION_WORDS.sub(lambda found: " " + _(found[0]).strip() + " ", rest)
-    words = re.sub(r" +", " ", words).replace(" )", ")").replace(" ,", ",").replace(" :", ":")
-    return " ".join(part for part in (day, title, words.strip()) if part)
+    words = render(Message.from_meaning(found))
+    return " ".join(part for part in (day, title, words) if part)
 
 
 @bp.get("")
@@ -120,7 +91,7 @@ def standings():
     except DomainError as error:
         if error.status != 422:
             raise
-        errors = (error.errors or {}).get("query", error.errors or {})
+        errors = render_errors((error.errors or {}).get("query", error.errors or {}))
     return render_template(
         "points_standings.html",
         units=units,
@@ -215,5 +186,5 @@ def approve(adjustment_id):
     except DomainError as error:
         if error.status >= 500:
             raise
-        flash(_(error.detail), "error")
+        flash(explain(error), "error")
     return redirect(url_for("points.adjustments"))

@@ -31,7 +31,7 @@ from services.common.states import ACTIVITY_FOR_VOLUNTEERS, SignupStatus
 from web import services_client
 from web.api import client_address
 from web.forms import EmptyForm
-from web.i18n import _, translate_filled
+from web.i18n import _, explain, render
 from web.identity import access_token_for, require_account
 from web.pages_activities import local
 
@@ -117,7 +117,7 @@ def sign_up(activity_id):
     except ValueError:
         flash(_("同行人数须为数字"), "error")
     except DomainError as error:
-        flash(_(error.detail), "error")
+        flash(explain(error), "error")
     return redirect(back)
 
 
@@ -133,7 +133,7 @@ def cancel(activity_id):
             _api("DELETE", f"/api/v1/activities/{activity_id}/signups/me")
             flash(_("已取消报名"), "success")
         except DomainError as error:
-            flash(_(error.detail), "error")
+            flash(explain(error), "error")
     return redirect(back)
 
 
@@ -209,7 +209,7 @@ def checkin(activity_id):
             result = _api("POST", path, json=body)
         except DomainError as error:
             # A wait after wrong codes keeps its 429; any other refusal is the page's 409.
-            problem, status = translate_filled(error.detail), 429 if error.status == 429 else 409
+            problem, status = explain(error), 429 if error.status == 429 else 409
     state = _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
     return render_template(
         "volunteering_checkin.html",
@@ -247,7 +247,7 @@ def remove(activity_id, signup_id):
             )
             flash(_("已移出名单"), "success")
         except DomainError as error:
-            flash(_(error.detail), "error")
+            flash(explain(error), "error")
     return redirect(url_for("volunteering.roster", activity_id=activity_id))
 
 
@@ -265,7 +265,7 @@ def hand_checkin(activity_id):
             )
             flash(record["message"], "success")
         except DomainError as error:
-            flash(_(error.detail), "error")
+            flash(explain(error), "error")
     return redirect(
         _safe(request.form.get("next"), url_for("volunteering.roster", activity_id=activity_id))
     )
@@ -339,7 +339,7 @@ def attendance(activity_id):
             return redirect(url_for("volunteering.attendance", activity_id=activity_id))
         except DomainError as error:
             errors = _field_errors(error)
-            flash(_(error.detail), "error")
+            flash(explain(error), "error")
     table = _api("GET", f"/api/v1/activities/{activity_id}/attendance")
     return render_template(
         "volunteering_attendance.html",
@@ -355,4 +355,4 @@ def _field_errors(error: DomainError) -> dict:
     found = error.errors or {}
     if "json" in found:
         found = {"": [_("请检查填写的时长（0 到 24 小时，以 0.5 小时为单位）")]}
-    return {key: [_(m) for m in messages] for key, messages in found.items()}
+    return {key: [render(m) for m in messages] for key, messages in found.items()}

@@ -13,7 +13,7 @@ from events.envelope import utcnow
 from events.outbox import emit
 from services.activities.models import Activity, Shift, SignupSeen, Unit
 from services.common.auth import Forbidden, Principal
-from services.common.errors import Conflict, DomainError, NotFound
+from services.common.errors import Conflict, DomainError, Message, NotFound
 from services.common.states import ActivityStatus
 
 ORGANIZING = ("organizer", "admin")
@@ -182,7 +182,7 @@ def _wrong_status(activity: Activity, doing: str) -> WrongStatus:
     label = ActivityStatus.label_of(activity.status)
     return WrongStatus(
         "活动当前状态为“{status}”，不能{doing}",
-        values={"status": label, "doing": doing},
+        values={"status": Message(label), "doing": Message(doing)},
         errors={"status": [activity.status]},
     )
 
@@ -298,12 +298,11 @@ def check_co_hosts(session: Session, who: Principal, co_host_ids, already=()) ->
     ]
     if outside:
         names = "、".join(unit.name for unit in outside)
-        message = "只能把你负责的单位（及其下级单位）列为协办单位：{names}"
+        message = Message(
+            "只能把你负责的单位（及其下级单位）列为协办单位：{names}", {"names": names}
+        )
         raise Forbidden(
-            message,
-            code="co-host-out-of-scope",
-            values={"names": names},
-            errors={"co_host_unit_ids": [message.format(names=names)]},
+            message, code="co-host-out-of-scope", errors={"co_host_unit_ids": [message]}
         )
 
 

@@ -17,15 +17,30 @@ from services.common import auth
 PROBLEM = "application/problem+json"
 
 
+class MessageOut(Schema):
+    """A message's meaning: ``key``, the message id (the Chinese template with ``{names}``), and
+    the ``values`` that fill it; a value that is itself a message to translate (a status name) is
+    an object of this form too."""
+
+    key = fields.String(required=True, metadata={"example": "长度最多为 {max}"})
+    values = fields.Dict(metadata={"example": {"max": 200}})
+
+
 class Problem(Schema):
     """An error (RFC 9457): a stable type, a title and detail for people, and for a validation
-    error the messages of each field (by location: json, query, path)."""
+    error the messages of each field (by location: json, query, path). ``message`` is the
+    detail's meaning and ``error_messages`` those of ``errors`` (the same shape, each message as
+    a ``MessageOut``), so that a client can show them in another language."""
 
     type = fields.String(required=True, metadata={"example": "urn:shiliu:problem:validation"})
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String()
+    message = fields.Nested(MessageOut)
     errors = fields.Dict(metadata={"description": "messages by location and field"})
+    error_messages = fields.Dict(
+        metadata={"description": "the meaning of each message of errors: {key, values}"}
+    )
 
 
 class ShiliuApi(Api):

@@ -22,7 +22,7 @@ from events.settings import Settings, require_strong_secret
 from services.common import metrics
 from services.common.access import AccessVersions
 from services.common.db import make_engine, make_session_factory
-from services.common.errors import DomainError, problem
+from services.common.errors import DomainError, meanings, problem
 from services.common.idempotency import record_key
 
 log = structlog.get_logger(__name__)
@@ -169,9 +169,16 @@ def http_problem(exc: HTTPException, translate=lambda text: text):
             detail = HTTP_DETAILS[exc.code]
         if messages and exc.code == 400:
             detail = "请求无法处理，详见 errors"
-    messages = translate_errors(messages, translate)
     code = "validation" if exc.code == 422 else (exc.name or "error").lower().replace(" ", "-")
-    return problem(exc.code or 500, code, translate(title), translate(detail), errors=messages)
+    return problem(
+        exc.code or 500,
+        code,
+        translate(title),
+        translate(detail),
+        errors=translate_errors(messages, translate),
+        message=detail,
+        error_messages=meanings(messages) if messages else None,
+    )
 
 
 class NoCookieSessions(SessionInterface):
@@ -238,7 +245,9 @@ def create_base_app(name: str, settings: Settings | None, import_name: str) -> F
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        response = problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors)
+        response = problem(
+            exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, message=exc.message
+        )
         if getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -1,15 +1,27 @@
-"""Domain errors with stable machine codes, and their HTTP form (application/problem+json)."""
+"""Domain errors with stable machine codes, and their HTTP form (application/problem+json).
+
+A refusal carries its meaning, not only its prose: ``key`` (the catalog's msgid, the Chinese
+template with ``{names}``) and ``values``. The problem+json body has ``detail`` (the filled
+Chinese text, for API clients and people) and ``message`` (``{"key", "values"}``); a validation
+error's per-field ``errors`` have ``error_messages`` of the same shape beside them, each message
+as ``{"key", "values"}``. web shows both in the page's language from the key and values.
+"""
 
 from __future__ import annotations
 
 from flask import Response, json
 
+from events.messages import Message, meaning, meanings
+
+__all__ = ["Conflict", "DomainError", "Message", "NotFound", "meaning", "meanings", "problem"]
+
 
 class DomainError(Exception):
     """A rule said no. ``code`` is stable for machines; ``title`` and ``detail`` are for people.
 
-    ``detail`` may be a message template with ``{names}`` filled from ``values``, so that web can
-    translate the template and fill it in afterwards.
+    ``detail`` is given as a message template with ``{names}`` filled from ``values`` (or as a
+    ``Message``): ``key`` and ``values`` keep its meaning, ``detail`` is the filled Chinese text.
+    A value that is itself words to translate (a status name) is given as a ``Message``.
     """
 
     status = 400
@@ -26,10 +38,12 @@ class DomainError(Exception):
         title: str | None = None,
         values: dict | None = None,
     ):
-        self.values = values or {}
-        super().__init__(detail.format(**self.values) if self.values else detail)
-        self.template = detail
-        self.detail = str(self)
+        if values or not isinstance(detail, Message):
+            detail = Message(detail, values)
+        super().__init__(str(detail))
+        self.message = detail
+        self.key, self.values = detail.key, detail.values
+        self.detail = str(detail)
         self.errors = errors
         if code:
             self.code = code
@@ -56,14 +70,24 @@ class Conflict(DomainError):
 
 
 def problem(
-    status: int, code: str, title: str, detail: str | None = None, errors: dict | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    errors: dict | None = None,
+    message: str | None = None,
+    error_messages: dict | None = None,
 ) -> Response:
-    """Return an application/problem+json response."""
+    """Return an application/problem+json response. ``message`` is the detail's meaning (a
+    ``Message``, or the detail itself), ``error_messages`` those of ``errors`` (by default each
+    message of ``errors`` brings its own): given when detail and errors are translated already."""
     body = {"type": f"urn:shiliu:problem:{code}", "title": title, "status": status}
     if detail:
         body["detail"] = detail
+        body["message"] = meaning(message if message is not None else detail)
     if errors:
         body["errors"] = errors
+        body["error_messages"] = meanings(errors) if error_messages is None else error_messages
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
     )

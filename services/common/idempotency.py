@@ -1,5 +1,19 @@
 """Idempotency-Key on POSTs that create things: a repeated request returns the first answer.
 
+One behaviour for every JSON API of the platform: each creating POST wears ``@idempotent`` (units,
+activities and their copies; the ledger's adjustments and rules; award cycles and objections;
+web's accounts, staff and role grants) and nothing else reads the header.
+
+- The header is optional; without it the request is simply carried out.
+- A key is at most 200 characters (else 400 ``idempotency-key-too-long``) and belongs to its
+  caller (the signed-in account, or "anonymous"): two callers' equal keys never meet.
+- The same key with the same request (method, path and body) answers the first answer again,
+  its status and body as they were then, with ``Idempotent-Replayed: true``.
+- The same key with a different request is refused: 422 ``idempotency-key-reused``.
+- A request still in flight with the same key: 409 ``idempotency-key-in-use`` (retry); a first
+  request whose answer was not saved: 409 ``idempotency-result-unknown``.
+- Only a success (2xx) is remembered: a refused request may be sent again with its key.
+
 The key is written in the same database transaction as what the request created (see
 ``services.common.app.transaction``), so a key is never recorded without its effect nor an
 effect without its key. The answer is stored right after; two requests racing with one key

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import request
-
 from services.common.api import Blueprint, public, roles
 from services.common.app import db, service_context, transaction
 from services.common.auth import (
@@ -17,6 +15,7 @@ from services.common.auth import (
     require_scope,
 )
 from services.common.errors import DomainError, NotFound
+from services.common.idempotency import idempotent
 from services.ledger import chain, operations
 from services.ledger.models import UnitView
 from services.ledger.schemas import (
@@ -35,15 +34,6 @@ from services.ledger.schemas import (
 )
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="积分账本")
-
-
-def _idempotency_key() -> str | None:
-    key = (request.headers.get("Idempotency-Key") or "").strip()
-    if len(key) > 100:
-        raise DomainError(
-            "Idempotency-Key 最长 100 个字符", code="idempotency-key-too-long", status=400
-        )
-    return key or None
 
 
 def _require_admin_somewhere() -> Principal:
@@ -156,13 +146,14 @@ def list_adjustments(args):
 
 @blp.post("/adjustments")
 @roles("admin")
+@idempotent
 @blp.arguments(AdjustmentIn)
 @blp.response(201, AdjustmentOut)
 def request_adjustment(body):
     """Ask for a manual adjustment with a reason; a second administrator must approve it."""
     who = _require_admin_somewhere()
     with transaction() as session:
-        adjustment, _created = operations.request_adjustment(session, who, body, _idempotency_key())
+        adjustment, _created = operations.request_adjustment(session, who, body)
         return operations.adjustment_dict(adjustment)
 
 
@@ -194,6 +185,7 @@ def list_rules():
 
 @blp.post("/rules")
 @roles("admin")
+@idempotent
 @blp.arguments(RuleIn)
 @blp.response(201, RuleOut)
 def create_rule(body):
@@ -202,5 +194,5 @@ def create_rule(body):
     if not (who.system or any(path.count("/") == 2 for path in who.paths("admin"))):
         raise Forbidden("只有市级管理员可以修改积分规则", code="city-admin-only")
     with transaction() as session:
-        rule, _created = operations.create_rule(session, who.account_id, body, _idempotency_key())
+        rule, _created = operations.create_rule(session, who.account_id, body)
         return operations.rule_dict(rule)

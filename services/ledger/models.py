@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     event,
     text,
@@ -116,6 +117,9 @@ class LedgerEntry(Base):
     points: Mapped[int] = mapped_column(Integer)
     hours_halves: Mapped[int] = mapped_column(Integer)  # confirmed half-hours this row counts
     explanation: Mapped[str] = mapped_column(String(300))
+    # The explanation's meaning, {"key", "values"} as JSON, for other languages: outside the
+    # hash chain (rows written before it was kept have none).
+    explanation_message: Mapped[str | None] = mapped_column(Text)
     activity_id: Mapped[str | None] = mapped_column(String(64))
     attendance_id: Mapped[str | None] = mapped_column(String(64))
     entry_date: Mapped[date] = mapped_column(Date)

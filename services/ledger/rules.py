@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from events.messages import Message
+
 DEFAULT_RULE = {
     "version": 1,
     "effective_from": date(2000, 1, 1),
@@ -95,13 +97,19 @@ def attendance_points(
     hour_points = round_half_up(counted * rule.points_per_hour * weight, 200)
     subtotal = rule.attendance_base + hour_points
     points = subtotal
-    formula = f"{format_hours(counted)}小时 × {rule.points_per_hour}"
-    if weight != 100:
-        formula += f" × {format_weight(weight)}"
-    formula += f" + {rule.attendance_base}"
+    formula = Message(
+        FORMULA,
+        {
+            "hours": format_hours(counted),
+            "per_hour": rule.points_per_hour,
+            "weight": f" × {format_weight(weight)}" if weight != 100 else "",
+            "base": rule.attendance_base,
+        },
+    )
     if cross_group and rule.cross_group_bonus_percent:
         points = subtotal + round_half_up(subtotal * rule.cross_group_bonus_percent, 100)
-        formula = f"({formula}) × {100 + rule.cross_group_bonus_percent}%（三交加分）"
+        percent = 100 + rule.cross_group_bonus_percent
+        formula = Message(CROSS_GROUP, {"formula": formula, "percent": percent})
     return AttendancePoints(counted, hour_points, subtotal, points, formula)
 
 
@@ -115,12 +123,23 @@ def allocate_daily_cap(computed: list[int], cap: int) -> list[int]:
     return allocated
 
 
-def award_explanation(formula: str, computed: int, allocated: int, cap: int) -> str:
+# The explanations of ledger rows, as message keys (the stored text is the Chinese filled in;
+# the key and values are stored beside it, outside the hash chain, for other languages).
+FORMULA = "{hours}小时 × {per_hour}{weight} + {base}"  # weight: "" or " × 1.5"
+CROSS_GROUP = "({formula}) × {percent}%（三交加分）"
+AWARD = "{formula} = {points}分"
+AWARD_CAPPED = "{formula} = {points}分，当日上限{cap}分，计{allocated}分"
+REVERSAL = "{reason} {points}分"
+NO_SHOW = "报名后缺席 {points}分"
+ADJUSTMENT = "人工调整 {points}分：{reason}"
+
+
+def award_explanation(formula: str, computed: int, allocated: int, cap: int) -> Message:
     """The stored explanation of an award row, e.g. "3.5小时 × 10 + 5 = 40分"."""
-    text = f"{formula} = {computed}分"
     if allocated != computed:
-        text += f"，当日上限{cap}分，计{allocated}分"
-    return text
+        values = {"formula": formula, "points": computed, "cap": cap, "allocated": allocated}
+        return Message(AWARD_CAPPED, values)
+    return Message(AWARD, {"formula": formula, "points": computed})
 
 
 def stars(hours_halves: int, thresholds: tuple[int, ...]) -> int:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.common.api import PageArgs
+from services.common.api import MessageOut, PageArgs
 from services.common.fields import Date, Hours, Text
 from services.common.states import AdjustmentStatus
 
@@ -22,7 +22,10 @@ class LedgerPageArgs(PageArgs):
 
 
 class EntryOut(Schema):
-    """One ledger row with its explanation in plain Chinese."""
+    """One ledger row with its explanation in plain Chinese (with the date and the activity's
+    title in front) and, for other languages, the meaning of the row's own words: the message
+    key and values of the explanation without date and title (null for rows written before the
+    meaning was kept)."""
 
     entry_id = Text()
     seq = fields.Integer()
@@ -34,6 +37,7 @@ class EntryOut(Schema):
     activity_id = Text(allow_none=True)
     activity_title = Text(allow_none=True)
     explanation = Text()
+    explanation_message = fields.Nested(MessageOut, allow_none=True)
     rule_version = fields.Integer(allow_none=True)
     source_event_id = Text(allow_none=True)
     reverses_entry_id = Text(allow_none=True)

@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, Message
 from services.common.states import (
     CandidateStatus,
     CycleStatus,
@@ -21,7 +21,7 @@ from services.common.states import (
     VoteDecision,
 )
 from web import services_client
-from web.i18n import current_locale, explain, translate_filled
+from web.i18n import current_locale, explain, render
 from web.identity import access_token_for, current_account
 from web.pages_activities import zone
 
@@ -84,7 +84,7 @@ def _messages(error: DomainError) -> list[str]:
             for item in value:
                 walk(item)
         elif isinstance(value, str):
-            found.append(translate_filled(value))
+            found.append(render(value))
 
     walk(errors)
     return list(dict.fromkeys(found)) or [explain(error)]
@@ -106,10 +106,14 @@ def punctuation() -> dict[str, str]:
     return {"list": ", ", "clause": "; ", "colon": ": ", "open": " (", "close": ")"}
 
 
-@bp.app_template_filter("award_text")
-def _award_text(text: str | None) -> str:
-    """A message the ledger wrote (an automatic recusal's comment), in the page's language."""
-    return translate_filled(text) if text else ""
+@bp.app_template_filter("message")
+def _message(found: dict | None, text: str | None = None) -> str:
+    """A message the ledger wrote (an automatic recusal's comment, an objection decided with
+    another), given as its meaning (``{"key", "values"}``), in the page's language; ``text`` when
+    there is no meaning."""
+    if isinstance(found, dict) and isinstance(found.get("key"), str):
+        return render(Message.from_meaning(found))
+    return text or ""
 
 
 @bp.app_context_processor

@@ -25,7 +25,7 @@ from services.common.auth import STAFF_ROLES, Forbidden
 from services.common.errors import DomainError
 from web import operations
 from web.forms import AwardCycleForm
-from web.i18n import _, explain, translate_filled
+from web.i18n import _, explain, render
 from web.identity import current_principal, require_account
 from web.pages_awards._common import (
     CYCLE_STATUS,
@@ -139,7 +139,7 @@ def _api_field_errors(error: DomainError) -> dict[str, list[str]]:
 
     def collect(value) -> list[str]:
         if isinstance(value, str):
-            return [translate_filled(value)]
+            return [render(value)]
         if isinstance(value, dict):
             return [m for item in value.values() for m in collect(item)]
         if isinstance(value, list):

@@ -17,7 +17,7 @@ from flask_login import login_required
 from services.common.app import db
 from services.common.errors import DomainError
 from web import operations
-from web.i18n import _, explain, translate_filled
+from web.i18n import _, explain, render
 from web.pages_awards._common import _ledger, _messages, _raw, _safe, _this_year, bp, punctuation
 
 # ---- the public notice (公示) --------------------------------------------------------------
@@ -94,7 +94,7 @@ def honors():
             raise
         found = error.errors or {}
         found = found.get("query", found) if isinstance(found, dict) else {}
-        errors = {k: [translate_filled(m) for m in v] for k, v in found.items()}
+        errors = {k: [render(m) for m in v] for k, v in found.items()}
         if not errors:
             errors = {"unit_id": [explain(error)]}
     return render_template(

@@ -7,7 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.api import PageArgs
+from services.common.api import MessageOut, PageArgs
+from services.common.errors import Message
 from services.common.fields import Date, Hours, Text
 from services.common.states import CycleStatus
 from services.ledger.awards.tally import DECISIONS
@@ -21,7 +22,7 @@ def _text(minimum: int, maximum: int, message: str):
         if len(value.strip()) < minimum:
             raise ValidationError(message)
         if len(value) > maximum:
-            raise ValidationError(f"最多 {maximum} 个字")
+            raise ValidationError(Message("最多 {maximum} 个字", {"maximum": maximum}))
 
     return check
 
@@ -233,6 +234,7 @@ class AwardVoteOut(Schema):
     comment = Text(
         multiline=True,
     )
+    comment_message = fields.Nested(MessageOut, allow_none=True)  # an automatic recusal's
     automatic = fields.Boolean()
     cast_at = fields.DateTime()
     changed_at = fields.DateTime(allow_none=True)
@@ -342,6 +344,7 @@ class AwardObjectionOut(Schema):
     status = Text(metadata={"description": "pending | upheld | dismissed"})
     decided_by_name = Text(allow_none=True)
     decision_reason = Text(allow_none=True)
+    decision_message = fields.Nested(MessageOut, allow_none=True)  # decided with another
     decided_at = fields.DateTime(allow_none=True)
 
 

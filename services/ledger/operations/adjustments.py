@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
+from events.messages import Message
 from services.common.errors import Conflict, DomainError, NotFound
 from services.common.states import AdjustmentStatus
 from services.ledger import rules as r
@@ -128,7 +129,10 @@ def post_adjustment(session: Session, adjustment: Adjustment) -> _Row:
         kind="adjustment",
         reason_code="manual",
         points=adjustment.points,
-        explanation=f"人工调整 {r.format_points(adjustment.points)}分：{adjustment.reason}",
+        explanation=Message(
+            r.ADJUSTMENT,
+            {"points": r.format_points(adjustment.points), "reason": adjustment.reason},
+        ),
         volunteer_id=adjustment.volunteer_id,
         activity_id=None,
         attendance_id=None,

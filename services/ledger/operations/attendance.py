@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from events.envelope import Event
+from events.messages import Message
 from services.ledger import rules as r
 from services.ledger.models import (
     AttendanceState,
@@ -401,7 +402,7 @@ def _record_no_show(session, book: _Book, writer: _Writer, event, payload) -> No
         kind="award",
         reason_code="no_show",
         points=-rule.no_show_penalty,
-        explanation=f"报名后缺席 {r.format_points(-rule.no_show_penalty)}分",
+        explanation=Message(r.NO_SHOW, {"points": r.format_points(-rule.no_show_penalty)}),
         volunteer_id=state.volunteer_id,
         activity_id=state.activity_id,
         attendance_id=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from events.context import correlation_id
 from events.envelope import Event, format_time, utcnow
+from events.messages import Message, meaning
 from events.outbox import emit_many
 from services.common.db import DriverStatement
 from services.ledger import rules as r
@@ -97,8 +99,10 @@ class _Cause:
         self.approval = approval
         self.count = 0
 
-    def append(self, **fields) -> _Row:
-        """Append one row to the chain; its id is derived from the cause and its number."""
+    def append(self, *, explanation: str, **fields) -> _Row:
+        """Append one row to the chain; its id is derived from the cause and its number. The
+        explanation (a ``Message``) is stored as its Chinese text, which the hash covers, and as
+        its meaning (``explanation_message``: key and values, JSON), which it does not."""
         self.count += 1
         writer = self.writer
         row = _Row(
@@ -108,6 +112,10 @@ class _Cause:
             occurred_at=self.occurred_at,
             recorded_at=writer.recorded_at,
             prev_hash=writer.last_hash,
+            explanation=str(explanation),
+            explanation_message=json.dumps(
+                meaning(explanation), ensure_ascii=False, separators=(",", ":")
+            ),
             **{"hours_halves": 0, "rule_version": None, "reverses_entry_id": None, **fields},
         )
         row.hash = row_hash(row.prev_hash, row.seq, row, self.occurred_text, writer.recorded_text)
@@ -152,7 +160,10 @@ class _Cause:
             reason_code=reason,
             points=-points,
             hours_halves=-halves,
-            explanation=f"{REVERSAL_REASONS[reason]} {r.format_points(points)}分",
+            explanation=Message(
+                r.REVERSAL,
+                {"reason": Message(REVERSAL_REASONS[reason]), "points": r.format_points(points)},
+            ),
             reverses_entry_id=entry_id,
             **fields,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import (
@@ -81,6 +82,9 @@ def volunteer_ledger(
                     "activity_id": e.activity_id,
                     "activity_title": title,
                     "explanation": shown_explanation(e, title),
+                    "explanation_message": (
+                        json.loads(e.explanation_message) if e.explanation_message else None
+                    ),
                     "rule_version": e.rule_version,
                     "source_event_id": e.source_event_id,
                     "reverses_entry_id": e.reverses_entry_id,

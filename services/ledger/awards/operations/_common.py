@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.outbox import emit
 from services.common.auth import Principal
-from services.common.errors import Conflict, DomainError, NotFound
+from services.common.errors import Conflict, DomainError, Message, NotFound
 from services.common.states import CYCLE_TRANSITIONS, CycleStatus, Move
 from services.ledger import operations as ledger
 from services.ledger.awards.models import AwardCycle
@@ -27,8 +27,29 @@ def today() -> date:
     return ledger.today()
 
 
-def _invalid(field: str, message: str, status: int = 422, code: str = "validation"):
+def _invalid(field: str, message: str, status: int = 422, code: str = "validation", **values):
+    message = Message(message, values)
     return DomainError(message, code=code, errors={field: [message]}, status=status)
+
+
+RECUSAL_COMMENT = "自动回避：{why}"  # an automatic recusal's comment
+RECUSAL_REASONS = {"self": "本人", "team": "同一志愿服务队"}
+UPHELD_WITH = "同一候选人的异议已成立：{reason}"  # an objection decided with another one
+
+
+def recusal_comment(member_id: str, volunteer_id: str) -> Message:
+    """The comment of a member's automatic recusal from a candidate (themself or their team)."""
+    why = RECUSAL_REASONS["self" if member_id == volunteer_id else "team"]
+    return Message(RECUSAL_COMMENT, {"why": Message(why)})
+
+
+def comment_meaning(vote, volunteer_id: str) -> dict | None:
+    """An automatic recusal's comment as its meaning, derived from the vote and the candidate
+    (the stored comment is that message filled in); None for a member's own words."""
+    if not vote.automatic:
+        return None
+    found = recusal_comment(vote.member_id, volunteer_id)
+    return found.meaning() if found == vote.comment else None
 
 
 def cycle(session: Session, cycle_id: str, lock: bool = False) -> AwardCycle:
@@ -45,9 +66,12 @@ def check_move(found: AwardCycle, act: str) -> Move:
     move = CYCLE_TRANSITIONS[act]
     if found.status not in move.start:
         raise Conflict(
-            move.refusal + "（当前状态：{status}）",
+            "{what}（当前状态：{status}）",
             code="wrong-status",
-            values={"status": CycleStatus.label_of(found.status)},
+            values={
+                "what": Message(move.refusal),
+                "status": Message(CycleStatus.label_of(found.status)),
+            },
         )
     return move
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
 from services.common.auth import STAFF_ROLES, Forbidden, Principal
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError, Message, NotFound
 from services.common.states import CycleStatus
 from services.ledger.awards.models import (
     AwardCycle,
@@ -78,13 +78,11 @@ def seat_committee(
         names = "、".join(
             f"{known[a].name}（{a}）" if a in known and known[a].name else a for a in refused
         )
-        message = "评审委员须是本单位或上级单位的评审委员或管理员：{names}"
+        message = Message(
+            "评审委员须是本单位或上级单位的评审委员或管理员：{names}", {"names": names}
+        )
         raise DomainError(
-            message,
-            code="committee-not-eligible",
-            status=422,
-            values={"names": names},
-            errors={"committee": [message.format(names=names)]},
+            message, code="committee-not-eligible", status=422, errors={"committee": [message]}
         )
     return {account_id: known[account_id].name for account_id in account_ids}
 

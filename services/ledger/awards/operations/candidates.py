@@ -28,6 +28,7 @@ from services.ledger.awards.operations._common import (
     check_move,
     cycle,
     move_cycle,
+    recusal_comment,
 )
 from services.ledger.awards.operations.access import _members, require_manage, require_view
 from services.ledger.models import (
@@ -67,7 +68,6 @@ def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
             if member.account_id == candidate.volunteer_id or (
                 member.team_id and member.team_id == candidate.team_id
             ):
-                why = "本人" if member.account_id == candidate.volunteer_id else "同一志愿服务队"
                 session.add(
                     Vote(
                         cycle_id=found.id,
@@ -75,7 +75,7 @@ def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
                         member_id=member.account_id,
                         member_name=member.name,
                         decision=tally.RECUSED,
-                        comment=f"自动回避：{why}",
+                        comment=str(recusal_comment(member.account_id, candidate.volunteer_id)),
                         automatic=True,
                         cast_at=now,
                     )

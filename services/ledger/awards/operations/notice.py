@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
 from services.common.auth import Principal
-from services.common.errors import Conflict, NotFound
+from services.common.errors import Conflict, Message, NotFound
 from services.common.states import CandidateStatus, CycleStatus, ObjectionStatus, Outcome
 from services.ledger.awards.models import (
     AwardCycle,
@@ -21,6 +21,7 @@ from services.ledger.awards.models import (
     Objection,
 )
 from services.ledger.awards.operations._common import (
+    UPHELD_WITH,
     _event,
     _invalid,
     audit,
@@ -143,7 +144,7 @@ def decide_objection(
             other.status, other.decided_by = ObjectionStatus.UPHELD, who.account_id
             other.decided_at = utcnow()
             other.decided_by_name = who.name[:50]
-            other.decision_reason = "同一候选人的异议已成立：" + objection.decision_reason
+            other.decision_reason = UPHELD_WITH.format(reason=objection.decision_reason)
     audit(
         session,
         who,
@@ -179,7 +180,9 @@ def propose(session: Session, who: Principal, cycle_id: str, candidate_id: str) 
     if following is None:
         raise Conflict("没有空出的名额，或没有可递补的候选人", code="nothing-to-propose")
     if following.id != picked.id:
-        raise _invalid("candidate_id", f"应按名次递补：下一位是 {following.name}", code="not-next")
+        raise _invalid(
+            "candidate_id", "应按名次递补：下一位是 {name}", code="not-next", name=following.name
+        )
     picked.status = CandidateStatus.PROPOSED
     found.notice_ends_on = max(found.notice_ends_on, _notice_end(found))
     audit(
@@ -207,7 +210,7 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
     names = {c.id: c.name for c in _candidates(session, found.id)}
     rows = session.scalars(
         select(Objection).where(Objection.cycle_id == found.id).order_by(Objection.lodged_at)
-    )
+    ).all()
     return [
         {
             "id": o.id,
@@ -218,10 +221,25 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
             "status": o.status,
             "decided_by_name": o.decided_by_name,
             "decision_reason": o.decision_reason,
+            "decision_message": _decision_meaning(o, rows),
             "decided_at": o.decided_at,
         }
         for o in rows
     ]
+
+
+def _decision_meaning(objection: Objection, rows) -> dict | None:
+    """The decision of an objection upheld with another of the same candidate, as its meaning
+    (the stored reason is that message filled with the other's reason); None for one decided
+    in the committee's own words."""
+    if objection.status != "upheld":
+        return None
+    for other in rows:
+        if other.candidate_id == objection.candidate_id and other.id != objection.id:
+            found = Message(UPHELD_WITH, {"reason": other.decision_reason or ""})
+            if found == objection.decision_reason:
+                return found.meaning()
+    return None
 
 
 def public_notice(session: Session, found: AwardCycle) -> dict:

@@ -17,6 +17,7 @@ from services.ledger.awards.models import (
     Certificate,
     CommitteeMember,
 )
+from services.ledger.awards.operations._common import comment_meaning
 from services.ledger.awards.operations.access import _members, can_manage
 from services.ledger.awards.operations.candidates import _candidates, _hours
 from services.ledger.awards.operations.notice import next_in_rank
@@ -163,6 +164,7 @@ def candidates_page(session: Session, found: AwardCycle, who: Principal) -> list
                         "member_name": v.member_name,
                         "decision": v.decision,
                         "comment": v.comment,
+                        "comment_message": comment_meaning(v, c.volunteer_id),
                         "automatic": v.automatic,
                         "cast_at": v.cast_at,
                         "changed_at": v.changed_at,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from events.envelope import utcnow
 from services.common.auth import Forbidden, Principal
-from services.common.errors import Conflict, NotFound
+from services.common.errors import Conflict, Message, NotFound
 from services.common.states import CandidateStatus, Outcome
 from services.ledger.awards import tally
 from services.ledger.awards.models import (
@@ -49,7 +49,7 @@ def _refuse_if_recused(vote: Vote | None) -> None:
         raise Conflict(
             "你已回避这位候选人，不能投票（{why}）",
             code="recused",
-            values={"why": vote.comment or "本人回避"},
+            values={"why": vote.comment or Message("本人回避")},
         )
 
 
@@ -170,7 +170,9 @@ def break_tie(session: Session, who: Principal, cycle_id: str, chosen: list[str]
     if len(set(chosen)) != selection.tie_places or not set(chosen) <= set(selection.tie):
         raise _invalid(
             "candidate_ids",
-            f"请从并列的 {len(selection.tie)} 位候选人中选出 {selection.tie_places} 位",
+            "请从并列的 {count} 位候选人中选出 {places} 位",
+            count=len(selection.tie),
+            places=selection.tie_places,
         )
     found.tie_break = json.dumps(
         {
