@@ -150,12 +150,23 @@ def city_engine(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def city(broker, tmp_path_factory, city_engine):
+def city_backbone() -> str:
+    """How a module's city carries events between its parts: "in-process" (events/runner.py:
+    each outbox handed straight to the consuming parts' handlers, for tests about domain rules),
+    or "broker" (relays, topics and consumer groups on the session broker, for tests about the
+    backbone). A module that needs the broker redefines this."""
+    return "in-process"
+
+
+@pytest.fixture(scope="module")
+def city(broker, tmp_path_factory, city_engine, city_backbone):
     """The whole platform with the demonstration city and its sign-ins, shared by a module.
 
-    Yields a helper with a werkzeug client on the one base URL and ways to sign in.
+    Yields a helper with a werkzeug client on the one base URL and ways to sign in. Its parts
+    are on the session broker (readiness asks it) but, unless ``city_backbone`` says "broker",
+    events go from part to part in process (no topics, no consumer groups).
     """
-    from tests_support import City
+    from tests_support import City, InProcessPlatform
 
     from infra.dev import Platform
 
@@ -173,10 +184,15 @@ def city(broker, tmp_path_factory, city_engine):
         settings,
         database_urls=_database_urls(city_engine, tmp_path_factory.mktemp("db"), schemas),
     )
-    from events import kafka as kafka_clients
+    for name, url in settings.database_urls.items():
+        migrate(name, url)
+    if city_backbone == "broker":
+        from events import kafka as kafka_clients
 
-    kafka_clients.ensure_topics(settings)
-    running = Platform(settings)
+        kafka_clients.ensure_topics(settings)
+        running = Platform(settings)
+    else:
+        running = InProcessPlatform(settings)
     gateway = running.start(seed=True, history=False)
     yield City(running, gateway)
     running.stop()
