@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from backbone import read_topic, send_events
+from databases import migrate
 from sqlalchemy import select
 from waitress.server import create_server
 from waitress.wasyncore import close_all
@@ -165,9 +166,10 @@ class _Served:
 
 
 @contextmanager
-def serve_platform(broker: str, folder: Path, tag: str):
+def serve_platform(broker: str, folder: Path, tag: str, backbone: str = "broker"):
     """Start the whole platform on SQLite and the session broker (topics prefixed with ``tag``)
-    and serve it with waitress at a free port; yield (base URL, platform, gateway)."""
+    and serve it with waitress at a free port; yield (base URL, platform, gateway). With
+    ``backbone="in-process"`` its parts talk in process (no topics, no consumer groups)."""
     base = Settings.from_env(
         {"SHILIU_DATA_DIR": str(folder / "data"), "SHILIU_KAFKA_BOOTSTRAP": broker}
     )
@@ -179,8 +181,13 @@ def serve_platform(broker: str, folder: Path, tag: str):
         topic_prefix=f"{tag}{uuid.uuid4().hex[:10]}.",
         database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
     )
-    kafka_clients.ensure_topics(settings)
-    platform = Platform(settings)
+    for name, url in settings.database_urls.items():
+        migrate(name, url)
+    if backbone == "broker":
+        kafka_clients.ensure_topics(settings)
+        platform = Platform(settings)
+    else:
+        platform = InProcessPlatform(settings)
     try:
         gateway = platform.start(seed=True, history=False)
         port = free_port()
