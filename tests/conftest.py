@@ -166,9 +166,7 @@ def city(broker, tmp_path_factory, city_engine, city_backbone):
     are on the session broker (readiness asks it) but, unless ``city_backbone`` says "broker",
     events go from part to part in process (no topics, no consumer groups).
     """
-    from tests_support import City, InProcessPlatform
-
-    from infra.dev import Platform
+    from tests_support import City, new_platform
 
     settings = replace(
         Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path_factory.mktemp("city"))}),
@@ -184,15 +182,7 @@ def city(broker, tmp_path_factory, city_engine, city_backbone):
         settings,
         database_urls=_database_urls(city_engine, tmp_path_factory.mktemp("db"), schemas),
     )
-    for name, url in settings.database_urls.items():
-        migrate(name, url)
-    if city_backbone == "broker":
-        from events import kafka as kafka_clients
-
-        kafka_clients.ensure_topics(settings)
-        running = Platform(settings)
-    else:
-        running = InProcessPlatform(settings)
+    running = new_platform(settings, city_backbone)
     gateway = running.start(seed=True, history=False)
     yield City(running, gateway)
     running.stop()

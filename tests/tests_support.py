@@ -165,6 +165,17 @@ class _Served:
         self.server.task_dispatcher.shutdown()
 
 
+def new_platform(settings: Settings, backbone: str) -> Platform:
+    """A platform on fresh databases (migrated from the session's templates) whose parts talk
+    through the broker (``backbone="broker"``, its topics created) or in process."""
+    for name, url in settings.database_urls.items():
+        migrate(name, url)
+    if backbone == "broker":
+        kafka_clients.ensure_topics(settings)
+        return Platform(settings)
+    return InProcessPlatform(settings)
+
+
 @contextmanager
 def serve_platform(broker: str, folder: Path, tag: str, backbone: str = "broker"):
     """Start the whole platform on SQLite and the session broker (topics prefixed with ``tag``)
@@ -181,13 +192,7 @@ def serve_platform(broker: str, folder: Path, tag: str, backbone: str = "broker"
         topic_prefix=f"{tag}{uuid.uuid4().hex[:10]}.",
         database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
     )
-    for name, url in settings.database_urls.items():
-        migrate(name, url)
-    if backbone == "broker":
-        kafka_clients.ensure_topics(settings)
-        platform = Platform(settings)
-    else:
-        platform = InProcessPlatform(settings)
+    platform = new_platform(settings, backbone)
     try:
         gateway = platform.start(seed=True, history=False)
         port = free_port()
