@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from backbone import send_events, wait_for
+from backbone import wait_for
 from sqlalchemy import select
 from volunteering import activity_payload
 
@@ -82,9 +82,7 @@ def _projected(city, activity_id: str, starts_at) -> bool:
 
 
 def _publish(city, payload: dict, event_type: str) -> None:
-    send_events(
-        city.platform.settings, [catalog.make_event(event_type, payload, producer="activities")]
-    )
+    city.deliver([catalog.make_event(event_type, payload, producer="activities")])
     wait_for(
         lambda: _projected(city, payload["activity_id"], payload["starts_at"]),
         timeout=60,

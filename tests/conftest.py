@@ -8,14 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from databases import ENGINES, POSTGRES_URL
+from databases import ENGINES, POSTGRES_URL, migrate
 from sqlalchemy import create_engine, text
 
 from events import logs
 from events.settings import Settings
 from infra.broker import EmbeddedBroker, free_port
 from services.common.app import ServiceContext
-from services.common.db import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -66,15 +65,21 @@ def _database_urls(engine_name: str, tmp_path: Path, schemas: list[str]) -> dict
 
 @pytest.fixture
 def make_settings(tmp_path, request):
-    """Build Settings for this test: its own data folder, databases and topic prefix."""
+    """Build Settings for this test: its own data folder, databases and topic prefix (the
+    databases empty, or ``migrated`` to head)."""
     schemas: list[str] = []
 
-    def build(engine_name: str = "sqlite", bootstrap: str | None = None, **overrides) -> Settings:
+    def build(
+        engine_name: str = "sqlite",
+        bootstrap: str | None = None,
+        migrated: bool = False,
+        **overrides,
+    ) -> Settings:
         env = {"SHILIU_DATA_DIR": str(tmp_path / "data")}
         if bootstrap:
             env["SHILIU_KAFKA_BOOTSTRAP"] = bootstrap
         base = Settings.from_env(env)
-        return replace(
+        built = replace(
             base,
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
@@ -83,6 +88,10 @@ def make_settings(tmp_path, request):
             database_urls=_database_urls(engine_name, tmp_path, schemas),
             **overrides,
         )
+        if migrated:
+            for name, url in built.database_urls.items():
+                migrate(name, url)
+        return built
 
     yield build
     _drop_schemas(schemas)
@@ -109,12 +118,12 @@ def settings(make_settings, engine_name, broker) -> Settings:
 
 @pytest.fixture
 def contexts(settings):
-    """Migrated ServiceContexts of every service, on this test's settings."""
+    """Migrated ServiceContexts of every service, on this test's settings (on the broker)."""
     from infra.registry import PARTS
 
     made = {}
     for name in PARTS:
-        upgrade(name, settings.database_url(name))
+        migrate(name, settings.database_url(name))
         made[name] = ServiceContext.create(name, settings)
     yield made
     for ctx in made.values():
@@ -122,11 +131,13 @@ def contexts(settings):
 
 
 @pytest.fixture
-def desk(settings, contexts):
+def desk(make_settings, engine_name):
     """The volunteers service alone on this test's database, with activities published into
-    its projection by calling its handlers (see tests/volunteering.py)."""
+    its projection by calling its handlers (see tests/volunteering.py): no broker, no topics."""
     from volunteering import Desk
 
+    settings = make_settings(engine_name)
+    migrate("volunteers", settings.database_url("volunteers"))
     made = Desk(settings)
     yield made
     made.app.extensions["shiliu"].engine.dispose()
@@ -139,14 +150,23 @@ def city_engine(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def city(broker, tmp_path_factory, city_engine):
+def city_backbone() -> str:
+    """How a module's city carries events between its parts: "in-process" (events/runner.py:
+    each outbox handed straight to the consuming parts' handlers, for tests about domain rules),
+    or "broker" (relays, topics and consumer groups on the session broker, for tests about the
+    backbone). A module that needs the broker redefines this."""
+    return "in-process"
+
+
+@pytest.fixture(scope="module")
+def city(broker, tmp_path_factory, city_engine, city_backbone):
     """The whole platform with the demonstration city and its sign-ins, shared by a module.
 
-    Yields a helper with a werkzeug client on the one base URL and ways to sign in.
+    Yields a helper with a werkzeug client on the one base URL and ways to sign in. Its parts
+    are on the session broker (readiness asks it) but, unless ``city_backbone`` says "broker",
+    events go from part to part in process (no topics, no consumer groups).
     """
-    from tests_support import City
-
-    from infra.dev import Platform
+    from tests_support import City, new_platform
 
     settings = replace(
         Settings.from_env({"SHILIU_DATA_DIR": str(tmp_path_factory.mktemp("city"))}),
@@ -162,10 +182,7 @@ def city(broker, tmp_path_factory, city_engine):
         settings,
         database_urls=_database_urls(city_engine, tmp_path_factory.mktemp("db"), schemas),
     )
-    from events import kafka as kafka_clients
-
-    kafka_clients.ensure_topics(settings)
-    running = Platform(settings)
+    running = new_platform(settings, city_backbone)
     gateway = running.start(seed=True, history=False)
     yield City(running, gateway)
     running.stop()

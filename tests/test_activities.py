@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from backbone import send_events, wait_for
+from backbone import wait_for
 from sqlalchemy import func, select
 
 from events import catalog
@@ -225,7 +225,7 @@ def test_a_shift_cannot_shrink_below_its_signups(city):
         )
         for n in range(3)
     ]
-    send_events(city.platform.settings, signups)
+    city.deliver(signups)
     wait_for(
         lambda: (
             city.call("GET", f"/api/v1/activities/{activity['id']}").get_json()["shifts"][0][
@@ -293,8 +293,7 @@ def test_public_lists_filter_by_unit_category_dimension_dates_and_free_places(ci
         "GET", f"/api/v1/activities?unit_id={city.unit('/nb/hs/').unit_id}"
     ).get_json()
     assert legal["id"] not in [a["id"] for a in elsewhere["items"]]
-    send_events(
-        city.platform.settings,
+    city.deliver(
         [
             catalog.make_event(
                 "signup.confirmed",
@@ -330,8 +329,9 @@ def test_public_lists_filter_by_unit_category_dimension_dates_and_free_places(ci
 
 
 def test_activity_events_reach_the_volunteers_and_ledger_projections_and_the_signups(city):
-    """Through the real broker: publish → sign up → move → cancel, as volunteers and the ledger
-    see it."""
+    """From part to part (in process here; tests/test_volunteering_flow.py and the browser
+    journeys go through the real broker): publish → sign up → move → cancel, as volunteers and
+    the ledger see it."""
     from services.ledger.models import ActivityView as LedgerActivity
     from services.volunteers.models import ActivityView
 
@@ -363,7 +363,7 @@ def test_activity_events_reach_the_volunteers_and_ledger_projections_and_the_sig
         message="the sign-up to be taken",
     )
     assert signed.get_json()["status"] == "confirmed"
-    wait_for(  # activities learns of the place held (signup.confirmed, back through the broker)
+    wait_for(  # activities learns of the place held (signup.confirmed, back from volunteers)
         lambda: city.call("GET", f"/api/v1/activities/{aid}").get_json()["shifts"][0]["taken"] == 1,
         message="activities to count the place",
     )

@@ -17,11 +17,8 @@ from awards_support import (
     live_a_year,
     with_statement,
 )
-from backbone import read_topic
 from openpyxl import load_workbook
 from pypdf import PdfReader
-
-from events.envelope import decode
 
 
 @pytest.fixture(scope="module")
@@ -200,9 +197,8 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
         ("马建国", "富春社区"),
     ]
 
-    # award.published is on the broker with the certificate codes.
-    records = read_topic(city.platform.settings, "shiliu.awards", expect=4)
-    events = [decode(r.value) for r in records]
+    # award.published is published with the certificate codes.
+    events = city.published("shiliu.awards", expect=4)
     (announced,) = [e for e in events if e.type == "award.published" and e.key == cycle_id]
     codes = {w["volunteer_id"]: w["certificate_code"] for w in announced.payload["winners"]}
     assert set(codes) == {ids["aygul"], ids["ma"]}
@@ -229,7 +225,7 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     assert book["投票"].max_row == 1 + 9 + 3  # nine votes, three recusals (two automatic)
     assert book["异议"]["D2"].value == "成立"
 
-    # Revoked: the certificate says so, the roll no longer lists them, the broker is told.
+    # Revoked: the certificate says so, the roll no longer lists them, the world is told.
     revoked = city.call(
         "POST",
         f"{base}/revoke",
@@ -243,10 +239,9 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     roll = city.call("GET", f"/api/v1/honor-roll?unit_id={year.district}&year=2026").get_json()
     (entry,) = [c for c in roll["cycles"] if c["cycle_id"] == cycle_id]
     assert [w["name"] for w in entry["winners"]] == ["阿依古丽"]
-    records = read_topic(city.platform.settings, "shiliu.awards", expect=5)
     assert any(
         e.type == "award.revoked" and e.payload["certificate_code"] == code
-        for e in (decode(r.value) for r in records)
+        for e in city.published("shiliu.awards", expect=5)
     )
 
     trail = city.call("GET", f"{base}/audit", "committee").get_json()["items"]

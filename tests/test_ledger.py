@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
+from databases import migrate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_support import (
@@ -26,7 +27,6 @@ from events import catalog
 from events.envelope import decode
 from events.store import outbox
 from infra.cli import main as shiliu
-from services.common.db import upgrade
 from services.ledger import chain, operations
 from services.ledger.models import Adjustment, AttendanceState, LedgerEntry, LedgerImmutable
 
@@ -37,7 +37,7 @@ MARCH_8, MARCH_9 = date(2026, 3, 8), date(2026, 3, 9)
 def ledger(make_settings, engine_name):
     """A migrated ledger database on each engine, with a consumer that needs no broker."""
     built = make_settings(engine_name)
-    upgrade("ledger", built.database_url("ledger"))
+    migrate("ledger", built.database_url("ledger"))
     made = Ledger(built.database_url("ledger"))
     made.settings = built
     yield made

@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from backbone import send_events, wait_for
+from backbone import wait_for
 from ledger_support import confirmed
 from sqlalchemy import select
 
@@ -43,8 +43,7 @@ def points_city(city):
     others = [city.register(f"1390000000{n}", name=f"居民{n}").get_json()["id"] for n in (1, 2)]
     for volunteer in [demo, *others]:
         wait_for(lambda v=volunteer: _ledger_knows(city, v), message="the ledger to know them")
-    send_events(
-        city.platform.settings,
+    city.deliver(
         [
             _activity("a-fest", "邻里节"),
             confirmed("at-demo", demo, "3.5", activity_id="a-fest"),

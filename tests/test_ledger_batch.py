@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+from databases import migrate
 from ledger_support import (
     Ledger,
     confirmed,
@@ -24,7 +25,6 @@ from ledger_support import (
 from sqlalchemy import func, select
 
 from events.store import consumed_events
-from services.common.db import upgrade
 from services.ledger import chain, operations
 from services.ledger.models import LedgerEntry
 from services.ledger.operations import attendance as attendance_ops
@@ -36,7 +36,7 @@ MARCH_8 = date(2026, 3, 8)
 def ledger(make_settings, engine_name):
     """A migrated ledger database on each engine, with a consumer that needs no broker."""
     built = make_settings(engine_name)
-    upgrade("ledger", built.database_url("ledger"))
+    migrate("ledger", built.database_url("ledger"))
     made = Ledger(built.database_url("ledger"))
     made.letters = []
     made.runner._dead_letter = lambda record, reason: made.letters.append((record, reason))

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from backbone import command_line_env, send_events
 from click.testing import CliRunner
+from databases import migrate
 from ledger_support import Ledger, expected_balances, fresh_ledger_url, stream
 from sqlalchemy import select
 
 from infra.cli import main as shiliu
-from services.common.db import upgrade
 from services.ledger import chain
 from services.ledger.models import PointsTotal
 
@@ -39,7 +39,7 @@ def test_a_ledger_consumer_killed_ten_times_ends_with_exactly_the_expected_rows(
     applying.start()
 
     url = settings.database_url("ledger")
-    upgrade("ledger", url)
+    migrate("ledger", url)
     send_events(settings, events)
     env = {
         **os.environ,

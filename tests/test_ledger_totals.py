@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from alembic import command
 from click.testing import CliRunner
+from databases import migrate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_support import (
@@ -27,7 +28,7 @@ from ledger_support import (
 from sqlalchemy import func, select, text
 
 from infra.cli import main as shiliu
-from services.common.db import alembic_config, upgrade
+from services.common.db import alembic_config
 from services.ledger import chain, operations
 from services.ledger.models import Adjustment, PointsTotal
 
@@ -39,7 +40,7 @@ UNITS = [("u-city", "/c/"), ("u-east", "/c/e/"), ("u-west", "/c/w/"), ("u-team",
 def ledger(make_settings, engine_name):
     """A migrated ledger database on each engine, with a consumer that needs no broker."""
     built = make_settings(engine_name)
-    upgrade("ledger", built.database_url("ledger"))
+    migrate("ledger", built.database_url("ledger"))
     made = Ledger(built.database_url("ledger"))
     yield made
     made.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from backbone import wait_for
+from databases import migrate
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import Client
 
@@ -15,7 +16,6 @@ from infra.gateway import Gateway
 from infra.registry import SERVICES, WEB
 from services.activities import operations
 from services.common.app import service_context
-from services.common.db import upgrade
 
 
 def scrape(client: Client, path: str = "/metrics") -> dict[str, dict]:
@@ -49,7 +49,7 @@ def test_outbox_backlog_and_consumer_lag_follow_the_broker_going_away_and_coming
     settings = make_settings(engine_name, bootstrap=f"127.0.0.1:{port}")
     own = EmbeddedBroker(settings, port=port, log_path=tmp_path / "broker.log").start()
     for name in ("activities", "volunteers"):
-        upgrade(name, settings.database_url(name))
+        migrate(name, settings.database_url(name))
     apps = {name: SERVICES[name].create_app(settings) for name in ("activities", "volunteers")}
     web = WEB.create_app(settings)
     for app in [*apps.values(), web]:
@@ -126,7 +126,7 @@ def test_outbox_backlog_and_consumer_lag_follow_the_broker_going_away_and_coming
 
 def test_metrics_keep_answering_when_the_broker_was_never_there(make_settings):
     settings = make_settings("sqlite", bootstrap=f"127.0.0.1:{free_port()}")  # nobody listens
-    upgrade("ledger", settings.database_url("ledger"))
+    migrate("ledger", settings.database_url("ledger"))
     app = SERVICES["ledger"].create_app(settings)
     try:
         samples = scrape(Client(app))

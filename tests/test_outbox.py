@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 from backbone import read_topic, wait_for
-from databases import POSTGRES
+from databases import POSTGRES, migrate
 from sqlalchemy import func, select
 
 from events.envelope import decode
@@ -16,7 +16,6 @@ from events.store import relay_state
 from infra.broker import EmbeddedBroker, free_port
 from services.activities import operations
 from services.common.app import ServiceContext
-from services.common.db import upgrade
 
 
 def test_an_event_emitted_in_a_rolled_back_transaction_is_never_published(settings, contexts):
@@ -49,7 +48,7 @@ def test_with_the_broker_down_actions_succeed_and_the_new_broker_gets_the_whole_
     port = free_port()
     settings = make_settings(engine_name, bootstrap=f"127.0.0.1:{port}")
     own = EmbeddedBroker(settings, port=port, log_path=tmp_path / "broker.log").start()
-    upgrade("activities", settings.database_url("activities"))
+    migrate("activities", settings.database_url("activities"))
     ctx = ServiceContext.create("activities", settings)
     relay = Relay("activities", ctx.session_factory, replace(settings), max_backoff=0.5)
     stop = threading.Event()
@@ -153,7 +152,7 @@ def test_a_relay_publishes_again_only_for_a_broker_it_has_not_published_to(make_
     port = free_port()
     settings = make_settings("sqlite", bootstrap=f"127.0.0.1:{port}")
     own = EmbeddedBroker(settings, port=port, log_path=tmp_path / "broker.log").start()
-    upgrade("activities", settings.database_url("activities"))
+    migrate("activities", settings.database_url("activities"))
     ctx = ServiceContext.create("activities", settings)
     try:
         with ctx.session_factory() as session, session.begin():

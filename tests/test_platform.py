@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 import requests
 from backbone import wait_for
+from databases import migrate
 from sqlalchemy import func, select
 from werkzeug.test import Client
 
@@ -174,10 +175,9 @@ def test_readiness_says_which_part_is_not_ready(make_settings, tmp_path):
     running = Platform(settings)
     # Start without a broker: only the databases and apps, no workers.
     from infra.registry import SERVICES, WEB
-    from services.common.db import upgrade
 
     for name, part in SERVICES.items():
-        upgrade(name, settings.database_url(name))
+        migrate(name, settings.database_url(name))
         running.apps[name] = part.create_app(settings)
     running.web = WEB.create_app(settings)
     from infra.gateway import Gateway

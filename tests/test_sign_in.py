@@ -14,10 +14,11 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from databases import migrate
 from sqlalchemy import select
 
 from events.envelope import utcnow
-from services.common.db import make_engine, make_session_factory, upgrade
+from services.common.db import make_engine, make_session_factory
 from web import devices, operations
 from web.models import Account, AuditEntry, SignInFailure
 
@@ -148,7 +149,7 @@ def sign_ins(make_settings, engine_name, monkeypatch):
         operations, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
     url = make_settings(engine_name).database_url("web")
-    upgrade("web", url)
+    migrate("web", url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     password_hash = operations.HASHER.hash(PASSWORD)

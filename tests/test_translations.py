@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from babel.messages import pofile
 from babel.messages.extract import extract_from_dir
+from databases import migrate
 from flask import Flask
 from werkzeug.test import Client
-
-from services.common.db import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
@@ -199,7 +198,7 @@ def web_client(make_settings):
     from web.app import create_app
 
     settings = make_settings("sqlite")
-    upgrade("web", settings.database_url("web"))
+    migrate("web", settings.database_url("web"))
     return Client(create_app(settings))
 
 

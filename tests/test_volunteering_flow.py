@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from backbone import send_events, wait_for
 from sqlalchemy import select
 from volunteering import activity_payload
@@ -19,6 +20,12 @@ from services.common.db import make_engine, make_session_factory
 from services.volunteers.models import ActivityView
 
 VOLUNTEER = "13800000001"
+
+
+@pytest.fixture(scope="module")
+def city_backbone() -> str:
+    """This journey is about the broker: the city's parts talk through it."""
+    return "broker"
 
 
 def projected(city, activity_id: str, starts_at) -> bool:

@@ -8,15 +8,23 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from backbone import read_topic, send_events
+from databases import migrate
 from sqlalchemy import select
 from waitress.server import create_server
 from waitress.wasyncore import close_all
 from werkzeug.test import Client
 
 from events import kafka as kafka_clients
+from events.envelope import decode
+from events.runner import InProcessRunner
 from events.settings import SERVICES, Settings
+from events.store import outbox
 from infra.broker import free_port
+from infra.dev import Platform
+from infra.registry import PARTS
 from infra.seed import DEMO_PASSWORD
+from infra.workers import Workers
 from services.common.app import service_context
 
 
@@ -60,6 +68,32 @@ class City:
         """Authorization headers of an account (none for anonymous)."""
         return {"Authorization": f"Bearer {self.token(username)}"} if username else {}
 
+    def deliver(self, events: list) -> None:
+        """Publish events as a producer outside the platform would: to the broker, or handed
+        straight to the consuming parts on an in-process city (then applied on return)."""
+        runner = getattr(self.platform, "runner", None)
+        if runner is None:
+            send_events(self.platform.settings, events)
+        else:
+            runner.deliver(events)
+
+    def published(self, logical_topic: str, expect: int) -> list:
+        """The events published on a topic: read from the broker, or on an in-process city
+        from the outboxes the runner hands on (each row once, in commit order)."""
+        if getattr(self.platform, "runner", None) is None:
+            records = read_topic(self.platform.settings, logical_topic, expect)
+            return [decode(record.value) for record in records]
+        events = []
+        for app in [*self.apps.values(), self.web]:
+            with service_context(app).session_factory() as session:
+                values = session.scalars(
+                    select(outbox.c.value)
+                    .where(outbox.c.topic == logical_topic)
+                    .order_by(outbox.c.seq)
+                ).all()
+            events.extend(decode(bytes(value)) for value in values)
+        return events
+
     def call(self, method: str, path: str, username: str | None = None, **kwargs):
         """Call the one base URL as an account."""
         headers = {**self.as_(username), **kwargs.pop("headers", {})}
@@ -89,6 +123,29 @@ class City:
         return self.client.post("/api/v1/accounts", json=body)
 
 
+class InProcessPlatform(Platform):
+    """The platform with the in-process runner (events/runner.py) in place of its relays and
+    consumers: every part's outbox handed straight to the consuming parts' handlers on one
+    thread. For tests about domain rules; the backbone's promises are tested on the broker."""
+
+    runner: InProcessRunner | None = None
+
+    def _start_workers(self) -> None:
+        contexts = self._contexts()
+        self.runner = InProcessRunner(
+            {name: ctx.session_factory for name, ctx in contexts.items()},
+            {name: PARTS[name].handlers() for name in contexts},
+            self.settings,
+        )
+        self.workers = Workers()
+        self.workers.consumers.extend(self.runner.consumers.values())
+        thread = threading.Thread(
+            target=self.runner.run, args=(self.workers.stop,), name="in-process", daemon=True
+        )
+        thread.start()
+        self.workers.threads.append(thread)
+
+
 class _Served:
     """A waitress server on a background thread, stopped from the test thread."""
 
@@ -108,10 +165,22 @@ class _Served:
         self.server.task_dispatcher.shutdown()
 
 
+def new_platform(settings: Settings, backbone: str) -> Platform:
+    """A platform on fresh databases (migrated from the session's templates) whose parts talk
+    through the broker (``backbone="broker"``, its topics created) or in process."""
+    for name, url in settings.database_urls.items():
+        migrate(name, url)
+    if backbone == "broker":
+        kafka_clients.ensure_topics(settings)
+        return Platform(settings)
+    return InProcessPlatform(settings)
+
+
 @contextmanager
-def serve_platform(broker: str, folder: Path, tag: str):
+def serve_platform(broker: str, folder: Path, tag: str, backbone: str = "broker"):
     """Start the whole platform on SQLite and the session broker (topics prefixed with ``tag``)
-    and serve it with waitress at a free port; yield (base URL, platform, gateway)."""
+    and serve it with waitress at a free port; yield (base URL, platform, gateway). With
+    ``backbone="in-process"`` its parts talk in process (no topics, no consumer groups)."""
     base = Settings.from_env(
         {"SHILIU_DATA_DIR": str(folder / "data"), "SHILIU_KAFKA_BOOTSTRAP": broker}
     )
@@ -123,10 +192,7 @@ def serve_platform(broker: str, folder: Path, tag: str):
         topic_prefix=f"{tag}{uuid.uuid4().hex[:10]}.",
         database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
     )
-    kafka_clients.ensure_topics(settings)
-    from infra.dev import Platform
-
-    platform = Platform(settings)
+    platform = new_platform(settings, backbone)
     try:
         gateway = platform.start(seed=True, history=False)
         port = free_port()

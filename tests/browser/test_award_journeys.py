@@ -19,7 +19,9 @@ DESK = {"width": 1280, "height": 800}
 def site(broker, tmp_path_factory):
     """The platform served by waitress on a free port after a year of volunteering; yields
     (base URL, the city helper, the year)."""
-    with serve_platform(broker, tmp_path_factory.mktemp("award-browser"), "ab") as served:
+    with serve_platform(
+        broker, tmp_path_factory.mktemp("award-browser"), "ab", backbone="in-process"
+    ) as served:
         url, platform, gateway = served
         city = City(platform, gateway)
         yield url, city, live_a_year(city)

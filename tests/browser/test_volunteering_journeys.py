@@ -25,7 +25,9 @@ expect.set_options(timeout=15_000)
 @pytest.fixture(scope="module")
 def site(broker, tmp_path_factory):
     """The platform served by waitress on a free port; yields (base URL, platform)."""
-    with serve_platform(broker, tmp_path_factory.mktemp("volunteering-browser"), "vb") as served:
+    with serve_platform(
+        broker, tmp_path_factory.mktemp("volunteering-browser"), "vb", backbone="in-process"
+    ) as served:
         yield served[0], served[1]
 
 
