@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "shiliu2026"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Not pages: health, metrics, files and the live code's JSON.
-NOT_PAGES = ("/healthz", "/readyz", "/metrics", "/static/", ".pdf", ".xlsx", ".json")
+NOT_PAGES = ("/healthz", "/readyz", "/metrics", "/static/", ".pdf", ".xlsx", ".json", ".ico")
 WATCH = """
 window.__violations = [];
 document.addEventListener('securitypolicyviolation', function (e) {
