@@ -202,3 +202,30 @@ def test_browsers_find_the_site_icon_at_favicon_ico(city):
     icon = client.get(answer.headers["Location"])
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     assert b"<svg" in icon.data
+
+
+def test_staff_pages_show_times_in_the_city_time_zone(city):
+    """An audit entry and a pending adjustment are shown at Beijing time, not UTC (item 7)."""
+    from sqlalchemy import select
+
+    from events.settings import city_zone
+    from services.common.app import service_context
+    from web.models import AuditEntry
+
+    admin = _signed_in_client(city, "admin")
+    with service_context(city.web).session_factory() as session:
+        newest = session.scalars(select(AuditEntry).order_by(AuditEntry.at.desc())).first()
+    local = newest.at.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M")
+    audit = admin.get("/admin/audit").get_data(as_text=True)
+    assert local in audit, "the newest audit entry at Beijing time"
+    assert newest.at.strftime("%Y-%m-%d %H:%M") not in audit  # its UTC time: 8 hours off
+    from services.ledger.models import Adjustment
+
+    body = {"volunteer_id": city.account("13800000001").id, "points": 5, "reason": "补记"}
+    asked = city.call("POST", "/api/v1/ledger/adjustments", "admin", json=body)
+    assert asked.status_code == 201, asked.get_data(as_text=True)
+    with service_context(city.apps["ledger"]).session_factory() as session:
+        pending = session.get(Adjustment, asked.get_json()["id"])
+    adjustments = admin.get("/points/adjustments").get_data(as_text=True)
+    assert pending.requested_at.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M") in adjustments
+    assert pending.requested_at.strftime("%Y-%m-%d %H:%M") not in adjustments
