@@ -164,6 +164,7 @@ WEB_CASES = [
     ),
     # web: pages
     Case("web", "GET", "/", every(200), page=True),
+    Case("web", "GET", "/favicon.ico", every(301), page=True),
     Case("web", "GET", "/register", every(200), page=True),
     Case("web", "POST", "/register", CSRF_REFUSED, page=True),
     Case("web", "GET", "/login", every(200), page=True),

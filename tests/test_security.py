@@ -44,10 +44,29 @@ def login_form(city, next_value: str):
         "javascript:alert(1)",
     ],
 )
-def test_after_sign_in_a_next_address_off_this_site_leads_to_my_page(city, next_value):
+def test_after_sign_in_a_next_address_off_this_site_leads_to_my_desk(city, next_value):
     answer = login_form(city, next_value)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
-    assert answer.headers["Location"] == "/me"
+    assert answer.headers["Location"] == "/organize"  # the organizer's desk
+
+
+@pytest.mark.parametrize(
+    ("username", "landing"),
+    [
+        ("organizer", "/organize"),
+        ("admin", "/organize"),
+        ("committee", "/awards"),
+        ("13800000001", "/me"),
+    ],
+)
+def test_staff_land_on_their_desk_and_residents_on_their_page(city, username, landing):
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        answer = client.post("/login", data={"username": username, "password": "shiliu2026"})
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+    assert answer.status_code == 302 and answer.headers["Location"] == landing
 
 
 def test_after_sign_in_a_page_of_this_site_is_where_one_goes(city):
@@ -149,3 +168,64 @@ def test_production_answers_ask_for_https_from_then_on(tmp_path):
     answer = app.test_client().get("/healthz")
     assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# ---- what every signed-in person finds (issue 20 items 2, 3, 14) ----------------------------
+
+
+def _signed_in_client(city, username: str):
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        answer = client.post("/login", data={"username": username, "password": "shiliu2026"})
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+    assert answer.status_code == 302
+    return client
+
+
+def test_the_header_leads_everyone_signed_in_to_their_points(city):
+    page = _signed_in_client(city, "13800000001").get("/volunteering/me").get_data(as_text=True)
+    assert 'href="/points"' in page and "积分" in page
+
+
+def test_a_page_refused_to_a_volunteer_is_titled_no_permission(city):
+    answer = _signed_in_client(city, "13800000001").get("/points/standings")
+    assert answer.status_code == 403
+    assert "<title>没有权限" in answer.get_data(as_text=True)
+
+
+def test_browsers_find_the_site_icon_at_favicon_ico(city):
+    client = city.web.test_client()
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301
+    icon = client.get(answer.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.data
+
+
+def test_staff_pages_show_times_in_the_city_time_zone(city):
+    """An audit entry and a pending adjustment are shown at Beijing time, not UTC (item 7)."""
+    from sqlalchemy import select
+
+    from events.settings import city_zone
+    from services.common.app import service_context
+    from web.models import AuditEntry
+
+    admin = _signed_in_client(city, "admin")
+    with service_context(city.web).session_factory() as session:
+        newest = session.scalars(select(AuditEntry).order_by(AuditEntry.at.desc())).first()
+    local = newest.at.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M")
+    audit = admin.get("/admin/audit").get_data(as_text=True)
+    assert local in audit, "the newest audit entry at Beijing time"
+    assert newest.at.strftime("%Y-%m-%d %H:%M") not in audit  # its UTC time: 8 hours off
+    from services.ledger.models import Adjustment
+
+    body = {"volunteer_id": city.account("13800000001").id, "points": 5, "reason": "补记"}
+    asked = city.call("POST", "/api/v1/ledger/adjustments", "admin", json=body)
+    assert asked.status_code == 201, asked.get_data(as_text=True)
+    with service_context(city.apps["ledger"]).session_factory() as session:
+        pending = session.get(Adjustment, asked.get_json()["id"])
+    adjustments = admin.get("/points/adjustments").get_data(as_text=True)
+    assert pending.requested_at.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M") in adjustments
+    assert pending.requested_at.strftime("%Y-%m-%d %H:%M") not in adjustments

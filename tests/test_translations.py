@@ -189,6 +189,19 @@ def test_english_translations_are_english_and_keep_their_placeholders():
         ), f"{message.id!r} and its English must name the same placeholders"
 
 
+def test_templates_fill_their_messages_the_way_jinja_fills_them():
+    """Jinja's ``_()`` fills ``%(name)s``; a ``{name}`` in a template's message with values
+    given would be shown as it stands ("已确认 {hours} 小时", issue 20 item 1)."""
+    call = re.compile(r"""_\(\s*(?:'([^'\n]*)'|"([^"\n]*)")\s*,\s*\w+\s*=""")
+    wrong = [
+        f"{template.name}: {message!r}"
+        for template in sorted((WEB / "templates").glob("*.html"))
+        for found in call.finditer(template.read_text(encoding="utf-8"))
+        if re.search(r"\{\w+\}", message := found.group(1) or found.group(2))
+    ]
+    assert wrong == []
+
+
 # ---- English on request --------------------------------------------------------------------
 
 

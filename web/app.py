@@ -148,7 +148,11 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
                 response.headers["WWW-Authenticate"] = "Bearer"
             return response
         detail = explain(exc)
-        return render_template("error.html", title=_(exc.title), detail=detail), exc.status
+        title = exc.title
+        if title == DomainError.title and exc.status in PAGE_ERRORS:
+            # No title of its own: every 403 page says 没有权限, every 404 页面不存在.
+            title = PAGE_ERRORS[exc.status][0]
+        return render_template("error.html", title=_(title), detail=detail), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

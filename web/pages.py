@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_login import login_required, logout_user
+from flask_login import current_user, login_required, logout_user
 from wtforms.fields.choices import SelectChoice
 
 from services.common.app import db, transaction
@@ -58,19 +58,36 @@ def _communities_and_teams():
     return operations.units(session, ("community",)), operations.units(session, ("volunteer_team",))
 
 
+def _landing() -> str:
+    """Where the signed-in person starts: staff at their desk (organizers and administrators at
+    the activities they run, committee members at the selections), residents on their own page."""
+    who = operations.principal_of(db(), current_user)
+    if who.paths(("organizer", "admin")):
+        return url_for("activities.dashboard")
+    if who.paths("committee"):
+        return url_for("awards.cycles")
+    return url_for("pages.me")
+
+
 def _safe_next(target: str | None) -> str:
-    """The page to go to after signing in: a path of this site, else one's own page.
+    """The page to go to after signing in: a path of this site, else one's landing page.
 
     Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
     ``/%09/evil.example/`` would become ``//evil.example/``: any such character refuses the
     address outright, as does anything with a scheme or a host.
     """
     if not target or any(ch < " " or ch in "\\\x7f" for ch in target):
-        return "/me"
+        return _landing()
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/me"
+        return _landing()
     return target
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on their own: the pomegranate, kept as SVG in static/."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/")

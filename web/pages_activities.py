@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -34,6 +34,8 @@ def local(moment: str | datetime | None, fmt: str = "%m月%d日 %H:%M") -> str:
         return ""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:  # the services store and send UTC
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone()).strftime(_(fmt))
 
 

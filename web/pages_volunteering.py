@@ -152,7 +152,11 @@ def mine():
         ends = datetime.fromisoformat(item["activity"]["ends_at"])
         (upcoming if ends >= now else past).append(item)
     upcoming.reverse()  # soonest first
-    return render_template("volunteering_me.html", upcoming=upcoming, past=past, hours=hours)
+    signed_up = {item["activity"]["activity_id"] for item in signups["items"]}
+    walk_ins = [r for r in reversed(hours["items"]) if r["activity_id"] not in signed_up]
+    return render_template(
+        "volunteering_me.html", upcoming=upcoming, past=past, walk_ins=walk_ins, hours=hours
+    )
 
 
 def _raw(path: str) -> tuple[int, bytes, str]:

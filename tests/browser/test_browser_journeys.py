@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -108,6 +110,8 @@ def test_an_administrator_makes_a_resident_an_organizer_of_their_community(
 
     resident = open_context().new_page()
     _sign_in(resident, "13800000001")
+    expect(resident).to_have_url(re.compile(r"/organize$"))  # an organizer now starts at the desk
+    resident.goto("/me")
     expect(resident.locator("#my-roles")).to_contain_text("活动组织者 · 富春社区")
     expect(resident.get_by_role("link", name="管理", exact=True)).to_have_count(0)
     shoot(resident, "resident-is-organizer")

@@ -160,3 +160,10 @@ def test_the_organizer_shows_the_live_code_a_volunteer_checks_in_and_hours_are_c
     volunteer.goto(f"{base}/volunteering/me")
     expect(volunteer.locator("#my-hours")).to_contain_text("2.0")
     expect(volunteer.locator(".my-signup")).to_have_count(0)  # a walk-in has no sign-up
+    # ... but the activity is among those they took part in, with its hours (issue 20 items 1, 5)
+    walk_in = volunteer.locator(".my-walk-in", has_text="民族团结宣讲")
+    expect(walk_in).to_contain_text("已确认 2.0 小时")
+    expect(walk_in).to_contain_text("现场参加")
+    volunteer.goto(f"{base}/volunteering/me?lang=en")
+    expect(volunteer.locator(".my-walk-in")).to_contain_text("2.0 hours confirmed")
+    volunteer.goto(f"{base}/volunteering/me?lang=zh")
