@@ -112,6 +112,17 @@ def emit_many(session: Session, events: list[Event]) -> None:
     session.execute(insert(outbox), rows)
 
 
+def unsent(session: Session, limit: int) -> list:
+    """The first ``limit`` events not yet sent, in commit order: what a relay (or the tests'
+    in-process runner) hands on next."""
+    return session.execute(
+        select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.value)
+        .where(outbox.c.sent_at.is_(None))
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    ).all()
+
+
 def backlog(session: Session) -> int:
     """Count the events committed but not yet acknowledged by the broker."""
     return session.scalar(
@@ -224,12 +235,7 @@ class Relay:
         if time.monotonic() - self._identity_checked >= self.identity_interval:
             self.check_broker()
         with self.session_factory() as session:
-            rows = session.execute(
-                select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.value)
-                .where(outbox.c.sent_at.is_(None))
-                .order_by(outbox.c.seq)
-                .limit(self.batch_size)
-            ).all()
+            rows = unsent(session, self.batch_size)
         if not rows:
             return 0
         producer = self._ensure_producer()

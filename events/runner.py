@@ -18,13 +18,14 @@ import threading
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from events import catalog
 from events.consumer import ConsumerRunner, Handler
 from events.envelope import Event, utcnow
+from events.outbox import unsent
 from events.settings import Settings
 from events.store import outbox
 
@@ -91,12 +92,7 @@ class InProcessRunner:
     def _hand_on(self, part: str) -> int:
         factory = self.factories[part]
         with factory() as session:
-            rows = session.execute(
-                select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.value)
-                .where(outbox.c.sent_at.is_(None))
-                .order_by(outbox.c.seq)
-                .limit(self.batch_size)
-            ).all()
+            rows = unsent(session, self.batch_size)
         if not rows:
             return 0
         for name, consumer in self.consumers.items():

@@ -60,12 +60,7 @@ def test_after_sign_in_a_next_address_off_this_site_leads_to_my_desk(city, next_
     ],
 )
 def test_staff_land_on_their_desk_and_residents_on_their_page(city, username, landing):
-    client = city.web.test_client()
-    city.web.config["WTF_CSRF_ENABLED"] = False
-    try:
-        answer = client.post("/login", data={"username": username, "password": "shiliu2026"})
-    finally:
-        city.web.config["WTF_CSRF_ENABLED"] = True
+    answer = _sign_in(city, username)
     assert answer.status_code == 302 and answer.headers["Location"] == landing
 
 
@@ -173,14 +168,19 @@ def test_production_answers_ask_for_https_from_then_on(tmp_path):
 # ---- what every signed-in person finds (issue 20 items 2, 3, 14) ----------------------------
 
 
-def _signed_in_client(city, username: str):
-    client = city.web.test_client()
+def _sign_in(city, username: str, client=None):
+    """Post the sign-in form (CSRF off for the post) as a demo person; the answer."""
+    client = client or city.web.test_client()
     city.web.config["WTF_CSRF_ENABLED"] = False
     try:
-        answer = client.post("/login", data={"username": username, "password": "shiliu2026"})
+        return client.post("/login", data={"username": username, "password": "shiliu2026"})
     finally:
         city.web.config["WTF_CSRF_ENABLED"] = True
-    assert answer.status_code == 302
+
+
+def _signed_in_client(city, username: str):
+    client = city.web.test_client()
+    assert _sign_in(city, username, client).status_code == 302
     return client
 
 
@@ -206,6 +206,7 @@ def test_browsers_find_the_site_icon_at_favicon_ico(city):
 
 def test_staff_pages_show_times_in_the_city_time_zone(city):
     """An audit entry and a pending adjustment are shown at Beijing time, not UTC (item 7)."""
+    from backbone import wait_for
     from sqlalchemy import select
 
     from events.settings import city_zone
@@ -222,8 +223,12 @@ def test_staff_pages_show_times_in_the_city_time_zone(city):
     from services.ledger.models import Adjustment
 
     body = {"volunteer_id": city.account("13800000001").id, "points": 5, "reason": "补记"}
-    asked = city.call("POST", "/api/v1/ledger/adjustments", "admin", json=body)
-    assert asked.status_code == 201, asked.get_data(as_text=True)
+
+    def request_adjustment():  # once the ledger has learnt of the demo volunteer
+        answer = city.call("POST", "/api/v1/ledger/adjustments", "admin", json=body)
+        return answer if answer.status_code == 201 else None
+
+    asked = wait_for(request_adjustment, message="the ledger to take the adjustment")
     with service_context(city.apps["ledger"]).session_factory() as session:
         pending = session.get(Adjustment, asked.get_json()["id"])
     adjustments = admin.get("/points/adjustments").get_data(as_text=True)
