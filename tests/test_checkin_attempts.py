@@ -109,7 +109,7 @@ def test_the_wait_is_said_in_english_too():
     from flask import Flask
 
     from services.common.errors import problem
-    from services.volunteers.operations.checkin import TooManyWrongCodes
+    from services.volunteers.operations import TooManyWrongCodes
     from web import i18n
     from web.services_client import refusal
 

@@ -81,3 +81,20 @@ def test_the_star_thresholds_are_settings_checked_when_they_are_read():
         Settings.from_env({"SHILIU_LEDGER_STAR_HOURS": "1,x"})
     with pytest.raises(RuntimeError, match="1 to 5 increasing numbers"):
         Settings.from_env({"SHILIU_LEDGER_STAR_HOURS": "1,2,3,4,5,6"})
+
+
+def test_the_default_rule_is_described_for_people_not_developers(tmp_path):
+    """Issue 20 item 14: "默认规则（DESIGN §7）" was shown to users; a database migrated before
+    is reworded by ledger migration 0010."""
+    from sqlalchemy import text
+
+    from services.common.db import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade("ledger", url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        notes = connection.execute(text("SELECT note FROM points_rules")).scalars().all()
+    engine.dispose()
+    assert notes and all("DESIGN" not in note for note in notes)
+    assert "默认规则" in notes

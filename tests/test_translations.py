@@ -299,13 +299,11 @@ def test_a_service_refusal_carries_its_key_and_values_and_web_shows_it_in_englis
     from types import SimpleNamespace
 
     from services.common.errors import DomainError
-    from services.ledger.awards.operations._common import _require_status
+    from services.ledger.awards.operations._common import check_move
     from web import i18n
 
     with pytest.raises(DomainError) as refused:
-        _require_status(
-            SimpleNamespace(status="open"), "draft", message="只有草稿状态的评选可以开始"
-        )
+        check_move(SimpleNamespace(status="open"), "open")  # "open" starts only from a draft
     body, error = _crossed(refused.value)
     assert (
         body["detail"] == "只有草稿状态的评选可以开始（当前状态：评审中）"

@@ -31,7 +31,7 @@ DEFAULT_RULE = {
     "cross_group_bonus_percent": 20,
     "no_show_penalty": 5,
     "daily_cap": 100,
-    "note": "默认规则（DESIGN §7）",
+    "note": "默认规则",
 }
 
 
