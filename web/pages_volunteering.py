@@ -147,15 +147,23 @@ def mine():
     except DomainError:  # staff without a volunteer profile
         hours = {"total_hours": "0", "items": []}
     now = datetime.now(city_zone())
-    upcoming, past = [], []
+    upcoming, past, cancelled = [], [], []
     for item in signups["items"]:
         ends = datetime.fromisoformat(item["activity"]["ends_at"])
-        (upcoming if ends >= now else past).append(item)
+        if item["activity"]["status"] == "cancelled":
+            cancelled.append(item)  # neither ahead of them nor taken part in
+        else:
+            (upcoming if ends >= now else past).append(item)
     upcoming.reverse()  # soonest first
     signed_up = {item["activity"]["activity_id"] for item in signups["items"]}
     walk_ins = [r for r in reversed(hours["items"]) if r["activity_id"] not in signed_up]
     return render_template(
-        "volunteering_me.html", upcoming=upcoming, past=past, walk_ins=walk_ins, hours=hours
+        "volunteering_me.html",
+        upcoming=upcoming,
+        past=past,
+        cancelled=cancelled,
+        walk_ins=walk_ins,
+        hours=hours,
     )
 
 

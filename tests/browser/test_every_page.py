@@ -13,6 +13,7 @@ import page_checks
 import pytest
 from playwright.sync_api import Page, expect
 
+from events.envelope import utcnow
 from services.common.app import service_context
 
 pytestmark = pytest.mark.browser
@@ -90,7 +91,13 @@ def _an_activity(live) -> str:
     from services.volunteers.models import ActivityView
 
     with service_context(live.platform.apps["volunteers"]).session_factory() as session:
-        return session.query(ActivityView.activity_id).order_by(ActivityView.starts_at).first()[0]
+        # The soonest one still ahead (other journeys of the session run some and cancel some).
+        return (
+            session.query(ActivityView.activity_id)
+            .filter(ActivityView.status == "published", ActivityView.starts_at > utcnow())
+            .order_by(ActivityView.starts_at)
+            .first()[0]
+        )
 
 
 def _an_account(live, username: str) -> str:
