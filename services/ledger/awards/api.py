@@ -11,6 +11,7 @@ from services.common.errors import Conflict
 from services.common.idempotency import idempotent
 from services.ledger.awards import documents
 from services.ledger.awards import operations as ops
+from services.ledger.awards.objection_schemas import AwardMyObjectionList
 from services.ledger.awards.schemas import (
     AwardAuditList,
     AwardCandidateList,
@@ -291,7 +292,7 @@ def cancel(body, cycle_id):
 def audit_trail(cycle_id):
     """Every act on the cycle: who, what, when."""
     session, found, who = _visible(cycle_id)
-    return {"items": ops.audit_trail(session, found)}
+    return {"items": ops.audit_trail(session, found, who)}
 
 
 @cycles.get("/<cycle_id>/export.xlsx")
@@ -307,7 +308,7 @@ def export(cycle_id):
         ops.cycle_dict(session, found, who),
         ops.candidates_page(session, found, who),
         ops.objections(session, found),
-        ops.audit_trail(session, found),
+        ops.audit_trail(session, found, who),
     )
     return Response(
         data,
@@ -371,3 +372,11 @@ def my_certificates():
     """The caller's own certificates."""
     who = require_principal()
     return {"items": ops.my_certificates(db(), who.account_id)}
+
+
+@honors.get("/award-objections/mine")
+@honors.response(200, AwardMyObjectionList)
+def my_objections():
+    """The caller's own objections with the committee's decision on each."""
+    who = require_principal()
+    return {"items": ops.my_objections(db(), who.account_id)}

@@ -389,7 +389,8 @@ class AwardAuditOut(Schema):
     """One recorded act."""
 
     at = fields.DateTime()
-    actor_id = Text()
+    actor_id = Text(allow_none=True)
+    anonymous_as = Text(allow_none=True, metadata={"description": "committee_member | resident"})
     action = Text()
     detail = fields.Dict()
 

@@ -41,6 +41,7 @@ from services.ledger.awards.operations.candidates import (
 from services.ledger.awards.operations.notice import (
     decide_objection,
     lodge_objection,
+    my_objections,
     next_in_rank,
     notices,
     objections,
@@ -96,6 +97,7 @@ __all__ = [
     "is_member",
     "lodge_objection",
     "my_certificates",
+    "my_objections",
     "next_in_rank",
     "notices",
     "objections",

@@ -228,6 +228,39 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
     ]
 
 
+def my_objections(session: Session, account_id: str) -> list[dict]:
+    """The caller's own objections, newest first, with the committee's decision on each (as the
+    committee's, not a member's) and where the cycle stands."""
+    rows = session.execute(
+        select(Objection, AwardCycle, Candidate)
+        .join(AwardCycle, AwardCycle.id == Objection.cycle_id)
+        .join(Candidate, Candidate.id == Objection.candidate_id)
+        .where(Objection.lodged_by == account_id)
+        .order_by(Objection.lodged_at.desc(), Objection.id)
+    ).all()
+    answer = []
+    for objection, found, picked in rows:
+        same = session.scalars(select(Objection).where(Objection.candidate_id == picked.id))
+        answer.append(
+            {
+                "id": objection.id,
+                "cycle_id": found.id,
+                "cycle_title": found.title,
+                "cycle_status": found.status,
+                "unit_name": found.unit_name,
+                "candidate_id": picked.id,
+                "candidate_name": picked.name,
+                "reason": objection.reason,
+                "lodged_at": objection.lodged_at,
+                "status": objection.status,
+                "decision_reason": objection.decision_reason,
+                "decision_message": _decision_meaning(objection, list(same)),
+                "decided_at": objection.decided_at,
+            }
+        )
+    return answer
+
+
 def _decision_meaning(objection: Objection, rows) -> dict | None:
     """The decision of an objection upheld with another of the same candidate, as its meaning
     (the stored reason is that message filled with the other's reason); None for one decided
