@@ -231,9 +231,7 @@ class AwardVoteOut(Schema):
     member_id = Text()
     member_name = Text()
     decision = Text(metadata={"description": "approve | reject | abstain | recused"})
-    comment = Text(
-        multiline=True,
-    )
+    comment = Text(multiline=True)
     comment_message = fields.Nested(MessageOut, allow_none=True)  # an automatic recusal's
     automatic = fields.Boolean()
     cast_at = fields.DateTime()
