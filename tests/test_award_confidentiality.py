@@ -113,6 +113,9 @@ def test_staff_outside_the_committee_read_tallies_not_named_votes_nor_the_object
     assert year.ids["wang"] not in everything and "王芳" not in everything
     assert "与候选人是邻居" not in everything and "李委员" not in everything
 
+    objections = _get(city, f"{base}/objections", who)["items"]
+    assert objections and all(o["lodged_by"] is None for o in objections)
+
     workbook = city.call("GET", f"{base}/export.xlsx", who)
     assert workbook.status_code == 200
     book = load_workbook(io.BytesIO(workbook.data))
@@ -136,6 +139,8 @@ def test_the_committee_reads_who_voted_what_and_who_objected(city, year, objecte
     (lodged,) = [item for item in trail if item["action"] == "objection_lodged"]
     assert lodged["actor_id"] == year.ids["wang"] and lodged["detail"]["by"] == "王芳"
     assert all(item["anonymous_as"] is None for item in trail)
+    (objection,) = _get(city, f"{base}/objections", "zhao-committee")["items"]
+    assert objection["lodged_by"] == year.ids["wang"]
     votes = load_workbook(io.BytesIO(city.call("GET", f"{base}/export.xlsx", "committee").data))[
         "投票"
     ]
@@ -143,7 +148,7 @@ def test_the_committee_reads_who_voted_what_and_who_objected(city, year, objecte
 
 
 def test_the_pages_show_an_outsider_the_outcome_and_the_committee_the_names(city, objected):
-    cycle_id, _listed, _objection = objected
+    cycle_id, _listed, objection = objected
     path = f"/awards/{cycle_id}"
     organizer = city.page_client("organizer")
     page = _text(organizer.get(path))
@@ -158,8 +163,12 @@ def test_the_pages_show_an_outsider_the_outcome_and_the_committee_the_names(city
     assert "A resident" in english and "A committee member" in english
     organizer.get(f"{path}?lang=zh")
 
+    assert "提出人" not in page
     member = city.page_client("committee")
-    assert "各委员的投票" in _text(member.get(path))
+    seen = _text(member.get(path))
+    assert "各委员的投票" in seen
+    card = seen[seen.index(f'id="objection-{objection["id"]}"') :]
+    assert "提出人：王芳" in card[: card.index("</article>")]
     assert "王芳" in _text(member.get(f"{path}/audit"))
 
 

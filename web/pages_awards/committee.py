@@ -219,6 +219,7 @@ def _cycle_page(cycle_id: str, problems: dict | None = None, status: int = 200):
     names.update(
         operations.account_names(db(), found["committee"])
     )  # web's own names are the current ones
+    objectors = operations.account_names(db(), (o.get("lodged_by") for o in objections))
     return render_template(
         "awards_cycle.html",
         cycle=found,
@@ -228,6 +229,7 @@ def _cycle_page(cycle_id: str, problems: dict | None = None, status: int = 200):
         may_tell=may_tell,
         mine=mine,
         names=names,
+        objectors=objectors,
         problems=problems or {},
         posted=request.form if problems else {},
         best_month=max(

@@ -223,7 +223,7 @@ def public_notice(cycle_id):
 def list_objections(cycle_id):
     """The objections and the committee's decisions (committee and staff in scope)."""
     session, found, who = _visible(cycle_id)
-    return {"items": ops.objections(session, found)}
+    return {"items": ops.objections(session, found, who)}
 
 
 @cycles.post("/<cycle_id>/objections")
@@ -236,7 +236,7 @@ def lodge_objection(body, cycle_id):
     with transaction() as session:
         objection = ops.lodge_objection(session, who, cycle_id, body)
         found = ops.cycle(session, cycle_id)
-        return next(o for o in ops.objections(session, found) if o["id"] == objection.id)
+        return next(o for o in ops.objections(session, found, who) if o["id"] == objection.id)
 
 
 @cycles.post("/<cycle_id>/objections/<objection_id>/decision")
@@ -249,7 +249,7 @@ def decide_objection(body, cycle_id, objection_id):
     with transaction() as session:
         objection = ops.decide_objection(session, who, cycle_id, objection_id, body)
         found = ops.cycle(session, cycle_id)
-        return next(o for o in ops.objections(session, found) if o["id"] == objection.id)
+        return next(o for o in ops.objections(session, found, who) if o["id"] == objection.id)
 
 
 @cycles.post("/<cycle_id>/proposals")
@@ -307,7 +307,7 @@ def export(cycle_id):
     data = documents.export_workbook(
         ops.cycle_dict(session, found, who),
         ops.candidates_page(session, found, who),
-        ops.objections(session, found),
+        ops.objections(session, found, who),
         ops.audit_trail(session, found, who),
     )
     return Response(

@@ -338,6 +338,7 @@ class AwardObjectionOut(Schema):
     reason = Text(
         multiline=True,
     )
+    lodged_by = Text(allow_none=True, metadata={"description": "for the committee only"})
     lodged_at = fields.DateTime()
     status = Text(metadata={"description": "pending | upheld | dismissed"})
     decided_by_name = Text(allow_none=True)

@@ -30,7 +30,7 @@ from services.ledger.awards.operations._common import (
     move_cycle,
     today,
 )
-from services.ledger.awards.operations.access import require_manage
+from services.ledger.awards.operations.access import is_member, require_manage
 from services.ledger.awards.operations.candidates import _candidates, _hours, candidate
 from services.ledger.awards.operations.voting import standing
 
@@ -205,9 +205,11 @@ def propose(session: Session, who: Principal, cycle_id: str, candidate_id: str) 
     return found
 
 
-def objections(session: Session, found: AwardCycle) -> list[dict]:
-    """The objections of a cycle with the decisions (for the committee)."""
+def objections(session: Session, found: AwardCycle, who: Principal | None = None) -> list[dict]:
+    """The objections of a cycle with the decisions; who lodged each only for the committee
+    (and for the objector themself)."""
     names = {c.id: c.name for c in _candidates(session, found.id)}
+    named = who is not None and is_member(session, who, found)
     rows = session.scalars(
         select(Objection).where(Objection.cycle_id == found.id).order_by(Objection.lodged_at)
     ).all()
@@ -217,6 +219,7 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
             "candidate_id": o.candidate_id,
             "candidate_name": names.get(o.candidate_id, ""),
             "reason": o.reason,
+            "lodged_by": o.lodged_by if named or (who and o.lodged_by == who.account_id) else None,
             "lodged_at": o.lodged_at,
             "status": o.status,
             "decided_by_name": o.decided_by_name,
