@@ -19,7 +19,7 @@ def _fit_for_a_phone(page: Page, locale: str) -> list[str]:
     return (
         page_checks.overflow(page)
         + page_checks.placeholders(page)
-        + page_checks.contrast(page)
+        + page_checks.accessibility(page)
         + page_checks.small_targets(page)
         + page_checks.wrong_language(page, locale)
     )
