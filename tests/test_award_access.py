@@ -1,8 +1,12 @@
-"""民族团结之星 review is confidential (issue 20, item 8): the committee of a cycle reads who voted
+"""Who may sit on a 民族团结之星 committee, and who may read what of its review.
+
+Review is confidential (issue 20, item 8): the committee of a cycle reads who voted
 what and who objected; everyone else who may see the cycle (an organizer of a community below,
 an administrator of the district) reads the tallies and the outcome, and an audit trail where a
 vote is "a committee member's" and an objection "a resident's". The objector, signed in, finds
-their own objection with the committee's decision on "我的资料" and on the notice."""
+their own objection with the committee's decision on "我的资料" and on the notice. Only
+committee members and administrators at the cycle's unit or above sit on its committee, and only
+on web's signed word on their roles."""
 
 from __future__ import annotations
 
@@ -217,3 +221,61 @@ def test_the_objector_learns_the_decision_on_their_objection(city, year, objecte
     assert 'id="my-objections"' not in _text(
         city.page_client(year.logins["ma"]).get(f"/notices/{cycle_id}")
     )
+
+
+# ---- who may sit on a committee ---------------------------------------------------------------
+
+
+def _refused_members(answer) -> str:
+    assert answer.status_code == 422, answer.get_json()
+    body = answer.get_json()
+    assert body["type"] == "urn:shiliu:problem:committee-not-eligible"
+    return body["detail"]
+
+
+def test_only_committee_members_and_administrators_at_the_unit_or_above_sit_on_a_committee(
+    city, year
+):
+    ids = year.ids
+    # A volunteer (古丽娜), an organizer of a community below, and an id nobody holds.
+    for member, named in (
+        (ids["gulina"], "古丽娜"),
+        (city.account("organizer").id, city.account("organizer").id),
+        ("no-such-account", "no-such-account"),
+    ):
+        body = with_statement(
+            city, {**cycle_body(year, ["zhao"]), "committee": [ids["zhao"], member]}
+        )
+        detail = _refused_members(city.call("POST", "/api/v1/award-cycles", "committee", json=body))
+        assert named in detail and "赵委员" not in detail
+
+    # Without web's word on them, members other than the caller are not taken on trust.
+    bare = cycle_body(year, ["zhao"], quorum=1)
+    assert ids["zhao"] in _refused_members(
+        city.call("POST", "/api/v1/award-cycles", "committee", json=bare)
+    )
+    # A statement web did not sign is refused.
+    forged = {**bare, "committee_statement": "e30.e30.c2lnbmF0dXJl"}
+    answer = city.call("POST", "/api/v1/award-cycles", "committee", json=forged)
+    assert answer.status_code == 422
+    assert answer.get_json()["type"] == "urn:shiliu:problem:statement-invalid"
+
+    # 李委员 (committee at the district, though also a volunteer) and the city's administrator sit.
+    body = with_statement(
+        city,
+        {**cycle_body(year, ["li", "zhao"]), "committee": [ids["li"], city.account("admin").id]},
+    )
+    seated = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    assert seated.status_code == 201, seated.get_json()
+    names = {m["name"] for m in seated.get_json()["committee_members"]}
+    assert names == {"李委员", city.account("admin").display_name}
+
+
+def test_only_staff_who_choose_committees_get_web_s_word_on_roles(city, year):
+    answer = city.call(
+        "POST",
+        "/api/v1/auth/staff-statement",
+        "13800000001",
+        json={"account_ids": [year.ids["zhao"]]},
+    )
+    assert answer.status_code == 403
