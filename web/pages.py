@@ -53,31 +53,6 @@ def _show_errors(form, error: DomainError) -> None:
         flash(explain(error), "error")
 
 
-def _registration_checked(form) -> dict | None:
-    """The registration, when nothing is wrong with it; else None, with every mistake placed
-    beside its field at once: the form's own checks, the schema's and the records' (community,
-    password strength, consent, a number already registered)."""
-    from web.schemas import Registration
-
-    valid = form.validate_on_submit()
-    data = {
-        **form.profile(),
-        "phone": (form.phone.data or "").strip(),
-        "password": form.password.data or "",
-    }
-    found = {name: list(messages) for name, messages in Registration().validate(data).items()}
-    for problem in operations.registration_problems(db(), data):
-        for name, messages in problem.errors.items():
-            found.setdefault(name, []).extend(messages)
-    for name, messages in found.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors or []) + [
-                m for m in map(render, messages) if m not in (field.errors or [])
-            ]
-    return data if valid and not found else None
-
-
 def _communities_and_teams():
     session = db()
     return operations.units(session, ("community",)), operations.units(session, ("volunteer_team",))
@@ -133,7 +108,7 @@ def register():
     form = RegistrationForm()
     form.fill_choices(*_communities_and_teams())
     if form.is_submitted():
-        data = _registration_checked(form)
+        data = form.checked(db(), operations.registration_problems)
         if data is not None:
             try:
                 with transaction() as session:
