@@ -192,6 +192,9 @@ class CheckinCodeOut(Schema):
     code = Text()
     expires_at = fields.DateTime()
     step_seconds = fields.Integer()
+    scan_token = Text(
+        metadata={"description": "what the QR carries as `code`: good for 5 minutes, here only"}
+    )
     url = Text(metadata={"description": "the check-in page, relative to the base URL"})
 
 
@@ -199,7 +202,7 @@ class CheckinIn(Schema):
     """A volunteer's scan (``code`` and the browser's location) or an organizer's hand entry
     (``volunteer_id``)."""
 
-    code = Text(load_default=None, allow_none=True, validate=validate.Length(max=12))
+    code = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
     volunteer_id = Text(load_default=None, allow_none=True)
     latitude = fields.Float(
         load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90)
