@@ -277,3 +277,25 @@ def test_the_live_screen_fills_a_projector_counts_down_in_the_page_language_and_
     organizer.goto(f"{base}/volunteering/organize/{now_open}/live")
     width = organizer.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
+
+
+def test_a_newcomer_who_scans_registers_and_lands_on_the_check_in_confirmation(site, chromium):
+    """Issue 20 item 4: registering on the way keeps the scan too."""
+    base, platform = site
+    activity = publish(
+        platform, -timedelta(minutes=5), title="民族团结进社区", walk_ins_allowed=True
+    )
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    url = scan_url(organizer, base, activity["activity_id"])
+
+    page = chromium.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.goto(url)
+    page.get_by_role("main").get_by_role("link", name="注册", exact=True).click()
+    page.get_by_label("手机号").fill("13912340007")
+    page.get_by_label("密码", exact=True).fill("pomegranate2026")
+    page.get_by_label("姓名").fill("扎西")
+    page.get_by_label("所在社区").select_option(label="富春社区")
+    page.get_by_role("button", name="注册", exact=True).click()
+    expect(page.locator("#checkin-confirm")).to_contain_text("民族团结进社区")
+    page.click("#checkin-button")
+    expect(page.locator("#checkin-result")).to_contain_text("签到成功")
