@@ -287,14 +287,15 @@ def _live_code(activity_id: str) -> dict:
     qr = segno.make(url, error="m")
     # A viewBox and no size: the QR fills its box, a phone's or a projector's.
     svg = qr.svg_inline(scale=6, border=2, omitsize=True)
-    return {**shown, "absolute_url": url, "qr_svg": svg}
+    return {**shown, "absolute_url": url, "qr_svg": svg, "window": _checkin_window(shown)}
 
 
-def _checkin_window(activity: dict) -> str | None:
-    """Whether check-in is not open yet ("not-open") or over ("closed"); None while it is open."""
+def _checkin_window(shown: dict) -> str | None:
+    """Whether check-in is not open yet ("not-open") or over ("closed"); None while it is open
+    (the screen reloads itself when this changes)."""
 
     def moment(name: str) -> datetime:
-        found = datetime.fromisoformat(activity[name])
+        found = datetime.fromisoformat(shown[name])
         return found if found.tzinfo else found.replace(tzinfo=UTC)  # the services send UTC
 
     now = datetime.now(UTC)
@@ -311,12 +312,9 @@ def live(activity_id):
     """The live code screen shown at the venue: QR and 6-digit code, refreshing themselves, and
     a warning while check-in is not open yet or is over."""
     listing = _api("GET", f"/api/v1/activities/{activity_id}/signups", params={"per_page": 1})
-    activity = listing["activity"]
+    shown = _live_code(activity_id)
     return render_template(
-        "volunteering_live.html",
-        shown=_live_code(activity_id),
-        activity=activity,
-        window=_checkin_window(activity),
+        "volunteering_live.html", shown=shown, activity=listing["activity"], window=shown["window"]
     )
 
 

@@ -291,7 +291,12 @@ def get_checkin_code(activity_id):
     now = utcnow()
     code, expires_at = operations.checkin_code(activity, now)
     token = operations.checkin_scan_token(activity, now)
+    opens, closes = checkin_window(
+        activity.starts_at, activity.ends_at, activity.checkin_opens_at, activity.checkin_closes_at
+    )
     return {
+        "checkin_opens_at": opens,
+        "checkin_closes_at": closes,
         "activity_id": activity_id,
         "code": code,
         "expires_at": expires_at,

@@ -196,6 +196,8 @@ class CheckinCodeOut(Schema):
         metadata={"description": "what the QR carries as `code`: good for 5 minutes, here only"}
     )
     url = Text(metadata={"description": "the check-in page, relative to the base URL"})
+    checkin_opens_at = fields.DateTime(metadata={"description": "when check-in opens"})
+    checkin_closes_at = fields.DateTime(metadata={"description": "when check-in closes"})
 
 
 class CheckinIn(Schema):

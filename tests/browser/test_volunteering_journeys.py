@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from tests_support import serve_platform
 from volunteering import FC, VENUE, activity_payload
 
+from events.envelope import utcnow
 from events.settings import city_zone
 from services.common.app import service_context
 from services.volunteers import operations, rules
@@ -299,3 +300,19 @@ def test_a_newcomer_who_scans_registers_and_lands_on_the_check_in_confirmation(s
     expect(page.locator("#checkin-confirm")).to_contain_text("民族团结进社区")
     page.click("#checkin-button")
     expect(page.locator("#checkin-result")).to_contain_text("签到成功")
+
+
+def test_a_live_screen_left_on_drops_its_warning_when_check_in_opens(site, chromium):
+    """Issue 20 item 9: set up early, the screen warns; once check-in opens, its next refresh
+    (at the latest when the code changes, every 30 s) draws it without the warning."""
+    base, platform = site
+    soon = publish(platform, timedelta(hours=2), title="文艺汇演")
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    organizer.goto(f"{base}/volunteering/organize/{soon['activity_id']}/live")
+    expect(organizer.locator("#window-warning")).to_contain_text("签到还没开始")
+    # The organizer opens check-in now (activity.updated reaches the volunteers service).
+    factory = service_context(platform.apps["volunteers"]).session_factory
+    with factory() as session, session.begin():
+        operations.apply_activity_state(session, {**soon, "checkin_opens_at": utcnow()})
+    expect(organizer.locator("#window-warning")).to_have_count(0, timeout=45_000)
+    expect(organizer.locator("#qr svg")).to_be_visible()

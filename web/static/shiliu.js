@@ -42,6 +42,8 @@
       fetch(box.dataset.source, {credentials: 'same-origin', cache: 'no-store'})
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (shown) {
+          /* Check-in opened or closed since the screen was drawn: draw it again, warning and all. */
+          if ((shown.window || 'open') !== box.dataset.window) { window.location.reload(); return; }
           document.getElementById('code').textContent = shown.code;
           document.getElementById('qr').innerHTML = shown.qr_svg;
           expires = new Date(shown.expires_at);
