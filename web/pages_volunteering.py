@@ -214,6 +214,7 @@ def checkin(activity_id):
             if leaving:
                 body = {"code": body["code"]}
             result = _api("POST", path, json=body)
+            result["message"] = _said(result, leaving)
         except DomainError as error:
             # A wait after wrong codes keeps its 429; any other refusal is the page's 409.
             problem, status = explain(error), 429 if error.status == 429 else 409
@@ -229,6 +230,22 @@ def checkin(activity_id):
         result=result,
         problem=problem,
     ), status
+
+
+def _said(record: dict, leaving: bool) -> str:
+    """What a check-in or check-out answer tells the volunteer, in the page's language."""
+    time = local(record["checked_out_at"] if leaving else record["checked_in_at"], "%H:%M")
+    if leaving:
+        return (
+            _("已于 {time} 签退", time=time)
+            if record["already"]
+            else _("签退成功（{time}）", time=time)
+        )
+    return (
+        _("已于 {time} 签到", time=time)
+        if record["already"]
+        else _("签到成功（{time}）", time=time)
+    )
 
 
 # ---- organizers --------------------------------------------------------------------------
@@ -273,7 +290,7 @@ def hand_checkin(activity_id):
                 f"/api/v1/activities/{activity_id}/{action}",
                 json={"volunteer_id": request.form.get("volunteer_id")},
             )
-            flash(record["message"], "success")
+            flash(_said(record, action == "checkouts"), "success")
         except DomainError as error:
             flash(explain(error), "error")
     return redirect(

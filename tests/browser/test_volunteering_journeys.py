@@ -316,3 +316,31 @@ def test_a_live_screen_left_on_drops_its_warning_when_check_in_opens(site, chrom
         operations.apply_activity_state(session, {**soon, "checkin_opens_at": utcnow()})
     expect(organizer.locator("#window-warning")).to_have_count(0, timeout=45_000)
     expect(organizer.locator("#qr svg")).to_be_visible()
+
+
+CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_at_the_door_an_english_page_answers_in_english(site, chromium):
+    """The check-in page on ?lang=en: its answers and refusals are English, not the service's
+    Chinese (a refusal's time and distance included)."""
+    base, platform = site
+    walk_in = publish(platform, -timedelta(minutes=5), title="Open day", walk_ins_allowed=True)
+    members_only = publish(platform, -timedelta(minutes=5), title="Members' lunch")
+    later = publish(platform, timedelta(days=2), title="Spring festival")
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    page = signed_in(chromium, base, resident(base, "13912340008", "Ayşe"))
+
+    def tap(activity, button: str, answer: str) -> str:
+        if button == "#checkin-button":
+            page.goto(scan_url(organizer, base, activity["activity_id"]) + "&lang=en")
+        page.click(button)
+        text = page.locator(answer).inner_text()
+        assert not CHINESE.search(text), text
+        return text
+
+    assert "Checked in" in tap(walk_in, "#checkin-button", "#checkin-result")
+    assert "Checked out" in tap(walk_in, "#checkout-button", "#checkin-result")
+    assert "walk-ins" in tap(members_only, "#checkin-button", "#checkin-problem")
+    assert "not open" in tap(later, "#checkin-button", "#checkin-problem")
+    page.goto(f"{base}/volunteering/checkin/{walk_in['activity_id']}?lang=zh")

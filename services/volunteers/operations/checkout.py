@@ -19,9 +19,13 @@ from events.outbox import emit
 from services.common.states import AttendanceStatus
 from services.volunteers.models import Attendance
 from services.volunteers.operations._common import PRODUCER, attendance_of, get_activity
-from services.volunteers.operations.admission import CheckinRefused, refuse_unless_running
+from services.volunteers.operations.admission import (
+    CheckinRefused,
+    moment_message,
+    refuse_unless_running,
+)
 from services.volunteers.operations.codes import require_code
-from services.volunteers.rules import checkin_window, local_time
+from services.volunteers.rules import checkin_window
 
 
 def check_out(
@@ -84,7 +88,7 @@ def _refuse_once_closed(activity, now: datetime) -> None:
     if now > closes:
         raise CheckinRefused(
             "签退时间已于 {time} 结束：请输入现场屏幕上的签到码，或请组织者在名单上为你签退",
-            values={"time": local_time(closes, "%m-%d %H:%M")},
+            values={"time": moment_message(closes)},
             code="checkout-closed",
             title="无法签退",
         )
