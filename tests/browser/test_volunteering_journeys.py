@@ -261,6 +261,7 @@ def test_the_live_screen_fills_a_projector_counts_down_in_the_page_language_and_
     drawn = svg.bounding_box()
     assert abs(drawn["width"] - box["width"]) <= 1 and drawn["width"] >= 600, (drawn, box)
     expect(organizer.locator("#expires")).to_have_text(re.compile(r"^\d+ 秒$"))
+    expect(organizer.locator("#expires")).to_be_in_viewport()  # the code and its seconds too
     expect(organizer.locator("#window-warning")).to_have_count(0)
     shot(organizer, "live-projector")
     organizer.goto(f"{base}/volunteering/organize/{now_open}/live?lang=en")
