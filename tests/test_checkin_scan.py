@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from test_checkin import check_in, live_code, secret_of, signed_up, starting_soon
+from checkin_support import check_in, live_code, secret_of, signed_up, starting_soon
 from test_checkin_attempts import scan, the_wait_is_over
 
 from events.envelope import utcnow

@@ -140,7 +140,7 @@ class ProfileForm(Form):
             part.strip() for part in (self.languages.data or "").replace("，", ",").split(",")
         ]
         return {
-            "name": self.name.data.strip(),
+            "name": (self.name.data or "").strip(),
             "home_unit_id": self.home_unit_id.data,
             "team_id": self.team_id.data or None,
             "languages": [part for part in languages if part],

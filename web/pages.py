@@ -53,6 +53,31 @@ def _show_errors(form, error: DomainError) -> None:
         flash(explain(error), "error")
 
 
+def _registration_checked(form) -> dict | None:
+    """The registration, when nothing is wrong with it; else None, with every mistake placed
+    beside its field at once: the form's own checks, the schema's and the records' (community,
+    password strength, consent, a number already registered)."""
+    from web.schemas import Registration
+
+    valid = form.validate_on_submit()
+    data = {
+        **form.profile(),
+        "phone": (form.phone.data or "").strip(),
+        "password": form.password.data or "",
+    }
+    found = {name: list(messages) for name, messages in Registration().validate(data).items()}
+    for problem in operations.registration_problems(db(), data):
+        for name, messages in problem.errors.items():
+            found.setdefault(name, []).extend(messages)
+    for name, messages in found.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors or []) + [
+                m for m in map(render, messages) if m not in (field.errors or [])
+            ]
+    return data if valid and not found else None
+
+
 def _communities_and_teams():
     session = db()
     return operations.units(session, ("community",)), operations.units(session, ("volunteer_team",))
@@ -107,22 +132,17 @@ def register():
     """A resident registers as a volunteer."""
     form = RegistrationForm()
     form.fill_choices(*_communities_and_teams())
-    if form.validate_on_submit():
-        data = {**form.profile(), "phone": form.phone.data.strip(), "password": form.password.data}
-        try:
-            from web.schemas import Registration
-
-            errors = Registration().validate(data)
-            if errors:
-                raise DomainError("请检查填写的内容", code="validation", errors=errors)
-            with transaction() as session:
-                account = operations.register_volunteer(session, data)
-            sign_in(account)
-            flash(_("注册成功，欢迎加入！"), "success")
-            # Back where a sign-in interrupted them (a scanned check-in), else their own page.
-            return redirect(_safe_next(request.args.get("next") or url_for("pages.me")))
-        except DomainError as error:
-            _show_errors(form, error)
+    if form.is_submitted():
+        data = _registration_checked(form)
+        if data is not None:
+            try:
+                with transaction() as session:
+                    account = operations.register_volunteer(session, data)
+                sign_in(account)
+                flash(_("注册成功，欢迎加入！"), "success")
+                return redirect(_safe_next(request.args.get("next") or url_for("pages.me")))
+            except DomainError as error:
+                _show_errors(form, error)
     return render_template("register.html", form=form), (422 if form.errors else 200)
 
 
