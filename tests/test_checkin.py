@@ -31,7 +31,11 @@ def test_the_organizer_shows_a_code_that_changes_every_thirty_seconds(desk):
     body = desk.call("GET", path, "organizer", organizer=True).get_json()
     assert len(body["code"]) == 6 and body["code"].isdigit()
     assert body["step_seconds"] == 30
-    assert body["url"] == f"/volunteering/checkin/{activity['activity_id']}?code={body['code']}"
+    # The QR carries the scan token (good for five minutes), not the 6 digits (issue 20 item 4).
+    assert (
+        body["url"] == f"/volunteering/checkin/{activity['activity_id']}?code={body['scan_token']}"
+    )
+    assert rules.code_is_valid(secret_of(desk, activity), body["scan_token"], utcnow())
     expires = datetime.fromisoformat(body["expires_at"])
     assert timedelta(0) < expires - utcnow() <= timedelta(seconds=30)
     assert rules.code_is_valid(secret_of(desk, activity), body["code"], utcnow())

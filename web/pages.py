@@ -115,7 +115,7 @@ def register():
                     account = operations.register_volunteer(session, data)
                 sign_in(account)
                 flash(_("注册成功，欢迎加入！"), "success")
-                return redirect(url_for("pages.me"))
+                return redirect(_safe_next(request.args.get("next") or url_for("pages.me")))
             except DomainError as error:
                 _show_errors(form, error)
     return render_template("register.html", form=form), (422 if form.errors else 200)

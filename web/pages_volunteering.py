@@ -9,7 +9,7 @@ API with the signed-in person's token; nothing here touches the volunteers' tabl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import segno
@@ -204,8 +204,11 @@ def verify(code):
 @bp.route("/volunteering/checkin/<activity_id>", methods=["GET", "POST"])
 @login_required
 def checkin(activity_id):
-    """The page a scan of the live QR opens: one tap to sign in (or out)."""
+    """The page a scan of the live QR opens: one tap to confirm the check-in (the QR's scan
+    token stays good for five minutes, through signing in), one tap to check out."""
     result, problem, status = None, None, 200
+    code = request.values.get("code", "").strip()
+    ask_code = False
     if request.method == "POST" and EmptyForm().validate_on_submit():
         body: dict = {"code": (request.form.get("code") or "").strip()}
         for name in ("latitude", "longitude"):
@@ -219,18 +222,38 @@ def checkin(activity_id):
             if leaving:
                 body = {"code": body["code"]}
             result = _api("POST", path, json=body)
+            result["message"] = _said(result, leaving)
         except DomainError as error:
             # A wait after wrong codes keeps its 429; any other refusal is the page's 409.
             problem, status = explain(error), 429 if error.status == 429 else 409
+            code, ask_code = "", error.code == "checkout-closed"  # a refused code is not kept
     state = _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
     return render_template(
         "volunteering_checkin.html",
         state=state,
         activity=state["activity"],
-        code=request.values.get("code", ""),
+        code=code,
+        scanned="-" in code,  # the QR's scan token (STEP-MAC), not 6 typed digits
+        ask_code=ask_code,
         result=result,
         problem=problem,
     ), status
+
+
+def _said(record: dict, leaving: bool) -> str:
+    """What a check-in or check-out answer tells the volunteer, in the page's language."""
+    time = local(record["checked_out_at"] if leaving else record["checked_in_at"], "%H:%M")
+    if leaving:
+        return (
+            _("已于 {time} 签退", time=time)
+            if record["already"]
+            else _("签退成功（{time}）", time=time)
+        )
+    return (
+        _("已于 {time} 签到", time=time)
+        if record["already"]
+        else _("签到成功（{time}）", time=time)
+    )
 
 
 # ---- organizers --------------------------------------------------------------------------
@@ -275,7 +298,7 @@ def hand_checkin(activity_id):
                 f"/api/v1/activities/{activity_id}/{action}",
                 json={"volunteer_id": request.form.get("volunteer_id")},
             )
-            flash(record["message"], "success")
+            flash(_said(record, action == "checkouts"), "success")
         except DomainError as error:
             flash(explain(error), "error")
     return redirect(
@@ -287,16 +310,36 @@ def _live_code(activity_id: str) -> dict:
     shown = _api("GET", f"/api/v1/activities/{activity_id}/checkin-code")
     url = request.host_url.rstrip("/") + shown["url"]
     qr = segno.make(url, error="m")
-    return {**shown, "absolute_url": url, "qr_svg": qr.svg_inline(scale=6, border=2)}
+    # A viewBox and no size: the QR fills its box, a phone's or a projector's.
+    svg = qr.svg_inline(scale=6, border=2, omitsize=True)
+    return {**shown, "absolute_url": url, "qr_svg": svg, "window": _checkin_window(shown)}
+
+
+def _checkin_window(shown: dict) -> str | None:
+    """Whether check-in is not open yet ("not-open") or over ("closed"); None while it is open
+    (the screen reloads itself when this changes)."""
+
+    def moment(name: str) -> datetime:
+        found = datetime.fromisoformat(shown[name])
+        return found if found.tzinfo else found.replace(tzinfo=UTC)  # the services send UTC
+
+    now = datetime.now(UTC)
+    if moment("checkin_opens_at") > now:
+        return "not-open"
+    if moment("checkin_closes_at") < now:
+        return "closed"
+    return None
 
 
 @bp.get("/volunteering/organize/<activity_id>/live")
 @login_required
 def live(activity_id):
-    """The live code screen shown at the venue: QR and 6-digit code, refreshing themselves."""
+    """The live code screen shown at the venue: QR and 6-digit code, refreshing themselves, and
+    a warning while check-in is not open yet or is over."""
     listing = _api("GET", f"/api/v1/activities/{activity_id}/signups", params={"per_page": 1})
+    shown = _live_code(activity_id)
     return render_template(
-        "volunteering_live.html", shown=_live_code(activity_id), activity=listing["activity"]
+        "volunteering_live.html", shown=shown, activity=listing["activity"], window=shown["window"]
     )
 
 
