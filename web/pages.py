@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from services.common.app import db, transaction
 from services.common.auth import Forbidden
 from services.common.errors import DomainError
-from web import devices, operations, services_client
+from web import devices, me_home, operations, services_client
 from web.api import client_address, send_reset_code
 from web.forms import (
     DisableForm,
@@ -190,6 +190,7 @@ def me():
         form=form,
         units=units,
         grants=operations.principal_of(db(), account).grants,
+        home=me_home.home(account) if profile else None,
     )
 
 
