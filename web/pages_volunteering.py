@@ -265,8 +265,19 @@ def roster(activity_id):
     """The organizer's roster: places, then the waitlist in order; removal and hand check-in."""
     listing = _api("GET", f"/api/v1/activities/{activity_id}/signups", params={"per_page": 200})
     return render_template(
-        "volunteering_organize_roster.html", roster=listing, activity=listing["activity"]
+        "volunteering_organize_roster.html",
+        roster=listing,
+        activity=listing["activity"],
+        walk_ins=_present(activity_id)["walk_ins"],
     )
+
+
+def _present(activity_id: str) -> dict:
+    """Who has checked in, and who of them walked in without a sign-up (the roster of sign-ups
+    does not have them; the attendance table does)."""
+    rows = _api("GET", f"/api/v1/activities/{activity_id}/attendance")["items"]
+    here = [row for row in rows if row["checked_in_at"]]
+    return {"checked_in": len(here), "walk_ins": [row for row in here if row["walk_in"]]}
 
 
 @bp.post("/volunteering/organize/<activity_id>/signups/<signup_id>/remove")
@@ -312,7 +323,15 @@ def _live_code(activity_id: str) -> dict:
     qr = segno.make(url, error="m")
     # A viewBox and no size: the QR fills its box, a phone's or a projector's.
     svg = qr.svg_inline(scale=6, border=2, omitsize=True)
-    return {**shown, "absolute_url": url, "qr_svg": svg, "window": _checkin_window(shown)}
+    present = _present(activity_id)
+    return {
+        **shown,
+        "absolute_url": url,
+        "qr_svg": svg,
+        "window": _checkin_window(shown),
+        "checked_in": present["checked_in"],
+        "walked_in": len(present["walk_ins"]),
+    }
 
 
 def _checkin_window(shown: dict) -> str | None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from people import PASSWORD, account_id, resident, sign_in
 from playwright.sync_api import expect
 from sqlalchemy import select
 from volunteering import FC, activity_payload
@@ -16,26 +17,8 @@ from events.envelope import utcnow
 from services.common.app import service_context
 from services.volunteers import operations
 from services.volunteers.models import Attendance, UnitView
-from web.models import Account
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "pomegranate8"
-
-
-def _resident(live, phone: str, name: str) -> str:
-    """Register a resident of 富春社区 through the API; return their account id."""
-    units = requests.get(f"{live.url}/api/v1/units", timeout=10).json()["items"]
-    body = {
-        "phone": phone,
-        "password": PASSWORD,
-        "name": name,
-        "home_unit_id": next(u for u in units if u["path"] == FC)["id"],
-    }
-    answer = requests.post(f"{live.url}/api/v1/accounts", json=body, timeout=10)
-    assert answer.status_code == 201, answer.text
-    with service_context(live.platform.web).session_factory() as session:
-        return session.scalar(select(Account.id).where(Account.phone == phone))
 
 
 def _signed_up(live, activity_id: str, phone: str) -> None:
@@ -64,7 +47,7 @@ def test_the_form_offers_sensible_hours_and_the_answer_names_everyone(live, desk
     with volunteers() as session, session.begin():
         operations.apply_activity_state(session, activity)
     people = {
-        name: _resident(live, phone, name)
+        name: resident(live, phone, name)
         for phone, name in [
             ("13977770001", "古丽"),  # 2.5 hours from check-in to check-out
             ("13977770002", "巴特尔"),  # left ten minutes after checking in
@@ -77,9 +60,7 @@ def test_the_form_offers_sensible_hours_and_the_answer_names_everyone(live, desk
     # The activity began three hours ago; the organizer checked people in and out at the door.
     starts = utcnow().replace(microsecond=0) - timedelta(hours=3)
     moved = {**activity, "starts_at": starts, "ends_at": starts + timedelta(hours=4)}
-    organizer = live.platform.web
-    with service_context(organizer).session_factory() as session:
-        by = session.scalar(select(Account.id).where(Account.username == "organizer"))
+    by = account_id(live, "organizer")
     with volunteers() as session, session.begin():
         operations.apply_activity_state(session, {**moved, "changes": ["starts_at", "ends_at"]})
         for name, out_after in (("古丽", 160), ("巴特尔", 15), ("卓玛", None)):
@@ -90,10 +71,7 @@ def test_the_form_offers_sensible_hours_and_the_answer_names_everyone(live, desk
                 operations.check_out(session, activity_id, people[name], by=by, now=left)
 
     page = desk
-    page.goto("/login")
-    page.get_by_label("手机号或用户名").fill("organizer")
-    page.get_by_label("密码", exact=True).fill("shiliu2026")
-    page.get_by_role("button", name="登录", exact=True).click()
+    sign_in(page, "organizer", "shiliu2026")
     page.goto(f"/volunteering/organize/{activity_id}/attendance")
     offered = {
         "古丽": ("2.5", ""),

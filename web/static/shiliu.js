@@ -45,6 +45,8 @@
           /* Check-in opened or closed since the screen was drawn: draw it again, warning and all. */
           if ((shown.window || 'open') !== box.dataset.window) { window.location.reload(); return; }
           document.getElementById('code').textContent = shown.code;
+          document.getElementById('checked-in').textContent = shown.checked_in;
+          document.getElementById('walked-in').textContent = shown.walked_in;
           document.getElementById('qr').innerHTML = shown.qr_svg;
           expires = new Date(shown.expires_at);
           document.getElementById('stale').hidden = true;
