@@ -123,6 +123,41 @@ def test_standings_rank_the_volunteers_of_a_unit_and_ties_share_a_rank(points_ci
     )
 
 
+def test_a_volunteer_sees_their_own_rank_among_their_community_by_name_only(points_city):
+    city = points_city
+    city._tokens["13900000002"] = city.token("13900000002", "pomegranate8")
+    march = "from=2026-03-01&to=2026-03-31"
+    answer = city.call("GET", f"/api/v1/ledger/standings/community?{march}", "13900000002")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["unit_name"] == "富春社区" and body["total"] == 3
+    assert body["mine"] == {"rank": 3, "points": 25}
+    assert [(i["rank"], i["points"], i["me"]) for i in body["items"]] == [
+        (1, 40, False),
+        (1, 40, False),
+        (3, 25, True),
+    ]
+    assert {i["name"] for i in body["items"]} == {"阿依古丽", "居民1", "居民2"}
+    assert "volunteer_id" not in body["items"][0]  # names as on the honor roll, nothing else
+    assert "1390000000" not in answer.get_data(as_text=True)  # no phone number
+    # Their rank is theirs even when it is not on the page they read.
+    second = city.call(
+        "GET", f"/api/v1/ledger/standings/community?{march}&per_page=1&page=2", "13800000001"
+    ).get_json()
+    assert second["mine"] == {"rank": 1, "points": 40} and len(second["items"]) == 1
+    # A period without points ranks nobody; staff have no community of their own here.
+    april = city.call(
+        "GET", "/api/v1/ledger/standings/community?from=2026-04-01&to=2026-04-30", "13800000001"
+    ).get_json()
+    assert (april["mine"], april["items"], april["total"]) == (None, [], 0)
+    staff = city.call("GET", "/api/v1/ledger/standings/community", "organizer")
+    assert staff.status_code == 404 and staff.get_json()["type"].endswith("not-a-volunteer")
+    wrong = city.call(
+        "GET", "/api/v1/ledger/standings/community?from=2026-03-31&to=2026-03-01", "13800000001"
+    )
+    assert wrong.status_code == 422 and "to" in wrong.get_json()["errors"]["query"]
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -364,7 +399,19 @@ def test_the_standings_page_filters_by_unit_and_period(points_city):
     assert page.status_code == 200 and "居民1" in html and "居民2" in html
     wrong = client.get(f"/points/standings?unit_id={unit}&from=2026-03-31&to=2026-03-01")
     assert wrong.status_code == 422 and 'data-field="to"' in wrong.get_data(as_text=True)
-    assert points_city.page_client("13800000001").get("/points/standings").status_code == 403
+
+
+def test_a_volunteer_opening_the_standings_sees_their_rank_in_their_community(points_city):
+    client = points_city.page_client("13900000001")
+    page = client.get("/points/standings?from=2026-03-01&to=2026-03-31")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "没有权限" not in html and "富春社区" in html
+    assert re.search(r'id="my-rank"[^>]*>\s*第 1 名', html), html
+    assert "阿依古丽" in html and "居民2" in html and "1380000" not in html
+    assert html.count('class="me"') == 1  # their own row stands out
+    english = client.get("/points/standings?from=2026-03-01&to=2026-03-31&lang=en")
+    assert english.status_code == 200 and "Rank 1" in english.get_data(as_text=True)
 
 
 def test_a_city_administrator_adds_a_rule_version_on_the_rules_page(points_city):

@@ -71,11 +71,12 @@ def mine():
 @bp.get("/standings")
 @login_required
 def standings():
-    """Standings of a unit for a month, a year or any period (staff in scope)."""
+    """Standings of a unit for a month, a year or any period (staff in scope); a volunteer
+    sees their own rank among their community."""
     who = current_principal()
     paths = who.paths(STAFF_ROLES)
     if not paths:
-        raise DomainError(_("只有工作人员可以查看积分排行"), code="staff-only", status=403)
+        return _community_standings()
     units = [u for u in operations.units(db()) if any(u.path.startswith(p) for p in paths)]
     this_year = date.today().year
     params = {
@@ -98,6 +99,32 @@ def standings():
         params=params,
         board=board,
         errors=errors,
+        this_year=this_year,
+    ), (422 if errors else 200)
+
+
+def _community_standings():
+    """A volunteer's rank and their community's standings, by names as on the honor roll."""
+    this_year = date.today().year
+    params = {
+        "from": request.args.get("from") or f"{this_year}-01-01",
+        "to": request.args.get("to") or f"{this_year}-12-31",
+        "page": _page(),
+    }
+    errors: dict = {}
+    try:
+        board = _ledger("GET", "/standings/community", params=params)
+    except DomainError as error:
+        if error.status != 422:
+            raise
+        errors = render_errors((error.errors or {}).get("query", error.errors or {}))
+        board = _ledger("GET", "/standings/community", params={"page": 1})
+    return render_template(
+        "points_community.html",
+        params=params,
+        board=board,
+        errors=errors,
+        page=params["page"],
         this_year=this_year,
     ), (422 if errors else 200)
 

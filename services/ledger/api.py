@@ -23,6 +23,8 @@ from services.ledger.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     AdjustmentPage,
+    CommunityStandingsArgs,
+    CommunityStandingsOut,
     LedgerPageArgs,
     RuleIn,
     RuleList,
@@ -113,6 +115,27 @@ def standings(args):
         "from_": start,
         "to": end,
     }
+
+
+@blp.get("/standings/community")
+@blp.arguments(CommunityStandingsArgs, location="query")
+@blp.response(200, CommunityStandingsOut)
+def community_standings(args):
+    """The signed-in volunteer's own rank and their home unit's standings (names only)."""
+    who = require_principal()
+    end = args["to"] or operations.today()
+    start = args["from_"] or date(end.year, 1, 1)
+    if start > end:
+        raise DomainError(
+            "结束日期不能早于开始日期",
+            code="validation",
+            errors={"to": ["结束日期不能早于开始日期"]},
+            status=422,
+        )
+    answer = operations.community_standings(
+        db(), who.account_id, start=start, end=end, page=args["page"], per_page=args["per_page"]
+    )
+    return {**answer, "from_": start, "to": end}
 
 
 @blp.get("/verify")

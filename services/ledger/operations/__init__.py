@@ -39,6 +39,7 @@ from services.ledger.operations.rules import (
     rules,
 )
 from services.ledger.operations.standings import (
+    community_standings,
     shown_explanation,
     standings,
     volunteer_ledger,
@@ -51,6 +52,7 @@ from services.ledger.operations.totals import (
 )
 
 __all__ = [
+    "community_standings",
     "ENTRY_NAMESPACE",
     "PRODUCER",
     "REVERSAL_REASONS",
