@@ -263,6 +263,14 @@ SERVICE_CASES = [
         admin_only(200),
         path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_approve}/approve",
     ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/ledger/adjustments/<adjustment_id>/reject",
+        admin_only(200),
+        path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_reject}/reject",
+        body=lambda c: {"reason": "重复申请，驳回"},
+    ),
     Case("ledger", "GET", "/api/v1/ledger/rules", every(200)),
     Case(
         "ledger",

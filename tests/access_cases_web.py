@@ -451,4 +451,12 @@ WEB_CASES = [
         page=True,
         path=lambda c: f"/points/adjustments/{c.adjustment_to_approve}/approve",
     ),
+    Case(
+        "web",
+        "POST",
+        "/points/adjustments/<adjustment_id>/reject",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/points/adjustments/{c.adjustment_to_reject}/reject",
+    ),
 ]

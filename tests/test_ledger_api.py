@@ -231,6 +231,41 @@ def test_an_adjustment_counts_only_once_a_second_administrator_approves_it(point
     assert acts == ["adjustment.requested", "adjustment.approved"]
 
 
+def test_a_second_administrator_rejects_an_adjustment_with_a_reason_and_nothing_is_posted(
+    points_city,
+):
+    city = points_city
+    before = _balance(city, city.demo)
+    body = {"volunteer_id": city.demo, "points": 50, "reason": "误报的服务时长"}
+    adjustment = city.call("POST", "/api/v1/ledger/adjustments", "admin", json=body).get_json()
+    path = f"/api/v1/ledger/adjustments/{adjustment['id']}/reject"
+    own = city.call("POST", path, "admin", json={"reason": "撤回"})
+    assert own.status_code == 403 and own.get_json()["type"].endswith("second-admin-required")
+    for bad in ({}, {"reason": " "}, {"reason": "理" * 201}):
+        refused = city.call("POST", path, "admin-bl", json=bad)
+        assert refused.status_code == 422, refused.get_data(as_text=True)
+        assert "reason" in refused.get_json()["errors"]["json"]
+    rejected = city.call("POST", path, "admin-bl", json={"reason": "活动当天没有签到记录"})
+    assert rejected.status_code == 200, rejected.get_data(as_text=True)
+    answer = rejected.get_json()
+    assert (answer["status"], answer["rejection_reason"]) == ("rejected", "活动当天没有签到记录")
+    assert answer["rejected_by"] == city.account("admin-bl").id and answer["rejected_at"]
+    assert answer["entry_id"] is None and _balance(city, city.demo) == before
+    # Decided once: neither approved nor rejected again.
+    approve = f"/api/v1/ledger/adjustments/{adjustment['id']}/approve"
+    assert city.call("POST", approve, "admin-bl").status_code == 409
+    assert city.call("POST", path, "admin-bl", json={"reason": "再次驳回"}).status_code == 409
+    assert _balance(city, city.demo) == before
+    decided = city.call("GET", "/api/v1/ledger/adjustments?status=decided", "admin").get_json()
+    assert decided["items"][0]["id"] == adjustment["id"]  # the latest decision first
+    assert {i["status"] for i in decided["items"]} <= {"approved", "rejected"}
+    with service_context(city.apps["ledger"]).session_factory() as session:
+        acts = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.subject_id == adjustment["id"])
+        ).all()
+    assert acts == ["adjustment.requested", "adjustment.rejected"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -492,3 +527,43 @@ def test_adjustments_await_a_second_administrator_on_their_page(points_city):
     )
     assert done.status_code == 302
     assert _balance(city, city.others[1]) == before - 3
+
+
+def test_a_second_administrator_rejects_an_adjustment_on_its_page_and_the_history_shows_it(
+    points_city,
+):
+    from zoneinfo import ZoneInfo
+
+    city = points_city
+    client = city.page_client("admin")
+    form = client.get("/points/adjustments").get_data(as_text=True)
+    client.post(
+        "/points/adjustments",
+        data={"csrf_token": _csrf(form), "volunteer_id": "13900000001", "points": "8"}
+        | {"reason": "没有依据的加分"},
+    )
+    pending = city.call("GET", "/api/v1/ledger/adjustments?status=pending", "admin").get_json()
+    target = next(a for a in pending["items"] if a["reason"] == "没有依据的加分")
+    other = city.page_client("admin-bl")
+    listed = other.get("/points/adjustments").get_data(as_text=True)
+    assert f'action="/points/adjustments/{target["id"]}/reject"' in listed
+    before = _balance(city, city.others[0])
+    reject = f"/points/adjustments/{target['id']}/reject"
+    empty = other.post(reject, data={"csrf_token": _csrf(listed), "reason": ""})
+    assert empty.status_code == 422 and "请写明驳回原因" in empty.get_data(as_text=True)
+    done = other.post(reject, data={"csrf_token": _csrf(listed), "reason": "不符合加分规定"})
+    assert done.status_code == 302
+    assert _balance(city, city.others[0]) == before
+    page = other.get("/points/adjustments").get_data(as_text=True)
+    history = page[page.index('id="history"') :]
+    assert "没有依据的加分" in history and "不符合加分规定" in history and "已驳回" in history
+    assert "北仑区管理员" in history and "市民宗局管理员" in history  # who asked, who decided
+    assert "已批准" in history  # the approved ones are there too
+    decided = city.call("GET", "/api/v1/ledger/adjustments?status=rejected", "admin").get_json()
+    when = next(a for a in decided["items"] if a["id"] == target["id"])["rejected_at"]
+    from datetime import datetime
+
+    shanghai = datetime.fromisoformat(when).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert shanghai.strftime("%Y-%m-%d %H:%M") in history  # in the city's time zone
+    english = other.get("/points/adjustments?lang=en").get_data(as_text=True)
+    assert "Rejected" in english and "Decided" in english

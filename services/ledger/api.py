@@ -23,6 +23,7 @@ from services.ledger.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     AdjustmentPage,
+    AdjustmentRejectIn,
     CommunityStandingsArgs,
     CommunityStandingsOut,
     LedgerPageArgs,
@@ -188,6 +189,18 @@ def approve_adjustment(adjustment_id):
     who = _require_admin_somewhere()
     with transaction() as session:
         adjustment = operations.approve_adjustment(session, who, adjustment_id)
+        return operations.adjustment_dict(adjustment)
+
+
+@blp.post("/adjustments/<adjustment_id>/reject")
+@roles("admin")
+@blp.arguments(AdjustmentRejectIn)
+@blp.response(200, AdjustmentOut)
+def reject_adjustment(body, adjustment_id):
+    """Reject another administrator's adjustment with a reason: it never counts."""
+    who = _require_admin_somewhere()
+    with transaction() as session:
+        adjustment = operations.reject_adjustment(session, who, adjustment_id, body["reason"])
         return operations.adjustment_dict(adjustment)
 
 

@@ -189,6 +189,17 @@ class AdjustmentIn(Schema):
             raise ValidationError("请写明调整原因")
 
 
+class AdjustmentRejectIn(Schema):
+    """Why a second administrator rejects an adjustment."""
+
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=2, max=200))
+
+    @validates("reason")
+    def _not_blank(self, value, **_kwargs):
+        if len(value.strip()) < 2:
+            raise ValidationError("请写明驳回原因")
+
+
 class AdjustmentOut(Schema):
     """An adjustment and where it stands."""
 
@@ -200,18 +211,25 @@ class AdjustmentOut(Schema):
         multiline=True,
     )
     date = Date()
-    status = Text(metadata={"description": "pending | approved"})
+    status = Text(metadata={"description": "pending | approved | rejected"})
     requested_by = Text()
     requested_at = fields.DateTime()
     approved_by = Text(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
+    rejected_by = Text(allow_none=True)
+    rejected_at = fields.DateTime(allow_none=True)
+    rejection_reason = Text(allow_none=True)
     entry_id = Text(allow_none=True)
 
 
 class AdjustmentArgs(PageArgs):
     """Which adjustments to list."""
 
-    status = Text(load_default=None, validate=validate.OneOf([s.value for s in AdjustmentStatus]))
+    status = Text(
+        load_default=None,
+        validate=validate.OneOf([*(s.value for s in AdjustmentStatus), "decided"]),
+        metadata={"description": "a status, or decided: approved and rejected, latest first"},
+    )
 
 
 class AdjustmentPage(Schema):

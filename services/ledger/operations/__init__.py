@@ -21,6 +21,7 @@ from services.ledger.operations.adjustments import (
     approve_adjustment,
     list_adjustments,
     post_adjustment,
+    reject_adjustment,
     request_adjustment,
     volunteer_place,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "periods_between",
     "periods_of",
     "post_adjustment",
+    "reject_adjustment",
     "request_adjustment",
     "rule_dict",
     "rule_for",
