@@ -249,6 +249,7 @@ def reject(adjustment_id):
             raise
         if error.status == 422:
             why = _field_errors(error).get("reason") or [explain(error)]
+            flash(why[0], "error")  # on a phone the row's own message may be scrolled away
             return _adjustments_page({}, 422, adjustment_id, why)
         flash(explain(error), "error")
     return redirect(url_for("points.adjustments"))
