@@ -208,6 +208,13 @@ def test_documents_name_the_platform_by_its_configured_public_base_url():
     assert Settings.from_env({}).public_url == "http://127.0.0.1:8000"
     configured = Settings.from_env({"SHILIU_PUBLIC_URL": "https://shiliu.example.cn/"})
     assert configured.public_url == "https://shiliu.example.cn"
+    # `shiliu dev --port 9000` prints its own address unless one is configured.
+    from infra.commands import served_settings
+
+    assert served_settings("127.0.0.1", 9000, {}).public_url == "http://127.0.0.1:9000"
+    assert served_settings("0.0.0.0", 8000, {}).public_url == "http://127.0.0.1:8000"
+    told = served_settings("0.0.0.0", 9000, {"SHILIU_PUBLIC_URL": "https://shiliu.example.cn"})
+    assert told.public_url == "https://shiliu.example.cn"
 
 
 def test_group_aggregates_need_five_people_and_three_groups():

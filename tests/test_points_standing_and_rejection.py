@@ -113,6 +113,8 @@ def test_a_second_administrator_rejects_an_adjustment_with_a_reason_and_nothing_
 
 def test_a_volunteer_opening_the_standings_sees_their_rank_in_their_community(points_city):
     client = points_city.page_client("13900000001")
+    mine = client.get("/points").get_data(as_text=True)  # their points lead there
+    assert 'href="/points/standings"' in mine and "我在社区的排名" in mine
     page = client.get("/points/standings?from=2026-03-01&to=2026-03-31")
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
