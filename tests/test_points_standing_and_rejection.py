@@ -124,6 +124,8 @@ def test_a_volunteer_opening_the_standings_sees_their_rank_in_their_community(po
     assert html.count('class="me"') == 1  # their own row stands out
     english = client.get("/points/standings?from=2026-03-01&to=2026-03-31&lang=en")
     assert english.status_code == 200 and "Rank 1" in english.get_data(as_text=True)
+    wrong = client.get("/points/standings?from=2026-03-31&to=2026-03-01")
+    assert wrong.status_code == 422 and 'data-field="to"' in wrong.get_data(as_text=True)
 
 
 def test_a_second_administrator_rejects_an_adjustment_on_its_page_and_the_history_shows_it(
