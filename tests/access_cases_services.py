@@ -467,4 +467,5 @@ SERVICE_CASES = [
         path=lambda c: f"/api/v1/certificates/{certificate(c)}/pdf",
     ),
     Case("ledger", "GET", "/api/v1/award-certificates/mine", signed_in(200)),
+    Case("ledger", "GET", "/api/v1/award-objections/mine", signed_in(200)),
 ]

@@ -220,3 +220,47 @@ def with_statement(city, body: dict, by: str = "committee") -> dict:
     )
     assert answer.status_code == 200, answer.get_json()
     return {**body, "committee_statement": answer.get_json()["statement"]}
+
+
+# ---- calls the award tests make ------------------------------------------------------------
+
+
+def new_cycle(city, year, committee=("aygul_committee",), by="committee", **overrides):
+    members = [m for m in committee if m != "aygul_committee"]
+    body = cycle_body(year, members, **overrides)
+    if "aygul_committee" in committee:
+        body["committee"].insert(0, city.account("committee").id)
+    answer = city.call("POST", "/api/v1/award-cycles", by, json=with_statement(city, body))
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def candidates_of(city, cycle_id, who="committee") -> dict[str, dict]:
+    answer = city.call("GET", f"/api/v1/award-cycles/{cycle_id}/candidates", who)
+    assert answer.status_code == 200, answer.get_json()
+    return {item["name"]: item for item in answer.get_json()["items"]}
+
+
+def vote(city, cycle_id, who, candidate, decision="approve", comment="事迹突出"):
+    return city.call(
+        "POST",
+        f"/api/v1/award-cycles/{cycle_id}/votes",
+        who,
+        json={"candidate_id": candidate["candidate_id"], "decision": decision, "comment": comment},
+    )
+
+
+def problem_fields(answer) -> dict:
+    """The per-field messages of a 422 (schema errors come under ``json``)."""
+    errors = answer.get_json()["errors"]
+    return errors.get("json", errors)
+
+
+def snapshot(city, cycle_id) -> tuple:
+    """What a refused act must leave untouched: every vote and the audit trail."""
+    votes = {
+        name: sorted((v["member_id"], v["decision"], v["comment"]) for v in c["votes"])
+        for name, c in candidates_of(city, cycle_id).items()
+    }
+    trail = city.call("GET", f"/api/v1/award-cycles/{cycle_id}/audit", "committee").get_json()
+    return votes, len(trail["items"])

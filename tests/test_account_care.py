@@ -8,14 +8,11 @@ import hashlib
 import re
 import threading
 
-import pytest
 from backbone import wait_for
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from events.settings import Settings
 from services.common.app import service_context
-from web import sms
 from web.models import AuditEntry, PasswordReset, SmsMessage
 
 DISABLED = "账号已停用，请联系管理员"
@@ -475,29 +472,3 @@ def test_the_forgot_and_reset_pages_work_without_an_account(city):
     )
     assert done.status_code == 302
     assert _sign_in(city, "13922220014", "garnet2031").status_code == 200
-
-
-# ---- the SMS adapter point ----------------------------------------------------------------
-
-
-class Recorder:
-    """A city's own SMS provider, as a test writes one: it keeps what it was asked to send."""
-
-    sent: list[tuple[str, str]] = []
-
-    def send(self, phone: str, text: str) -> None:
-        Recorder.sent.append((phone, text))
-
-
-def test_the_sms_adapter_is_chosen_by_setting():
-    assert Settings.from_env({}).sms_adapter == "log"
-    assert Settings.from_env({"SHILIU_SMS_ADAPTER": "city.sms:Provider"}).sms_adapter == (
-        "city.sms:Provider"
-    )
-    assert isinstance(sms.sender("log"), sms.LogSender)
-    provider = sms.sender("test_account_care:Recorder")
-    provider.send("13900000000", "【石榴】密码重置验证码：ABCDE-FGHJK")
-    assert Recorder.sent == [("13900000000", "【石榴】密码重置验证码：ABCDE-FGHJK")]
-    for wrong in ("nope", "no.such.module:Sender", "test_account_care:Nothing"):
-        with pytest.raises(ValueError, match="SHILIU_SMS_ADAPTER"):
-            sms.sender(wrong)

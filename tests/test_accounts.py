@@ -126,6 +126,32 @@ def test_registering_the_same_phone_twice_is_refused(city):
     assert accounts_count(city) == before
 
 
+def test_several_mistakes_the_records_find_are_named_in_one_answer(city):
+    """Issue 20 item 12: a weak password, an unknown team, an ethnicity without consent and a
+    number already registered come back together (one at a time, a person tries four times)."""
+    assert city.register("13911119797").status_code == 201
+    before = accounts_count(city)
+    answer = city.client.post(
+        "/api/v1/accounts",
+        json={
+            "phone": "13911119797",
+            "password": "onlyletters",
+            "name": "张三",
+            "home_unit_id": city.unit("/nb/bl/xq/fc/").unit_id,
+            "team_id": "no-such-team",
+            "ethnicity": "回族",
+        },
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {
+        "team_id": ["单位不存在"],
+        "password": ["密码须同时包含字母和数字"],
+        "ethnicity_consent": ["填写民族须勾选同意（仅用于不少于 5 人的汇总统计）"],
+        "phone": ["该手机号已注册"],
+    }
+    assert accounts_count(city) == before
+
+
 def test_english_on_request(city):
     answer = city.client.post(
         "/api/v1/accounts",

@@ -12,9 +12,14 @@ import pytest
 from awards_support import (
     ACTIVITIES,
     POINTS,
+    candidates_of,
     cycle_body,
     days_later,
     live_a_year,
+    new_cycle,
+    problem_fields,
+    snapshot,
+    vote,
     with_statement,
 )
 from openpyxl import load_workbook
@@ -27,39 +32,9 @@ def year(city):
     return live_a_year(city)
 
 
-def _new_cycle(city, year, committee=("aygul_committee",), by="committee", **overrides):
-    members = [m for m in committee if m != "aygul_committee"]
-    body = cycle_body(year, members, **overrides)
-    if "aygul_committee" in committee:
-        body["committee"].insert(0, city.account("committee").id)
-    answer = city.call("POST", "/api/v1/award-cycles", by, json=with_statement(city, body))
-    assert answer.status_code == 201, answer.get_json()
-    return answer.get_json()
-
-
-def _candidates(city, cycle_id, who="committee") -> dict[str, dict]:
-    answer = city.call("GET", f"/api/v1/award-cycles/{cycle_id}/candidates", who)
-    assert answer.status_code == 200, answer.get_json()
-    return {item["name"]: item for item in answer.get_json()["items"]}
-
-
-def _vote(city, cycle_id, who, candidate, decision="approve", comment="事迹突出"):
-    return city.call(
-        "POST",
-        f"/api/v1/award-cycles/{cycle_id}/votes",
-        who,
-        json={"candidate_id": candidate["candidate_id"], "decision": decision, "comment": comment},
-    )
-
-
-def _later(monkeypatch, days: int) -> None:
-    """Let the city's calendar run on (the notice period is counted in days)."""
-    days_later(monkeypatch, days)
-
-
 def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, monkeypatch):
     logins, ids = year.logins, year.ids
-    cycle = _new_cycle(city, year, committee=("aygul_committee", "li", "zhao"))
+    cycle = new_cycle(city, year, committee=("aygul_committee", "li", "zhao"))
     assert cycle["status"] == "draft" and cycle["majority"] == 0.667
     cycle_id = cycle["id"]
     base = f"/api/v1/award-cycles/{cycle_id}"
@@ -68,7 +43,7 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     assert opened.status_code == 200 and opened.get_json()["status"] == "open"
 
     # Candidates: ranked by points, 王芳 (one activity) is not eligible; evidence is exact.
-    listed = _candidates(city, cycle_id)
+    listed = candidates_of(city, cycle_id)
     assert [(n, c["points"], c["rank"]) for n, c in listed.items()] == [
         ("阿依古丽", POINTS["aygul"], 1),
         ("古丽娜", POINTS["gulina"], 2),
@@ -105,8 +80,8 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     # 李委员 sits on the committee: recused from themselves and from their team's 古丽娜.
     li = listed["李委员"]
     assert {(v["member_name"], v["decision"]) for v in li["votes"]} == {("李委员", "recused")}
-    assert _vote(city, cycle_id, logins["li"], li).status_code == 409
-    assert _vote(city, cycle_id, logins["li"], listed["古丽娜"]).status_code == 409
+    assert vote(city, cycle_id, logins["li"], li).status_code == 409
+    assert vote(city, cycle_id, logins["li"], listed["古丽娜"]).status_code == 409
     # 赵委员 steps aside from 马建国 of their own accord.
     recused = city.call(
         "POST",
@@ -127,8 +102,8 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
         "马建国": [("committee", "approve"), (logins["li"], "approve")],
     }.items():
         for who, decision in votes:
-            assert _vote(city, cycle_id, who, listed[name], decision).status_code == 201
-    tallied = _candidates(city, cycle_id)
+            assert vote(city, cycle_id, who, listed[name], decision).status_code == 201
+    tallied = candidates_of(city, cycle_id)
     assert {n: c["tally"]["outcome"] for n, c in tallied.items()} == {
         "阿依古丽": "approved",
         "古丽娜": "approved",
@@ -151,7 +126,7 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     assert shown["items"][0]["story"] == story and shown["open_for_objections"]
     assert "1380000" not in public.get_data(as_text=True)
     assert "ethnic" not in public.get_data(as_text=True)
-    assert _vote(city, cycle_id, "zhao-committee", tallied["马建国"]).status_code == 409
+    assert vote(city, cycle_id, "zhao-committee", tallied["马建国"]).status_code == 409
 
     # A resident objects to 古丽娜; the committee upholds it; 马建国 is next in rank.
     objected = city.call(
@@ -187,7 +162,7 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     # Publishing before the notice ends is refused; after it, the honor roll is out.
     refused = city.call("POST", f"{base}/publish", "committee")
     assert refused.status_code == 409 and "公示期" in refused.get_json()["detail"]
-    _later(monkeypatch, 6)
+    days_later(monkeypatch, 6)
     published = city.call("POST", f"{base}/publish", "committee")
     assert published.status_code == 200, published.get_json()
     roll = city.call("GET", f"/api/v1/honor-roll?unit_id={year.district}&year=2026").get_json()
@@ -262,26 +237,10 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
         assert act in acts, act
 
 
-def _fields(answer) -> dict:
-    """The per-field messages of a 422 (schema errors come under ``json``)."""
-    errors = answer.get_json()["errors"]
-    return errors.get("json", errors)
-
-
-def _snapshot(city, cycle_id) -> tuple:
-    """What a refused act must leave untouched: every vote and the audit trail."""
-    votes = {
-        name: sorted((v["member_id"], v["decision"], v["comment"]) for v in c["votes"])
-        for name, c in _candidates(city, cycle_id).items()
-    }
-    trail = city.call("GET", f"/api/v1/award-cycles/{cycle_id}/audit", "committee").get_json()
-    return votes, len(trail["items"])
-
-
 @pytest.fixture(scope="module")
 def voting(city, year):
     """An open cycle of 北仑区 judged by 马老师 (committee) and 赵委员."""
-    cycle = _new_cycle(city, year, committee=("aygul_committee", "zhao"))
+    cycle = new_cycle(city, year, committee=("aygul_committee", "zhao"))
     assert (
         city.call("POST", f"/api/v1/award-cycles/{cycle['id']}/open", "committee").status_code
         == 200
@@ -290,14 +249,14 @@ def voting(city, year):
 
 
 def test_refused_votes_change_nothing(city, year, voting):
-    listed = _candidates(city, voting)
+    listed = candidates_of(city, voting)
     aygul = listed["阿依古丽"]
-    assert _vote(city, voting, "committee", aygul).status_code == 201
-    before = _snapshot(city, voting)
+    assert vote(city, voting, "committee", aygul).status_code == 201
+    before = snapshot(city, voting)
 
-    outsider = _vote(city, voting, "organizer", aygul)  # staff, but not on this committee
+    outsider = vote(city, voting, "organizer", aygul)  # staff, but not on this committee
     assert outsider.status_code == 403 and outsider.get_json()["type"].endswith("not-a-member")
-    twice = _vote(city, voting, "committee", aygul, "reject")
+    twice = vote(city, voting, "committee", aygul, "reject")
     assert twice.status_code == 409 and "改票" in twice.get_json()["detail"]
     stranger = city.call(
         "POST",
@@ -305,21 +264,21 @@ def test_refused_votes_change_nothing(city, year, voting):
         "committee",
         json={"candidate_id": "not-a-candidate", "decision": "approve"},
     )
-    assert stranger.status_code == 422 and "candidate_id" in _fields(stranger)
-    wrong = _vote(city, voting, "zhao-committee", aygul, "maybe")
-    assert wrong.status_code == 422 and "decision" in _fields(wrong)
-    assert _vote(city, voting, None, aygul).status_code == 401
-    assert _snapshot(city, voting) == before
+    assert stranger.status_code == 422 and "candidate_id" in problem_fields(stranger)
+    wrong = vote(city, voting, "zhao-committee", aygul, "maybe")
+    assert wrong.status_code == 422 and "decision" in problem_fields(wrong)
+    assert vote(city, voting, None, aygul).status_code == 401
+    assert snapshot(city, voting) == before
 
 
 def test_a_member_on_the_committee_never_votes_on_themselves(city, year):
-    cycle = _new_cycle(city, year, committee=("li", "zhao"))
+    cycle = new_cycle(city, year, committee=("li", "zhao"))
     base = f"/api/v1/award-cycles/{cycle['id']}"
     assert city.call("POST", f"{base}/open", year.logins["li"]).status_code == 200
-    listed = _candidates(city, cycle["id"], year.logins["li"])
-    before = _snapshot(city, cycle["id"])
+    listed = candidates_of(city, cycle["id"], year.logins["li"])
+    before = snapshot(city, cycle["id"])
     for name in ("李委员", "古丽娜"):  # themselves, and a member of their own team
-        refused = _vote(city, cycle["id"], year.logins["li"], listed[name])
+        refused = vote(city, cycle["id"], year.logins["li"], listed[name])
         assert refused.status_code == 409 and refused.get_json()["type"].endswith("recused")
     changed = city.call(
         "PUT",
@@ -328,38 +287,38 @@ def test_a_member_on_the_committee_never_votes_on_themselves(city, year):
         json={"decision": "approve"},
     )
     assert changed.status_code == 409
-    assert _snapshot(city, cycle["id"]) == before
+    assert snapshot(city, cycle["id"]) == before
     assert listed["马建国"]["tally"]["eligible"] == 2 and listed["李委员"]["tally"]["eligible"] == 1
 
 
 def test_a_vote_may_change_until_voting_closes_then_nothing_changes(city, year, voting):
-    listed = _candidates(city, voting)
+    listed = candidates_of(city, voting)
     gulina = listed["古丽娜"]
-    assert _vote(city, voting, "zhao-committee", gulina, "reject").status_code == 201
+    assert vote(city, voting, "zhao-committee", gulina, "reject").status_code == 201
     path = f"/api/v1/award-cycles/{voting}/votes/{gulina['candidate_id']}"
     changed = city.call(
         "PUT", path, "zhao-committee", json={"decision": "approve", "comment": "复核后同意"}
     )
     assert changed.status_code == 200 and changed.get_json()["changed_at"]
-    assert _candidates(city, voting)["古丽娜"]["tally"]["approve"] == 1
+    assert candidates_of(city, voting)["古丽娜"]["tally"]["approve"] == 1
     for name in ("阿依古丽", "古丽娜"):
-        if _candidates(city, voting)[name]["my_vote"] is None:
-            assert _vote(city, voting, "committee", listed[name]).status_code == 201
+        if candidates_of(city, voting)[name]["my_vote"] is None:
+            assert vote(city, voting, "committee", listed[name]).status_code == 201
     assert (
         city.call("POST", f"/api/v1/award-cycles/{voting}/notice", "committee").status_code == 200
     )
-    before = _snapshot(city, voting)
+    before = snapshot(city, voting)
     late = city.call("PUT", path, "zhao-committee", json={"decision": "reject"})
     assert late.status_code == 409 and late.get_json()["type"].endswith("wrong-status")
-    assert _vote(city, voting, "zhao-committee", listed["马建国"]).status_code == 409
-    assert _snapshot(city, voting) == before
+    assert vote(city, voting, "zhao-committee", listed["马建国"]).status_code == 409
+    assert snapshot(city, voting) == before
     early = city.call("POST", f"/api/v1/award-cycles/{voting}/publish", "committee")
     assert early.status_code == 409 and early.get_json()["type"].endswith("notice-not-over")
 
 
 def test_candidates_tied_at_the_quota_line_are_for_the_committee_to_decide(city, year):
     # In March alone 阿依古丽 and 古丽娜 have 35 points each: one place, two candidates.
-    cycle = _new_cycle(
+    cycle = new_cycle(
         city,
         year,
         committee=("aygul_committee", "zhao"),
@@ -371,11 +330,11 @@ def test_candidates_tied_at_the_quota_line_are_for_the_committee_to_decide(city,
     )
     base = f"/api/v1/award-cycles/{cycle['id']}"
     city.call("POST", f"{base}/open", "committee")
-    listed = _candidates(city, cycle["id"])
+    listed = candidates_of(city, cycle["id"])
     assert sorted((n, c["rank"]) for n, c in listed.items()) == [("古丽娜", 1), ("阿依古丽", 1)]
     for who in ("committee", "zhao-committee"):
         for candidate in listed.values():
-            assert _vote(city, cycle["id"], who, candidate).status_code == 201
+            assert vote(city, cycle["id"], who, candidate).status_code == 201
     state = city.call("GET", base, "committee").get_json()
     assert state["winners"] == [] and state["tie_places"] == 1
     assert set(state["tie"]) == {c["candidate_id"] for c in listed.values()}
@@ -424,7 +383,7 @@ def test_a_bad_cycle_is_refused_field_by_field_and_nothing_is_created(city, year
     body = {**with_statement(city, cycle_body(year, ["zhao"], quorum=1)), **change}
     answer = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
     assert answer.status_code == 422, answer.get_json()
-    assert field in _fields(answer)
+    assert field in problem_fields(answer)
     after = city.call("GET", "/api/v1/award-cycles?per_page=200", "committee").get_json()["total"]
     assert after == before
 
@@ -456,7 +415,7 @@ def test_creating_a_cycle_is_idempotent_with_a_key(city, year):
 
 
 def test_a_cancelled_cycle_takes_no_more_acts(city, year):
-    cycle = _new_cycle(city, year, committee=("aygul_committee", "zhao"))
+    cycle = new_cycle(city, year, committee=("aygul_committee", "zhao"))
     base = f"/api/v1/award-cycles/{cycle['id']}"
     no_reason = city.call("POST", f"{base}/cancel", "committee", json={"reason": ""})
     assert no_reason.status_code == 422
@@ -480,80 +439,22 @@ def test_the_public_sees_no_cycle_before_its_notice_and_strangers_see_none(city,
 
 
 def test_a_member_voting_ten_times_at_once_has_one_vote(city, year):
-    cycle = _new_cycle(city, year, committee=("aygul_committee", "zhao"))
+    cycle = new_cycle(city, year, committee=("aygul_committee", "zhao"))
     city.call("POST", f"/api/v1/award-cycles/{cycle['id']}/open", "committee")
-    aygul = _candidates(city, cycle["id"])["阿依古丽"]
+    aygul = candidates_of(city, cycle["id"])["阿依古丽"]
     city.token("zhao-committee")
     answers = []
     barrier = threading.Barrier(10)
 
-    def vote():
+    def once():
         barrier.wait()
-        answers.append(_vote(city, cycle["id"], "zhao-committee", aygul).status_code)
+        answers.append(vote(city, cycle["id"], "zhao-committee", aygul).status_code)
 
-    threads = [threading.Thread(target=vote) for _ in range(10)]
+    threads = [threading.Thread(target=once) for _ in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert sorted(answers) == [201] + [409] * 9
-    votes = _candidates(city, cycle["id"])["阿依古丽"]["votes"]
+    votes = candidates_of(city, cycle["id"])["阿依古丽"]["votes"]
     assert [(v["member_name"], v["decision"]) for v in votes] == [("赵委员", "approve")]
-
-
-# ---- who may sit on a committee ---------------------------------------------------------------
-
-
-def _refused_members(answer) -> str:
-    assert answer.status_code == 422, answer.get_json()
-    body = answer.get_json()
-    assert body["type"] == "urn:shiliu:problem:committee-not-eligible"
-    return body["detail"]
-
-
-def test_only_committee_members_and_administrators_at_the_unit_or_above_sit_on_a_committee(
-    city, year
-):
-    ids = year.ids
-    # A volunteer (古丽娜), an organizer of a community below, and an id nobody holds.
-    for member, named in (
-        (ids["gulina"], "古丽娜"),
-        (city.account("organizer").id, city.account("organizer").id),
-        ("no-such-account", "no-such-account"),
-    ):
-        body = with_statement(
-            city, {**cycle_body(year, ["zhao"]), "committee": [ids["zhao"], member]}
-        )
-        detail = _refused_members(city.call("POST", "/api/v1/award-cycles", "committee", json=body))
-        assert named in detail and "赵委员" not in detail
-
-    # Without web's word on them, members other than the caller are not taken on trust.
-    bare = cycle_body(year, ["zhao"], quorum=1)
-    assert ids["zhao"] in _refused_members(
-        city.call("POST", "/api/v1/award-cycles", "committee", json=bare)
-    )
-    # A statement web did not sign is refused.
-    forged = {**bare, "committee_statement": "e30.e30.c2lnbmF0dXJl"}
-    answer = city.call("POST", "/api/v1/award-cycles", "committee", json=forged)
-    assert answer.status_code == 422
-    assert answer.get_json()["type"] == "urn:shiliu:problem:statement-invalid"
-
-    # 李委员 (committee at the district, though also a volunteer) and the city's administrator sit.
-    body = with_statement(
-        city,
-        {**cycle_body(year, ["li", "zhao"]), "committee": [ids["li"], city.account("admin").id]},
-    )
-    seated = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
-    assert seated.status_code == 201, seated.get_json()
-    names = {m["name"] for m in seated.get_json()["committee_members"]}
-    assert names == {"李委员", city.account("admin").display_name}
-
-
-def test_only_staff_who_choose_committees_get_web_s_word_on_roles(city, year):
-    answer = city.call(
-        "POST",
-        "/api/v1/auth/staff-statement",
-        "13800000001",
-        json={"account_ids": [year.ids["zhao"]]},
-    )
-    assert answer.status_code == 403

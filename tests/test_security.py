@@ -234,3 +234,36 @@ def test_staff_pages_show_times_in_the_city_time_zone(city):
     adjustments = admin.get("/points/adjustments").get_data(as_text=True)
     assert pending.requested_at.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M") in adjustments
     assert pending.requested_at.strftime("%Y-%m-%d %H:%M") not in adjustments
+
+
+def _register_form(city, phone: str, next_value: str):
+    """Post the registration form of a new resident of 富春社区 with ?next= as given."""
+    units = city.client.get("/api/v1/units").get_json()["items"]
+    community = next(u for u in units if u["name"] == "富春社区")
+    client = city.web.test_client()
+    city.web.config["WTF_CSRF_ENABLED"] = False
+    try:
+        return client.post(
+            "/register",
+            query_string={"next": next_value},
+            data={
+                "phone": phone,
+                "password": "pomegranate2026",
+                "name": "扎西",
+                "home_unit_id": community["id"],
+                "ethnicity": "",
+            },
+        )
+    finally:
+        city.web.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_after_registering_one_goes_back_to_a_page_of_this_site_only(city):
+    """A newcomer who scanned a check-in QR registers on the way and returns to it (issue 20
+    item 4); an address off this site leads to their own page."""
+    scanned = "/volunteering/checkin/a-1?code=123-abc"
+    back = _register_form(city, "13911115551", scanned)
+    assert back.status_code == 302, back.get_data(as_text=True)[:300]
+    assert back.headers["Location"] == scanned
+    away = _register_form(city, "13911115552", "//evil.example/")
+    assert away.status_code == 302 and away.headers["Location"] == "/me"

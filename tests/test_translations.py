@@ -68,6 +68,11 @@ MESSAGE_MODULES = (
     "services/common/api.py",
     "services/ledger/rules.py",
     "services/ledger/operations/_common.py",
+    # What a volunteer at the door is told (issue 20 item 4).
+    "services/volunteers/operations/admission.py",
+    "services/volunteers/operations/checkin.py",
+    "services/volunteers/operations/checkout.py",
+    "services/volunteers/operations/codes.py",
 )
 
 

@@ -36,7 +36,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from events.vocabulary import CATEGORIES, DIMENSIONS
 from services.common.fields import MESSAGES, date_in_range, text_problem
 from web.ethnic_groups import ETHNIC_GROUPS
-from web.i18n import _, current_locale
+from web.i18n import _, current_locale, render
+from web.schemas import Registration
 
 # Labels, descriptions and messages below are Chinese message ids: the templates translate
 # them, and the option labels are translated when a form is built (the choices are callables).
@@ -140,7 +141,7 @@ class ProfileForm(Form):
             part.strip() for part in (self.languages.data or "").replace("，", ",").split(",")
         ]
         return {
-            "name": self.name.data.strip(),
+            "name": (self.name.data or "").strip(),
             "home_unit_id": self.home_unit_id.data,
             "team_id": self.team_id.data or None,
             "languages": [part for part in languages if part],
@@ -164,6 +165,27 @@ class RegistrationForm(ProfileForm):
         validators=[DataRequired("必填"), Length(max=128)],
         render_kw={"autocomplete": "new-password"},
     )
+
+    def checked(self, session, records_problems) -> dict | None:
+        """The registration, when nothing is wrong with it; else None, with every mistake placed
+        beside its field at once: the form's own checks, the schema's and the records' (community,
+        password strength, consent, a number already registered: ``records_problems``)."""
+        valid = self.validate_on_submit()
+        data = {
+            **self.profile(),
+            "phone": (self.phone.data or "").strip(),
+            "password": self.password.data or "",
+        }
+        found = {name: list(messages) for name, messages in Registration().validate(data).items()}
+        for problem in records_problems(session, data):
+            for name, messages in problem.errors.items():
+                found.setdefault(name, []).extend(messages)
+        for name, messages in found.items():
+            field = getattr(self, name, None)
+            if field is not None:
+                known = list(field.errors or [])
+                field.errors = known + [m for m in map(render, messages) if m not in known]
+        return data if valid and not found else None
 
 
 class PasswordForm(Form):

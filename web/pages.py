@@ -107,21 +107,17 @@ def register():
     """A resident registers as a volunteer."""
     form = RegistrationForm()
     form.fill_choices(*_communities_and_teams())
-    if form.validate_on_submit():
-        data = {**form.profile(), "phone": form.phone.data.strip(), "password": form.password.data}
-        try:
-            from web.schemas import Registration
-
-            errors = Registration().validate(data)
-            if errors:
-                raise DomainError("请检查填写的内容", code="validation", errors=errors)
-            with transaction() as session:
-                account = operations.register_volunteer(session, data)
-            sign_in(account)
-            flash(_("注册成功，欢迎加入！"), "success")
-            return redirect(url_for("pages.me"))
-        except DomainError as error:
-            _show_errors(form, error)
+    if form.is_submitted():
+        data = form.checked(db(), operations.registration_problems)
+        if data is not None:
+            try:
+                with transaction() as session:
+                    account = operations.register_volunteer(session, data)
+                sign_in(account)
+                flash(_("注册成功，欢迎加入！"), "success")
+                return redirect(_safe_next(request.args.get("next") or url_for("pages.me")))
+            except DomainError as error:
+                _show_errors(form, error)
     return render_template("register.html", form=form), (422 if form.errors else 200)
 
 

@@ -9,7 +9,7 @@ API with the signed-in person's token; nothing here touches the volunteers' tabl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import segno
@@ -147,15 +147,23 @@ def mine():
     except DomainError:  # staff without a volunteer profile
         hours = {"total_hours": "0", "items": []}
     now = datetime.now(city_zone())
-    upcoming, past = [], []
+    upcoming, past, cancelled = [], [], []
     for item in signups["items"]:
         ends = datetime.fromisoformat(item["activity"]["ends_at"])
-        (upcoming if ends >= now else past).append(item)
+        if item["activity"]["status"] == "cancelled":
+            cancelled.append(item)  # neither ahead of them nor taken part in
+        else:
+            (upcoming if ends >= now else past).append(item)
     upcoming.reverse()  # soonest first
     signed_up = {item["activity"]["activity_id"] for item in signups["items"]}
     walk_ins = [r for r in reversed(hours["items"]) if r["activity_id"] not in signed_up]
     return render_template(
-        "volunteering_me.html", upcoming=upcoming, past=past, walk_ins=walk_ins, hours=hours
+        "volunteering_me.html",
+        upcoming=upcoming,
+        past=past,
+        cancelled=cancelled,
+        walk_ins=walk_ins,
+        hours=hours,
     )
 
 
@@ -196,8 +204,11 @@ def verify(code):
 @bp.route("/volunteering/checkin/<activity_id>", methods=["GET", "POST"])
 @login_required
 def checkin(activity_id):
-    """The page a scan of the live QR opens: one tap to sign in (or out)."""
+    """The page a scan of the live QR opens: one tap to confirm the check-in (the QR's scan
+    token stays good for five minutes, through signing in), one tap to check out."""
     result, problem, status = None, None, 200
+    code = request.values.get("code", "").strip()
+    ask_code = False
     if request.method == "POST" and EmptyForm().validate_on_submit():
         body: dict = {"code": (request.form.get("code") or "").strip()}
         for name in ("latitude", "longitude"):
@@ -211,18 +222,38 @@ def checkin(activity_id):
             if leaving:
                 body = {"code": body["code"]}
             result = _api("POST", path, json=body)
+            result["message"] = _said(result, leaving)
         except DomainError as error:
             # A wait after wrong codes keeps its 429; any other refusal is the page's 409.
             problem, status = explain(error), 429 if error.status == 429 else 409
+            code, ask_code = "", error.code == "checkout-closed"  # a refused code is not kept
     state = _api("GET", f"/api/v1/activities/{activity_id}/signups/me")
     return render_template(
         "volunteering_checkin.html",
         state=state,
         activity=state["activity"],
-        code=request.values.get("code", ""),
+        code=code,
+        scanned="-" in code,  # the QR's scan token (STEP-MAC), not 6 typed digits
+        ask_code=ask_code,
         result=result,
         problem=problem,
     ), status
+
+
+def _said(record: dict, leaving: bool) -> str:
+    """What a check-in or check-out answer tells the volunteer, in the page's language."""
+    time = local(record["checked_out_at"] if leaving else record["checked_in_at"], "%H:%M")
+    if leaving:
+        return (
+            _("已于 {time} 签退", time=time)
+            if record["already"]
+            else _("签退成功（{time}）", time=time)
+        )
+    return (
+        _("已于 {time} 签到", time=time)
+        if record["already"]
+        else _("签到成功（{time}）", time=time)
+    )
 
 
 # ---- organizers --------------------------------------------------------------------------
@@ -267,7 +298,7 @@ def hand_checkin(activity_id):
                 f"/api/v1/activities/{activity_id}/{action}",
                 json={"volunteer_id": request.form.get("volunteer_id")},
             )
-            flash(record["message"], "success")
+            flash(_said(record, action == "checkouts"), "success")
         except DomainError as error:
             flash(explain(error), "error")
     return redirect(
@@ -279,16 +310,36 @@ def _live_code(activity_id: str) -> dict:
     shown = _api("GET", f"/api/v1/activities/{activity_id}/checkin-code")
     url = request.host_url.rstrip("/") + shown["url"]
     qr = segno.make(url, error="m")
-    return {**shown, "absolute_url": url, "qr_svg": qr.svg_inline(scale=6, border=2)}
+    # A viewBox and no size: the QR fills its box, a phone's or a projector's.
+    svg = qr.svg_inline(scale=6, border=2, omitsize=True)
+    return {**shown, "absolute_url": url, "qr_svg": svg, "window": _checkin_window(shown)}
+
+
+def _checkin_window(shown: dict) -> str | None:
+    """Whether check-in is not open yet ("not-open") or over ("closed"); None while it is open
+    (the screen reloads itself when this changes)."""
+
+    def moment(name: str) -> datetime:
+        found = datetime.fromisoformat(shown[name])
+        return found if found.tzinfo else found.replace(tzinfo=UTC)  # the services send UTC
+
+    now = datetime.now(UTC)
+    if moment("checkin_opens_at") > now:
+        return "not-open"
+    if moment("checkin_closes_at") < now:
+        return "closed"
+    return None
 
 
 @bp.get("/volunteering/organize/<activity_id>/live")
 @login_required
 def live(activity_id):
-    """The live code screen shown at the venue: QR and 6-digit code, refreshing themselves."""
+    """The live code screen shown at the venue: QR and 6-digit code, refreshing themselves, and
+    a warning while check-in is not open yet or is over."""
     listing = _api("GET", f"/api/v1/activities/{activity_id}/signups", params={"per_page": 1})
+    shown = _live_code(activity_id)
     return render_template(
-        "volunteering_live.html", shown=_live_code(activity_id), activity=listing["activity"]
+        "volunteering_live.html", shown=shown, activity=listing["activity"], window=shown["window"]
     )
 
 
@@ -302,8 +353,10 @@ def live_json(activity_id):
 @bp.route("/volunteering/organize/<activity_id>/attendance", methods=["GET", "POST"])
 @login_required
 def attendance(activity_id):
-    """Review the attendance table, adjust hours with reasons, mark no-shows, confirm."""
+    """Review the attendance table, adjust hours with reasons, mark no-shows, confirm; the answer
+    names who was confirmed, changed, marked absent and left unconfirmed (and why)."""
     errors: dict = {}
+    table = _api("GET", f"/api/v1/activities/{activity_id}/attendance")
     if request.method == "POST" and EmptyForm().validate_on_submit():
         entries, no_shows, bad = [], [], {}
         for volunteer_id in request.form.getlist("volunteer_id"):
@@ -331,20 +384,21 @@ def attendance(activity_id):
                 f"/api/v1/activities/{activity_id}/attendance/confirm",
                 json={"entries": entries, "no_shows": no_shows},
             )
-            flash(
-                _(
-                    "已确认：新确认 {a} 人，修改 {b} 人，缺席 {c} 人",
-                    a=summary["confirmed"],
-                    b=summary["corrected"],
-                    c=summary["no_shows"],
-                ),
-                "success",
+            counted = _(
+                "已确认：新确认 {a} 人，修改 {b} 人，缺席 {c} 人",
+                a=summary["confirmed"],
+                b=summary["corrected"],
+                c=summary["no_shows"],
             )
+            named, left = _confirmation_report(table["items"], entries, no_shows)
+            flash("；".join([counted, *named]), "success")
+            if left:
+                flash(left, "warning")
             return redirect(url_for("volunteering.attendance", activity_id=activity_id))
         except DomainError as error:
             errors = _field_errors(error)
             flash(explain(error), "error")
-    table = _api("GET", f"/api/v1/activities/{activity_id}/attendance")
+    _suggest_hours(table)
     return render_template(
         "volunteering_attendance.html",
         table=table,
@@ -352,6 +406,77 @@ def attendance(activity_id):
         errors=errors,
         form=request.form if request.method == "POST" else {},
     ), (422 if errors else 200)
+
+
+def _scheduled_hours(activity: dict) -> float | None:
+    """The activity's scheduled length in whole half hours (None beyond a day's 24 hours)."""
+    starts, ends = (datetime.fromisoformat(activity[key]) for key in ("starts_at", "ends_at"))
+    hours = (ends - starts).total_seconds() // 1800 / 2
+    return hours if 0 < hours <= 24 else None
+
+
+def _suggest_hours(table: dict) -> None:
+    """What the form offers on each row (issue 20 item 6): hours already confirmed; else check-in
+    to check-out when that is at least half an hour; else, for a check-in without a check-out,
+    the scheduled hours with that said as the reason. Never 0: the organizer types it."""
+    scheduled = _scheduled_hours(table["activity"])
+    for row in table["items"]:
+        row["suggested_hours"], row["suggested_reason"] = "", ""
+        if row["status"] == "confirmed":
+            row["suggested_hours"], row["suggested_reason"] = row["hours"], row["reason"] or ""
+        elif row["status"] == "no_show":
+            continue
+        elif row["computed_hours"]:
+            row["suggested_hours"] = row["computed_hours"]
+        elif row["missing_checkout"] and scheduled:
+            row["suggested_hours"] = scheduled
+            row["suggested_reason"] = _("未签退，按活动时长计")
+
+
+def _unconfirmed_because(row: dict) -> str:
+    """Why a row the organizer left without hours stays unconfirmed."""
+    if row["checked_in_at"] is None:
+        return _("未签到，可勾选缺席")
+    if row["missing_checkout"]:
+        return _("未签退，须填写时长和原因")
+    return _("签到不足半小时，如确认 0 小时请填写 0")
+
+
+def _confirmation_report(rows: list[dict], entries: list[dict], no_shows: list[str]):
+    """Who a confirmation confirmed, changed and marked absent (a list of sentences), and who it
+    left unconfirmed and why (one sentence, or None), from the table as it stood before it."""
+    by_id = {row["volunteer_id"]: row for row in rows}
+    confirmed, changed = [], []
+    for entry in entries:
+        row = by_id.get(entry["volunteer_id"])
+        if row is None:
+            continue
+        hours = Decimal(entry["hours"]).quantize(Decimal("0.1"))
+        named = _("{name} {hours} 小时", name=row["display_name"], hours=hours)
+        if row["status"] != "confirmed":
+            confirmed.append(named)
+        elif Decimal(str(row["hours"])) != hours:
+            changed.append(named)
+    absent = [
+        by_id[v]["display_name"] for v in no_shows if v in by_id and by_id[v]["status"] != "no_show"
+    ]
+    given = {entry["volunteer_id"] for entry in entries} | set(no_shows)
+    left = [
+        _("{name}（{why}）", name=row["display_name"], why=_unconfirmed_because(row))
+        for row in rows
+        if row["status"] not in ("confirmed", "no_show") and row["volunteer_id"] not in given
+    ]
+    named = [
+        _("{what}：{names}", what=label, names="、".join(names))
+        for label, names in (
+            (_("新确认"), confirmed),
+            (_("修改时长"), changed),
+            (_("缺席"), absent),
+        )
+        if names
+    ]
+    unconfirmed = _("未确认 {n} 人：{names}", n=len(left), names="、".join(left)) if left else None
+    return named, unconfirmed
 
 
 def _field_errors(error: DomainError) -> dict:

@@ -288,13 +288,21 @@ def list_signups(args, activity_id):
 def get_checkin_code(activity_id):
     """The live check-in code for the organizer's screen; it changes every 30 seconds."""
     activity, _who = organizer_of(db(), activity_id)
-    code, expires_at = operations.checkin_code(activity, utcnow())
+    now = utcnow()
+    code, expires_at = operations.checkin_code(activity, now)
+    token = operations.checkin_scan_token(activity, now)
+    opens, closes = checkin_window(
+        activity.starts_at, activity.ends_at, activity.checkin_opens_at, activity.checkin_closes_at
+    )
     return {
+        "checkin_opens_at": opens,
+        "checkin_closes_at": closes,
         "activity_id": activity_id,
         "code": code,
         "expires_at": expires_at,
         "step_seconds": CODE_STEP_SECONDS,
-        "url": f"/volunteering/checkin/{activity_id}?code={code}",
+        "scan_token": token,
+        "url": f"/volunteering/checkin/{activity_id}?code={token}",
     }
 
 

@@ -14,6 +14,13 @@ from events.settings import city_zone
 CODE_STEP_SECONDS = 30
 CODE_DIGITS = 6
 CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
+# The live QR carries a scan token rather than the 6-digit code: the token of a 30-second step
+# stays good for five minutes after the screen stopped showing it (a volunteer who scans, signs
+# in and reads the page still gets in), at that activity only (its MAC is keyed by the
+# activity's secret). 64 bits of MAC cannot be guessed, and a wrong token counts as a wrong
+# code all the same.
+SCAN_TOKEN_GOOD_FOR = timedelta(minutes=5)
+SCAN_TOKEN_STEPS = int(SCAN_TOKEN_GOOD_FOR.total_seconds()) // CODE_STEP_SECONDS
 # Wrong check-in codes: a volunteer gets five per activity within ten minutes (a person who
 # mistypes twice is never held up), an address thirty (many people share a venue's Wi-Fi);
 # the next is refused for ten minutes, whatever code it brings. A guess then has at most
@@ -52,10 +59,41 @@ def current_code(secret: str, now: datetime) -> tuple[str, datetime]:
     return code_for_step(secret, step), expires
 
 
+def scan_token(secret: str, now: datetime) -> str:
+    """The token the live QR carries now: its step and a MAC of the step under the secret."""
+    step = time_step(now)
+    return f"{step}-{_scan_mac(secret, step)}"
+
+
+def _scan_mac(secret: str, step: int) -> str:
+    message = b"scan:" + step.to_bytes(8, "big")
+    return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()[:16]
+
+
+def scan_token_is_valid(secret: str, token: str, now: datetime) -> bool:
+    """Accept a QR's scan token of this activity for five minutes after its step ended."""
+    token = (token or "").strip()
+    step_text, _, mac = token.partition("-")
+    if not (token.isascii() and step_text.isdigit() and len(step_text) <= 12 and len(mac) == 16):
+        return False
+    step = int(step_text)
+    if not 0 <= time_step(now) - step <= SCAN_TOKEN_STEPS:
+        return False
+    return hmac.compare_digest(mac, _scan_mac(secret, step))
+
+
+def is_scan_token(code: str | None) -> bool:
+    """Whether a code is a QR's scan token rather than 6 typed digits."""
+    return "-" in (code or "")
+
+
 def code_is_valid(secret: str, code: str, now: datetime) -> bool:
-    """Accept the code of the current step or of the one before (a scan takes a moment)."""
+    """Accept the code of the current step or of the one before (a scan takes a moment), or
+    a scan token of the live QR within its five minutes."""
     code = (code or "").strip()
-    if len(code) != CODE_DIGITS or not code.isdigit():
+    if is_scan_token(code):
+        return scan_token_is_valid(secret, code, now)
+    if len(code) != CODE_DIGITS or not (code.isascii() and code.isdigit()):
         return False
     step = time_step(now)
     return any(hmac.compare_digest(code, code_for_step(secret, s)) for s in (step, step - 1))

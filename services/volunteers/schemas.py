@@ -192,14 +192,19 @@ class CheckinCodeOut(Schema):
     code = Text()
     expires_at = fields.DateTime()
     step_seconds = fields.Integer()
+    scan_token = Text(
+        metadata={"description": "what the QR carries as `code`: good for 5 minutes, here only"}
+    )
     url = Text(metadata={"description": "the check-in page, relative to the base URL"})
+    checkin_opens_at = fields.DateTime(metadata={"description": "when check-in opens"})
+    checkin_closes_at = fields.DateTime(metadata={"description": "when check-in closes"})
 
 
 class CheckinIn(Schema):
     """A volunteer's scan (``code`` and the browser's location) or an organizer's hand entry
     (``volunteer_id``)."""
 
-    code = Text(load_default=None, allow_none=True, validate=validate.Length(max=12))
+    code = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
     volunteer_id = Text(load_default=None, allow_none=True)
     latitude = fields.Float(
         load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90)

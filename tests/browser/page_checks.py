@@ -1,6 +1,6 @@
 """What every page must be, checked in the browser: it fits a 390 px phone, no template
-placeholder is left unfilled, its text meets WCAG AA contrast (axe-core), its buttons and fields
-are big enough to tap (44 px), and an English page shows no Chinese interface text (and the
+placeholder is left unfilled, its text meets WCAG AA contrast and every field has a label (axe-core), its buttons and
+fields are big enough to tap (44 px), and an English page shows no Chinese interface text (and the
 reverse).
 
 Each check returns the problems it found on the open page, as short lines naming the page, so
@@ -72,12 +72,14 @@ def placeholders(page: Page) -> list[str]:
     return [f"{_where(page)}: {t!r}" for t in page.evaluate(_TEXTS) if unfilled.search(t)]
 
 
-def contrast(page: Page) -> list[str]:
-    """Text below WCAG AA contrast, as axe-core measures it in the rendered page."""
+def accessibility(page: Page) -> list[str]:
+    """Text below WCAG AA contrast and fields without a label (a screen reader, or a volunteer
+    looking at one box of a table on a phone, cannot tell what goes in them), as axe-core
+    finds them in the rendered page."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     found = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: ['color-contrast']})).violations
+        """async () => (await axe.run(document, {runOnly: ['color-contrast', 'label']})).violations
              .flatMap(v => v.nodes.map(n => n.target.join(' ') + ': ' + n.any.map(a => a.message).join(' ')))"""
     )
     return [f"{_where(page)}: {line}" for line in found]

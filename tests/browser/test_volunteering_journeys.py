@@ -4,6 +4,7 @@ volunteer checks in with it; the organizer confirms hours. Screenshots go to tes
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from playwright.sync_api import expect
 from tests_support import serve_platform
 from volunteering import FC, VENUE, activity_payload
 
+from events.envelope import utcnow
+from events.settings import city_zone
 from services.common.app import service_context
-from services.volunteers import operations
+from services.volunteers import operations, rules
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -167,3 +170,178 @@ def test_the_organizer_shows_the_live_code_a_volunteer_checks_in_and_hours_are_c
     volunteer.goto(f"{base}/volunteering/me?lang=en")
     expect(volunteer.locator(".my-walk-in")).to_contain_text("2.0 hours confirmed")
     volunteer.goto(f"{base}/volunteering/me?lang=zh")
+
+
+def scan_url(organizer, base: str, activity_id: str) -> str:
+    """What the QR on the organizer's live screen opens (the screen's own JSON says)."""
+    answer = organizer.request.get(f"{base}/volunteering/organize/{activity_id}/live.json")
+    assert answer.ok, answer.text()
+    return answer.json()["absolute_url"]
+
+
+def test_a_volunteer_scans_signs_in_confirms_with_one_tap_and_checks_out_without_a_code(
+    site, chromium
+):
+    """Issue 20 item 4: the scan survives signing in, a scan lands on a one-tap confirmation,
+    and checking out needs no fresh code from the screen."""
+    base, platform = site
+    activity = publish(platform, -timedelta(minutes=5), title="石榴籽故事会", walk_ins_allowed=True)
+    activity_id = activity["activity_id"]
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    url = scan_url(organizer, base, activity_id)
+    phone = resident(base, "13912340004", "古丽娜")
+
+    volunteer = chromium.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    volunteer.goto(url)  # not signed in yet: the sign-in page first
+    expect(volunteer.locator("#username")).to_be_visible()
+    volunteer.fill("#username", phone)
+    volunteer.fill("#password", "pomegranate8")
+    volunteer.click("button[type=submit]")
+    # Back at the check-in, with the scan: one tap to confirm.
+    expect(volunteer.locator("#checkin-confirm")).to_contain_text("确认签到：石榴籽故事会")
+    assert volunteer.url.startswith(f"{base}/volunteering/checkin/{activity_id}")
+    shot(volunteer, "scan-confirm")
+    volunteer.click("#checkin-button")
+    expect(volunteer.locator("#checkin-result")).to_contain_text("签到成功")
+
+    # Checking out: no code in the field, none asked for.
+    expect(volunteer.locator("#code")).to_have_count(0)
+    volunteer.click("#checkout-button")
+    expect(volunteer.locator("#checkin-result")).to_contain_text("签退成功")
+    shot(volunteer, "checked-out")
+
+    # Already signed in, a second volunteer's scan goes straight to the confirmation.
+    other = signed_in(chromium, base, resident(base, "13912340005", "其美"))
+    other.goto(url)
+    expect(other.locator("#checkin-confirm")).to_contain_text("石榴籽故事会")
+    other.goto(f"{url}&lang=en")
+    expect(other.locator("#checkin-confirm")).to_contain_text("Confirm your check-in")
+    other.goto(f"{url}&lang=zh")
+
+
+def test_a_refused_code_is_cleared_so_the_next_try_is_not_the_same_stale_code(site, chromium):
+    """Issue 20 item 4: after '签到码不正确或已过期' the field is empty, not the stale code."""
+    base, platform = site
+    activity = publish(platform, -timedelta(minutes=5), title="普通话角", walk_ins_allowed=True)
+    activity_id = activity["activity_id"]
+    volunteer = signed_in(chromium, base, resident(base, "13912340006", "买买提"))
+
+    volunteer.goto(f"{base}/volunteering/checkin/{activity_id}?code=000000")
+    volunteer.click("#checkin-button")
+    expect(volunteer.locator("#checkin-problem")).to_contain_text("签到码不正确或已过期")
+    expect(volunteer.locator("#code")).to_have_value("")
+
+    # A scan whose five minutes are over: refused, and the page asks for the 6 digits instead.
+    volunteer.goto(f"{base}/volunteering/checkin/{activity_id}?code=1000-0123456789abcdef")
+    volunteer.click("#checkin-button")
+    expect(volunteer.locator("#checkin-problem")).to_contain_text("签到码不正确或已过期")
+    expect(volunteer.locator("#checkin-confirm")).to_have_count(0)
+    expect(volunteer.locator("#code")).to_be_editable()
+    expect(volunteer.locator("#code")).to_have_value("")
+    shot(volunteer, "code-refused")
+
+
+def test_the_live_screen_fills_a_projector_counts_down_in_the_page_language_and_warns(
+    site, chromium
+):
+    """Issue 20 item 9: the QR scales to its box, the seconds are '秒' on the Chinese page, and
+    the screen says when check-in is not open yet or is over."""
+    base, platform = site
+    now_open = publish(platform, -timedelta(minutes=5), title="邻里节")["activity_id"]
+    later = publish(platform, timedelta(days=4), title="百家宴")
+    in_four_days = later["activity_id"]
+    over = publish(platform, -timedelta(hours=5), hours=2, title="法律援助日")["activity_id"]
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    organizer.set_viewport_size({"width": 1920, "height": 1080})  # a projector
+
+    organizer.goto(f"{base}/volunteering/organize/{now_open}/live")
+    svg = organizer.locator("#qr svg")
+    assert svg.get_attribute("viewBox")
+    box = organizer.locator("#qr").bounding_box()
+    drawn = svg.bounding_box()
+    assert abs(drawn["width"] - box["width"]) <= 1 and drawn["width"] >= 600, (drawn, box)
+    expect(organizer.locator("#expires")).to_have_text(re.compile(r"^\d+ 秒$"))
+    expect(organizer.locator("#expires")).to_be_in_viewport()  # the code and its seconds too
+    expect(organizer.locator("#window-warning")).to_have_count(0)
+    shot(organizer, "live-projector")
+    organizer.goto(f"{base}/volunteering/organize/{now_open}/live?lang=en")
+    expect(organizer.locator("#expires")).to_have_text(re.compile(r"^\d+ s$"))
+
+    organizer.goto(f"{base}/volunteering/organize/{in_four_days}/live?lang=zh")
+    warning = organizer.locator("#window-warning")
+    expect(warning).to_contain_text("签到还没开始")
+    opens = later["starts_at"] - rules.CHECKIN_OPENS_BEFORE
+    expect(warning).to_contain_text(opens.astimezone(city_zone()).strftime("%m月%d日 %H:%M"))
+    organizer.goto(f"{base}/volunteering/organize/{over}/live")
+    expect(organizer.locator("#window-warning")).to_contain_text("签到已于")
+
+    organizer.set_viewport_size(PHONE)  # and on a phone it still fits
+    organizer.goto(f"{base}/volunteering/organize/{now_open}/live")
+    width = organizer.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+
+
+def test_a_newcomer_who_scans_registers_and_lands_on_the_check_in_confirmation(site, chromium):
+    """Issue 20 item 4: registering on the way keeps the scan too."""
+    base, platform = site
+    activity = publish(
+        platform, -timedelta(minutes=5), title="民族团结进社区", walk_ins_allowed=True
+    )
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    url = scan_url(organizer, base, activity["activity_id"])
+
+    page = chromium.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.goto(url)
+    page.get_by_role("main").get_by_role("link", name="注册", exact=True).click()
+    page.get_by_label("手机号").fill("13912340007")
+    page.get_by_label("密码", exact=True).fill("pomegranate2026")
+    page.get_by_label("姓名").fill("扎西")
+    page.get_by_label("所在社区").select_option(label="富春社区")
+    page.get_by_role("button", name="注册", exact=True).click()
+    expect(page.locator("#checkin-confirm")).to_contain_text("民族团结进社区")
+    page.click("#checkin-button")
+    expect(page.locator("#checkin-result")).to_contain_text("签到成功")
+
+
+def test_a_live_screen_left_on_drops_its_warning_when_check_in_opens(site, chromium):
+    """Issue 20 item 9: set up early, the screen warns; once check-in opens, its next refresh
+    (at the latest when the code changes, every 30 s) draws it without the warning."""
+    base, platform = site
+    soon = publish(platform, timedelta(hours=2), title="文艺汇演")
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    organizer.goto(f"{base}/volunteering/organize/{soon['activity_id']}/live")
+    expect(organizer.locator("#window-warning")).to_contain_text("签到还没开始")
+    # The organizer opens check-in now (activity.updated reaches the volunteers service).
+    factory = service_context(platform.apps["volunteers"]).session_factory
+    with factory() as session, session.begin():
+        operations.apply_activity_state(session, {**soon, "checkin_opens_at": utcnow()})
+    expect(organizer.locator("#window-warning")).to_have_count(0, timeout=45_000)
+    expect(organizer.locator("#qr svg")).to_be_visible()
+
+
+CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_at_the_door_an_english_page_answers_in_english(site, chromium):
+    """The check-in page on ?lang=en: its answers and refusals are English, not the service's
+    Chinese (a refusal's time and distance included)."""
+    base, platform = site
+    walk_in = publish(platform, -timedelta(minutes=5), title="Open day", walk_ins_allowed=True)
+    members_only = publish(platform, -timedelta(minutes=5), title="Members' lunch")
+    later = publish(platform, timedelta(days=2), title="Spring festival")
+    organizer = signed_in(chromium, base, "organizer", "shiliu2026")
+    page = signed_in(chromium, base, resident(base, "13912340008", "Ayşe"))
+
+    def tap(activity, button: str, answer: str) -> str:
+        if button == "#checkin-button":
+            page.goto(scan_url(organizer, base, activity["activity_id"]) + "&lang=en")
+        page.click(button)
+        text = page.locator(answer).inner_text()
+        assert not CHINESE.search(text), text
+        return text
+
+    assert "Checked in" in tap(walk_in, "#checkin-button", "#checkin-result")
+    assert "Checked out" in tap(walk_in, "#checkout-button", "#checkin-result")
+    assert "walk-ins" in tap(members_only, "#checkin-button", "#checkin-problem")
+    assert "not open" in tap(later, "#checkin-button", "#checkin-problem")
+    page.goto(f"{base}/volunteering/checkin/{walk_in['activity_id']}?lang=zh")

@@ -85,22 +85,55 @@ def _new_account(session: Session, **fields) -> Account:
     return account
 
 
-def register_volunteer(session: Session, data: dict) -> Account:
-    """Create a volunteer's account and, in services/volunteers, their profile."""
-    unit(session, data["home_unit_id"], "home_unit_id", ("community",))
+def registration_problems(session: Session, data: dict) -> list[DomainError]:
+    """Everything the records say is wrong with a registration, all at once (a form names every
+    mistake in one answer): the community and team, the password's strength, the consent an
+    ethnicity needs and a number already registered. Fields that are missing are left to the
+    schema."""
+    checks = []
+    if data.get("home_unit_id"):
+        checks.append(lambda: unit(session, data["home_unit_id"], "home_unit_id", ("community",)))
     if data.get("team_id"):
-        unit(session, data["team_id"], "team_id", ("volunteer_team",))
-    _check_password_strength(data["password"], data["phone"])
+        checks.append(lambda: unit(session, data["team_id"], "team_id", ("volunteer_team",)))
+    if data.get("password"):
+        checks.append(lambda: _check_password_strength(data["password"], data.get("phone") or ""))
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except DomainError as error:
+            problems.append(error)
     if data.get("ethnicity") and not data.get("ethnicity_consent"):
-        raise DomainError(
-            "填写民族须同意用于统计",
-            code="consent-required",
-            errors={"ethnicity_consent": ["填写民族须勾选同意（仅用于不少于 5 人的汇总统计）"]},
+        problems.append(
+            DomainError(
+                "填写民族须同意用于统计",
+                code="consent-required",
+                errors={"ethnicity_consent": ["填写民族须勾选同意（仅用于不少于 5 人的汇总统计）"]},
+            )
         )
-    if session.scalar(select(Account.id).where(Account.phone == data["phone"])):
-        raise Conflict(
-            "该手机号已注册", code="duplicate-account", errors={"phone": ["该手机号已注册"]}
+    if data.get("phone") and session.scalar(
+        select(Account.id).where(Account.phone == data["phone"])
+    ):
+        problems.append(
+            Conflict(
+                "该手机号已注册", code="duplicate-account", errors={"phone": ["该手机号已注册"]}
+            )
         )
+    return problems
+
+
+def register_volunteer(session: Session, data: dict) -> Account:
+    """Create a volunteer's account and, in services/volunteers, their profile. One problem is
+    refused as itself (its code and status); several together as one answer naming them all."""
+    problems = registration_problems(session, data)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        errors: dict[str, list] = {}
+        for problem in problems:
+            for field, messages in problem.errors.items():
+                errors.setdefault(field, []).extend(messages)
+        raise DomainError("请检查填写的内容", code="validation", errors=errors, status=422)
     account = _new_account(
         session,
         username=data["phone"],

@@ -49,6 +49,8 @@ AUDIT_ACTIONS = {
     "revoked": "撤销表彰",
     "cancelled": "取消评选",
 }
+# who did an act whose author only the cycle's committee may know (the ledger withholds it)
+ANONYMOUS = {"committee_member": "一位评审委员", "resident": "一位居民"}
 CYCLE_STATUS = CycleStatus.labels()
 STEPS = ("open", "notice", "publish", "cancel", "revoke", "tie-break", "propose")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -127,8 +129,20 @@ def _award_helpers():
         except DomainError:
             return []
 
+    def my_award_objections(cycle_id: str | None = None) -> list[dict]:
+        """The signed-in person's own objections with the committee's decisions (of one cycle
+        when ``cycle_id`` is given; none when the ledger is away)."""
+        if not current_user.is_authenticated:
+            return []
+        try:
+            items = _ledger("GET", "/award-objections/mine")["items"]
+        except DomainError:
+            return []
+        return [o for o in items if cycle_id in (None, o["cycle_id"])]
+
     return {
         "my_award_certificates": my_award_certificates,
+        "my_award_objections": my_award_objections,
         "AWARD_CYCLE_STATUS": CYCLE_STATUS,
         "AWARD_CANDIDATE_STATUS": CANDIDATE_STATUS,
         "AWARD_OUTCOMES": OUTCOMES,

@@ -28,6 +28,7 @@ from web.forms import AwardCycleForm
 from web.i18n import _, explain, render
 from web.identity import current_principal, require_account
 from web.pages_awards._common import (
+    ANONYMOUS,
     CYCLE_STATUS,
     DECISIONS,
     MANAGING,
@@ -218,6 +219,7 @@ def _cycle_page(cycle_id: str, problems: dict | None = None, status: int = 200):
     names.update(
         operations.account_names(db(), found["committee"])
     )  # web's own names are the current ones
+    objectors = operations.account_names(db(), (o.get("lodged_by") for o in objections))
     return render_template(
         "awards_cycle.html",
         cycle=found,
@@ -227,6 +229,7 @@ def _cycle_page(cycle_id: str, problems: dict | None = None, status: int = 200):
         may_tell=may_tell,
         mine=mine,
         names=names,
+        objectors=objectors,
         problems=problems or {},
         posted=request.form if problems else {},
         best_month=max(
@@ -378,9 +381,13 @@ def audit(cycle_id):
     trail = _ledger("GET", f"/award-cycles/{cycle_id}/audit")["items"]
     candidates = _ledger("GET", f"/award-cycles/{cycle_id}/candidates")["items"]
     people = {c["candidate_id"]: c["name"] for c in candidates}
-    names = operations.account_names(db(), (item["actor_id"] for item in trail))
+    names = operations.account_names(db(), (i["actor_id"] for i in trail if i["actor_id"]))
     for item in trail:
-        item["who"] = names.get(item["actor_id"]) or item["detail"].get("by") or ""
+        item["who"] = (
+            _(ANONYMOUS[item["anonymous_as"]])
+            if item.get("anonymous_as") in ANONYMOUS
+            else names.get(item["actor_id"]) or item["detail"].get("by") or ""
+        )
         item["about"] = _describe(item["detail"], people)
     return render_template("awards_audit.html", cycle=found, trail=trail)
 

@@ -33,14 +33,17 @@
   /* The organizer's live code screen: a new code (and QR) every step, the seconds left shown. */
   function live(box) {
     var expires = new Date(document.getElementById('expires').dataset.expires);
+    var seconds = box.dataset.seconds || '{n} s';  /* "{n} 秒" on the Chinese page */
     function tick() {
       var left = Math.max(0, Math.round((expires - new Date()) / 1000));
-      document.getElementById('expires').textContent = left + ' s';
+      document.getElementById('expires').textContent = seconds.replace('{n}', left);
     }
     function refresh() {
       fetch(box.dataset.source, {credentials: 'same-origin', cache: 'no-store'})
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (shown) {
+          /* Check-in opened or closed since the screen was drawn: draw it again, warning and all. */
+          if ((shown.window || 'open') !== box.dataset.window) { window.location.reload(); return; }
           document.getElementById('code').textContent = shown.code;
           document.getElementById('qr').innerHTML = shown.qr_svg;
           expires = new Date(shown.expires_at);

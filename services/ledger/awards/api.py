@@ -11,6 +11,7 @@ from services.common.errors import Conflict
 from services.common.idempotency import idempotent
 from services.ledger.awards import documents
 from services.ledger.awards import operations as ops
+from services.ledger.awards.objection_schemas import AwardMyObjectionList
 from services.ledger.awards.schemas import (
     AwardAuditList,
     AwardCandidateList,
@@ -222,7 +223,7 @@ def public_notice(cycle_id):
 def list_objections(cycle_id):
     """The objections and the committee's decisions (committee and staff in scope)."""
     session, found, who = _visible(cycle_id)
-    return {"items": ops.objections(session, found)}
+    return {"items": ops.objections(session, found, who)}
 
 
 @cycles.post("/<cycle_id>/objections")
@@ -235,7 +236,7 @@ def lodge_objection(body, cycle_id):
     with transaction() as session:
         objection = ops.lodge_objection(session, who, cycle_id, body)
         found = ops.cycle(session, cycle_id)
-        return next(o for o in ops.objections(session, found) if o["id"] == objection.id)
+        return next(o for o in ops.objections(session, found, who) if o["id"] == objection.id)
 
 
 @cycles.post("/<cycle_id>/objections/<objection_id>/decision")
@@ -248,7 +249,7 @@ def decide_objection(body, cycle_id, objection_id):
     with transaction() as session:
         objection = ops.decide_objection(session, who, cycle_id, objection_id, body)
         found = ops.cycle(session, cycle_id)
-        return next(o for o in ops.objections(session, found) if o["id"] == objection.id)
+        return next(o for o in ops.objections(session, found, who) if o["id"] == objection.id)
 
 
 @cycles.post("/<cycle_id>/proposals")
@@ -291,7 +292,7 @@ def cancel(body, cycle_id):
 def audit_trail(cycle_id):
     """Every act on the cycle: who, what, when."""
     session, found, who = _visible(cycle_id)
-    return {"items": ops.audit_trail(session, found)}
+    return {"items": ops.audit_trail(session, found, who)}
 
 
 @cycles.get("/<cycle_id>/export.xlsx")
@@ -306,8 +307,8 @@ def export(cycle_id):
     data = documents.export_workbook(
         ops.cycle_dict(session, found, who),
         ops.candidates_page(session, found, who),
-        ops.objections(session, found),
-        ops.audit_trail(session, found),
+        ops.objections(session, found, who),
+        ops.audit_trail(session, found, who),
     )
     return Response(
         data,
@@ -371,3 +372,11 @@ def my_certificates():
     """The caller's own certificates."""
     who = require_principal()
     return {"items": ops.my_certificates(db(), who.account_id)}
+
+
+@honors.get("/award-objections/mine")
+@honors.response(200, AwardMyObjectionList)
+def my_objections():
+    """The caller's own objections with the committee's decision on each."""
+    who = require_principal()
+    return {"items": ops.my_objections(db(), who.account_id)}

@@ -29,6 +29,8 @@ from services.common.states import (
 FONT = "STSong-Light"  # a CID font every PDF reader has: Chinese without a font file
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 VERIFY_PATH = "/honors/verify/"  # web's public verification page
+# who did an act whose author only the committee may know (a vote, an objection)
+ANONYMOUS_IN_EXPORT = {"committee_member": "一位评审委员", "resident": "一位居民"}
 
 
 def render_certificate(check: dict, base_url: str) -> bytes:
@@ -264,7 +266,8 @@ def export_workbook(cycle: dict, candidates: list[dict], objections: list[dict],
         [
             [
                 str(t["at"]),
-                t["detail"].get("by") or t["actor_id"],
+                t["detail"].get("by")
+                or ANONYMOUS_IN_EXPORT.get(t.get("anonymous_as"), t["actor_id"]),
                 t["action"],
                 str({k: v for k, v in t["detail"].items() if k != "by"}),
             ]

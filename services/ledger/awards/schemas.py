@@ -231,9 +231,7 @@ class AwardVoteOut(Schema):
     member_id = Text()
     member_name = Text()
     decision = Text(metadata={"description": "approve | reject | abstain | recused"})
-    comment = Text(
-        multiline=True,
-    )
+    comment = Text(multiline=True)
     comment_message = fields.Nested(MessageOut, allow_none=True)  # an automatic recusal's
     automatic = fields.Boolean()
     cast_at = fields.DateTime()
@@ -340,6 +338,7 @@ class AwardObjectionOut(Schema):
     reason = Text(
         multiline=True,
     )
+    lodged_by = Text(allow_none=True, metadata={"description": "for the committee only"})
     lodged_at = fields.DateTime()
     status = Text(metadata={"description": "pending | upheld | dismissed"})
     decided_by_name = Text(allow_none=True)
@@ -389,7 +388,8 @@ class AwardAuditOut(Schema):
     """One recorded act."""
 
     at = fields.DateTime()
-    actor_id = Text()
+    actor_id = Text(allow_none=True)
+    anonymous_as = Text(allow_none=True, metadata={"description": "committee_member | resident"})
     action = Text()
     detail = fields.Dict()
 

@@ -32,6 +32,7 @@ from services.volunteers.operations.codes import (
     TooManyWrongCodes,
     attempt_keys,
     checkin_code,
+    checkin_scan_token,
 )
 from services.volunteers.operations.profiles import (
     get_volunteer,
@@ -76,6 +77,7 @@ __all__ = [
     "check_in",
     "check_out",
     "checkin_code",
+    "checkin_scan_token",
     "confirm_attendance",
     "confirmed_hours",
     "get_activity",

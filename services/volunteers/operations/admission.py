@@ -23,7 +23,7 @@ import functools
 from sqlalchemy import String, bindparam, case, literal, or_, select
 from sqlalchemy.orm import Session
 
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError, Message, NotFound
 from services.common.states import ActivityStatus, AttendanceStatus, SignupStatus
 from services.common.types import UTCDateTime
 from services.volunteers.models import ActivityView, Attendance, Signup, Volunteer
@@ -46,8 +46,13 @@ def refuse_unless_running(activity) -> None:
     if activity.running:
         return
     if activity.status == ActivityStatus.CANCELLED:
-        reason = f"：{activity.cancel_reason}" if activity.cancel_reason else ""
-        raise CheckinRefused(f"活动已取消{reason}", code="activity-cancelled")
+        if activity.cancel_reason:
+            raise CheckinRefused(
+                "活动已取消：{reason}",
+                values={"reason": activity.cancel_reason},
+                code="activity-cancelled",
+            )
+        raise CheckinRefused("活动已取消", code="activity-cancelled")
     raise CheckinRefused("活动已关闭，出勤记录已确定", code="activity-closed")
 
 
@@ -233,11 +238,12 @@ def refusal(session: Session, facts: Facts, location: dict | None, by: str | Non
         )
         if not facts.window_opened:
             return CheckinRefused(
-                f"签到还没开始，将于 {local_time(opens, '%m月%d日 %H:%M')} 开放",
+                "签到还没开始，将于 {time} 开放",
+                values={"time": moment_message(opens)},
                 code="checkin-not-open",
             )
         return CheckinRefused(
-            f"签到已于 {local_time(closes, '%m月%d日 %H:%M')} 结束", code="checkin-closed"
+            "签到已于 {time} 结束", values={"time": moment_message(closes)}, code="checkin-closed"
         )
     if not facts.has_profile:
         if by is None:
@@ -250,8 +256,8 @@ def refusal(session: Session, facts: Facts, location: dict | None, by: str | Non
     if facts.signup_id is not None:
         signup = session.get(Signup, facts.signup_id)
         return CheckinRefused(
-            f"你在候补名单第 {waitlist_position(session, signup)} 位，还没有获得名额，"
-            "这个活动不接受现场报名",
+            "你在候补名单第 {position} 位，还没有获得名额，这个活动不接受现场报名",
+            values={"position": waitlist_position(session, signup)},
             code="waitlisted",
         )
     return CheckinRefused("你没有报名这个活动，这个活动不接受现场签到", code="not-signed-up")
@@ -273,8 +279,20 @@ def _too_far(facts: Facts, location: dict | None) -> DomainError | None:
     )
     if away <= facts.checkin_radius_m:
         return None
-    shown = f"{away / 1000:.1f} 公里" if away >= 1000 else f"{round(away)} 米"
+    shown = (
+        Message("{km} 公里", {"km": f"{away / 1000:.1f}"})
+        if away >= 1000
+        else Message("{metres} 米", {"metres": round(away)})
+    )
     return CheckinRefused(
-        f"你离活动地点约 {shown}，需要在 {facts.checkin_radius_m} 米以内才能签到",
+        "你离活动地点约 {distance}，需要在 {radius} 米以内才能签到",
+        values={"distance": shown, "radius": facts.checkin_radius_m},
         code="too-far",
     )
+
+
+def moment_message(moment) -> Message:
+    """A moment as the city reads it ("03月08日 14:00"), as words web shows in the page's
+    language."""
+    month, day, time = local_time(moment, "%m %d %H:%M").split()
+    return Message("{month}月{day}日 {time}", {"month": month, "day": day, "time": time})

@@ -21,12 +21,18 @@ from services.volunteers.rules import (
     WRONG_CODES_PER_VOLUNTEER,
     code_is_valid,
     current_code,
+    scan_token,
 )
 
 
 def checkin_code(activity: ActivityView, now: datetime | None = None) -> tuple[str, datetime]:
     """The code an organizer's screen shows now, and when it changes."""
     return current_code(activity.checkin_secret, now or utcnow())
+
+
+def checkin_scan_token(activity: ActivityView, now: datetime | None = None) -> str:
+    """The scan token the screen's QR carries now (good for five minutes, at this activity)."""
+    return scan_token(activity.checkin_secret, now or utcnow())
 
 
 class CodeRefused(DomainError):

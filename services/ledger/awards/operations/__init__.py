@@ -11,6 +11,8 @@ Who may do what:
 - tell a candidate's story (事迹): an organizer (or other staff) whose units cover the
   candidate's home unit;
 - vote: members of its committee only;
+- know who voted what and who objected: members of its committee only (everyone else reads the
+  tallies, and the audit trail with those acts' authors withheld);
 - object during the public notice: any signed-in person.
 """
 
@@ -41,6 +43,7 @@ from services.ledger.awards.operations.candidates import (
 from services.ledger.awards.operations.notice import (
     decide_objection,
     lodge_objection,
+    my_objections,
     next_in_rank,
     notices,
     objections,
@@ -96,6 +99,7 @@ __all__ = [
     "is_member",
     "lodge_objection",
     "my_certificates",
+    "my_objections",
     "next_in_rank",
     "notices",
     "objections",

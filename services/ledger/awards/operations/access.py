@@ -40,7 +40,7 @@ def can_manage(session: Session, who: Principal, cycle: AwardCycle) -> bool:
 
 def can_view(session: Session, who: Principal, cycle: AwardCycle) -> bool:
     """Members and staff of the cycle's unit, above it or below it (an organizer of a community
-    nominates its volunteers for the district's cycle) see candidates, evidence and votes."""
+    nominates its volunteers for the district's cycle) see candidates, evidence and tallies."""
     return (
         who.can(STAFF_ROLES, cycle.unit_path)
         or any(path.startswith(cycle.unit_path) for path in who.paths(STAFF_ROLES))

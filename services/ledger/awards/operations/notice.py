@@ -30,7 +30,7 @@ from services.ledger.awards.operations._common import (
     move_cycle,
     today,
 )
-from services.ledger.awards.operations.access import require_manage
+from services.ledger.awards.operations.access import is_member, require_manage
 from services.ledger.awards.operations.candidates import _candidates, _hours, candidate
 from services.ledger.awards.operations.voting import standing
 
@@ -205,9 +205,11 @@ def propose(session: Session, who: Principal, cycle_id: str, candidate_id: str) 
     return found
 
 
-def objections(session: Session, found: AwardCycle) -> list[dict]:
-    """The objections of a cycle with the decisions (for the committee)."""
+def objections(session: Session, found: AwardCycle, who: Principal | None = None) -> list[dict]:
+    """The objections of a cycle with the decisions; who lodged each only for the committee
+    (and for the objector themself)."""
     names = {c.id: c.name for c in _candidates(session, found.id)}
+    named = who is not None and is_member(session, who, found)
     rows = session.scalars(
         select(Objection).where(Objection.cycle_id == found.id).order_by(Objection.lodged_at)
     ).all()
@@ -217,6 +219,7 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
             "candidate_id": o.candidate_id,
             "candidate_name": names.get(o.candidate_id, ""),
             "reason": o.reason,
+            "lodged_by": o.lodged_by if named or (who and o.lodged_by == who.account_id) else None,
             "lodged_at": o.lodged_at,
             "status": o.status,
             "decided_by_name": o.decided_by_name,
@@ -226,6 +229,39 @@ def objections(session: Session, found: AwardCycle) -> list[dict]:
         }
         for o in rows
     ]
+
+
+def my_objections(session: Session, account_id: str) -> list[dict]:
+    """The caller's own objections, newest first, with the committee's decision on each (as the
+    committee's, not a member's) and where the cycle stands."""
+    rows = session.execute(
+        select(Objection, AwardCycle, Candidate)
+        .join(AwardCycle, AwardCycle.id == Objection.cycle_id)
+        .join(Candidate, Candidate.id == Objection.candidate_id)
+        .where(Objection.lodged_by == account_id)
+        .order_by(Objection.lodged_at.desc(), Objection.id)
+    ).all()
+    answer = []
+    for objection, found, picked in rows:
+        same = session.scalars(select(Objection).where(Objection.candidate_id == picked.id))
+        answer.append(
+            {
+                "id": objection.id,
+                "cycle_id": found.id,
+                "cycle_title": found.title,
+                "cycle_status": found.status,
+                "unit_name": found.unit_name,
+                "candidate_id": picked.id,
+                "candidate_name": picked.name,
+                "reason": objection.reason,
+                "lodged_at": objection.lodged_at,
+                "status": objection.status,
+                "decision_reason": objection.decision_reason,
+                "decision_message": _decision_meaning(objection, list(same)),
+                "decided_at": objection.decided_at,
+            }
+        )
+    return answer
 
 
 def _decision_meaning(objection: Objection, rows) -> dict | None:

@@ -18,7 +18,7 @@ from services.ledger.awards.models import (
     CommitteeMember,
 )
 from services.ledger.awards.operations._common import comment_meaning
-from services.ledger.awards.operations.access import _members, can_manage
+from services.ledger.awards.operations.access import _members, can_manage, is_member
 from services.ledger.awards.operations.candidates import _candidates, _hours
 from services.ledger.awards.operations.notice import next_in_rank
 from services.ledger.awards.operations.voting import _votes, standing
@@ -114,12 +114,15 @@ def cycle_dict(session: Session, found: AwardCycle, who: Principal | None = None
 
 
 def candidates_page(session: Session, found: AwardCycle, who: Principal) -> list[dict]:
-    """Every candidate with evidence, story, tally, the votes and the caller's own vote."""
+    """Every candidate with evidence, story, tally and the caller's own vote; who voted what
+    only for the cycle's committee (others with access read the tally and the outcome)."""
     candidates = _candidates(session, found.id)
     tallies, selection = standing(session, found, candidates)
     votes = defaultdict(list)
+    named = is_member(session, who, found)
     for vote in _votes(session, found.id):
-        votes[vote.candidate_id].append(vote)
+        if named or vote.member_id == who.account_id:
+            votes[vote.candidate_id].append(vote)
     certificates = {
         c.candidate_id: c
         for c in session.scalars(select(Certificate).where(Certificate.cycle_id == found.id))
@@ -178,19 +181,37 @@ def candidates_page(session: Session, found: AwardCycle, who: Principal) -> list
     return items
 
 
-def audit_trail(session: Session, found: AwardCycle) -> list[dict]:
-    """Every recorded act on the cycle, oldest first."""
+# Acts whose author only the cycle's committee may know, and who they are to everyone else.
+CONFIDENTIAL_ACTS = {
+    "voted": "committee_member",
+    "vote_changed": "committee_member",
+    "recused": "committee_member",
+    "objection_lodged": "resident",
+}
+
+
+def audit_trail(session: Session, found: AwardCycle, who: Principal) -> list[dict]:
+    """Every recorded act on the cycle, oldest first; for anyone outside its committee a vote is
+    a committee member's and an objection a resident's (no name, id, decision or reason)."""
     rows = session.scalars(
         select(AuditEntry)
         .where(AuditEntry.subject_id == found.id, AuditEntry.action.startswith("award."))
         .order_by(AuditEntry.id)
     )
-    return [
-        {
-            "at": row.at,
-            "actor_id": row.actor_id,
-            "action": row.action.removeprefix("award."),
-            "detail": json.loads(row.detail),
-        }
-        for row in rows
-    ]
+    named = is_member(session, who, found)
+    trail = []
+    for row in rows:
+        action, detail = row.action.removeprefix("award."), json.loads(row.detail)
+        hidden = None if named or row.actor_id == who.account_id else CONFIDENTIAL_ACTS.get(action)
+        if hidden:
+            detail = {key: detail[key] for key in ("candidate_id",) if key in detail}
+        trail.append(
+            {
+                "at": row.at,
+                "actor_id": None if hidden else row.actor_id,
+                "anonymous_as": hidden,
+                "action": action,
+                "detail": detail,
+            }
+        )
+    return trail
