@@ -22,7 +22,7 @@ def _sign_in(page: Page, username: str) -> None:
 def _checked(page: Page, locale: str) -> list[str]:
     return (
         page_checks.overflow(page)
-        + page_checks.contrast(page)
+        + page_checks.accessibility(page)
         + page_checks.small_targets(page)
         + page_checks.wrong_language(page, locale)
     )
