@@ -92,6 +92,8 @@ class Settings:
     sms_adapter: str = "log"  # web/sms.py: `log` (development) or a provider's `module:Class`
     # The ledger's volunteer stars: the cumulative confirmed hours at which each is earned.
     star_hours: tuple[int, ...] = DEFAULT_STAR_HOURS
+    # The one base URL as people reach it (SHILIU_PUBLIC_URL): what printed documents point to.
+    public_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -140,6 +142,7 @@ class Settings:
             fault=env.get("SHILIU_FAULT", ""),
             sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
             star_hours=star_hours(env.get(STAR_HOURS_VARIABLE, "")),
+            public_url=(env.get("SHILIU_PUBLIC_URL", "").strip() or cls.public_url).rstrip("/"),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -5,7 +5,9 @@ infra/cli.py)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
+from dataclasses import replace
 
 import click
 from tqdm import tqdm
@@ -30,7 +32,18 @@ def dev(host: str, port: int, no_seed: bool, no_history: bool) -> None:
     publishes again whatever was left."""
     from infra.dev import run
 
-    run(Settings.from_env(), host, port, seed=not no_seed, history=not no_history)
+    run(served_settings(host, port), host, port, seed=not no_seed, history=not no_history)
+
+
+def served_settings(host: str, port: int, env: dict[str, str] | None = None) -> Settings:
+    """The settings of `shiliu dev` serving at host:port: unless SHILIU_PUBLIC_URL says
+    otherwise, documents point to where it serves."""
+    env = dict(os.environ if env is None else env)
+    settings = Settings.from_env(env)
+    if env.get("SHILIU_PUBLIC_URL", "").strip():
+        return settings
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return replace(settings, public_url=f"http://{shown}:{port}")
 
 
 @click.command()

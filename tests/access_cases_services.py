@@ -241,6 +241,12 @@ SERVICE_CASES = [
         {**signed_in(200), "volunteer": 403, "organizer_out": 403},
         path=lambda c: f"/api/v1/ledger/standings?unit_id={c.unit(FC).unit_id}",
     ),
+    Case(
+        "ledger",
+        "GET",
+        "/api/v1/ledger/standings/community",
+        {**signed_in(404), "volunteer": 200},  # staff have no community of their own
+    ),
     Case("ledger", "GET", "/api/v1/ledger/verify", admin_only(200)),
     Case("ledger", "GET", "/api/v1/ledger/adjustments", admin_only(200)),
     Case(
@@ -256,6 +262,14 @@ SERVICE_CASES = [
         "/api/v1/ledger/adjustments/<adjustment_id>/approve",
         admin_only(200),
         path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_approve}/approve",
+    ),
+    Case(
+        "ledger",
+        "POST",
+        "/api/v1/ledger/adjustments/<adjustment_id>/reject",
+        admin_only(200),
+        path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_reject}/reject",
+        body=lambda c: {"reason": "重复申请，驳回"},
     ),
     Case("ledger", "GET", "/api/v1/ledger/rules", every(200)),
     Case(

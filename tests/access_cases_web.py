@@ -436,7 +436,7 @@ WEB_CASES = [
         "web",
         "GET",
         "/points/standings",
-        {**PAGES_NEEDING_SIGN_IN, "volunteer": 403},
+        PAGES_NEEDING_SIGN_IN,  # a volunteer sees their rank in their community
         page=True,
     ),
     Case("web", "GET", "/points/rules", PAGES_NEEDING_SIGN_IN, page=True),
@@ -450,5 +450,13 @@ WEB_CASES = [
         CSRF_REFUSED,
         page=True,
         path=lambda c: f"/points/adjustments/{c.adjustment_to_approve}/approve",
+    ),
+    Case(
+        "web",
+        "POST",
+        "/points/adjustments/<adjustment_id>/reject",
+        CSRF_REFUSED,
+        page=True,
+        path=lambda c: f"/points/adjustments/{c.adjustment_to_reject}/reject",
     ),
 ]

@@ -363,6 +363,14 @@ def prepare(city):
     )
     assert asked.status_code == 201, asked.get_data(as_text=True)
     city.adjustment_to_approve = asked.get_json()["id"]
+    to_reject = city.call(
+        "POST",
+        "/api/v1/ledger/adjustments",
+        "admin-two",
+        json={"volunteer_id": demo_volunteer(city), "points": 4, "reason": "重复申请"},
+    )
+    assert to_reject.status_code == 201, to_reject.get_data(as_text=True)
+    city.adjustment_to_reject = to_reject.get_json()["id"]
     second_resident = city.register("13700009998", name="另一位居民").get_json()["id"]
     for volunteer, hours in ((demo_volunteer(city), "2"), (resident, "1"), (second_resident, "1")):
         wait_for(

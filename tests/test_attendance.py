@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+from pdf_support import pdf_text, qr_codes
 from pypdf import PdfReader
 from volunteering import activity_payload
 
@@ -189,10 +190,31 @@ def test_a_volunteer_downloads_an_hours_certificate_that_anyone_can_verify(desk)
     # The same records give the same certificate; anyone can check its code.
     again = desk.call("GET", "/api/v1/volunteers/me/certificate.pdf", volunteer)
     assert code in "".join(p.extract_text() for p in PdfReader(io.BytesIO(again.data)).pages)
+    # Its verification address is whole (the configured public base URL), also as a QR code
+    # that a phone opens, as on the 民族团结之星 certificate.
+    url = f"{desk.settings.public_url}/volunteering/verify/{code}"
+    assert url.startswith("http://127.0.0.1:8000/")  # the one base URL, by default
+    assert url in pdf_text(answer.data).replace("\n", "")
+    assert qr_codes(answer.data) == [url]
     checked = desk.client().get(f"/api/v1/hours-certificates/{code}").get_json()
     assert checked["display_name"] == "志愿者1" and checked["total_hours"] == 3.5
     assert checked["records"] == 1
     assert desk.client().get("/api/v1/hours-certificates/SLH-NOPE").status_code == 404
+
+
+def test_documents_name_the_platform_by_its_configured_public_base_url():
+    from events.settings import Settings
+
+    assert Settings.from_env({}).public_url == "http://127.0.0.1:8000"
+    configured = Settings.from_env({"SHILIU_PUBLIC_URL": "https://shiliu.example.cn/"})
+    assert configured.public_url == "https://shiliu.example.cn"
+    # `shiliu dev --port 9000` prints its own address unless one is configured.
+    from infra.commands import served_settings
+
+    assert served_settings("127.0.0.1", 9000, {}).public_url == "http://127.0.0.1:9000"
+    assert served_settings("0.0.0.0", 8000, {}).public_url == "http://127.0.0.1:8000"
+    told = served_settings("0.0.0.0", 9000, {"SHILIU_PUBLIC_URL": "https://shiliu.example.cn"})
+    assert told.public_url == "https://shiliu.example.cn"
 
 
 def test_group_aggregates_need_five_people_and_three_groups():

@@ -10,6 +10,9 @@ import re
 
 import pytest
 from awards_support import PASSWORD, cycle_body, days_later, live_a_year, with_statement
+from pdf_support import qr_codes
+
+from services.common.app import service_context
 
 
 @pytest.fixture(scope="module")
@@ -332,6 +335,9 @@ def test_publication_fills_the_honor_roll_and_certificates_verify(city, year, mo
     pdf = anonymous.get(f"/honors/certificates/{code}.pdf")
     assert pdf.status_code == 200 and pdf.content_type == "application/pdf"
     assert pdf.data.startswith(b"%PDF")
+    # Its QR code opens the public verification page, whichever way the PDF was fetched.
+    public = service_context(city.web).settings.public_url
+    assert qr_codes(pdf.data) == [f"{public}/honors/verify/{code}"]
     assert anonymous.get(f"/honors/verify?code={code.lower()}").status_code == 302
     assert anonymous.get("/honors/verify?code=").status_code == 422
     unknown = anonymous.get("/honors/verify/SL-2026-NOSUCHXX")

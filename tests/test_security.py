@@ -190,7 +190,7 @@ def test_the_header_leads_everyone_signed_in_to_their_points(city):
 
 
 def test_a_page_refused_to_a_volunteer_is_titled_no_permission(city):
-    answer = _signed_in_client(city, "13800000001").get("/points/standings")
+    answer = _signed_in_client(city, "13800000001").get("/points/adjustments")
     assert answer.status_code == 403
     assert "<title>没有权限" in answer.get_data(as_text=True)
 

@@ -15,6 +15,7 @@ from flask_login import login_required
 from services.common.app import db
 from services.common.auth import STAFF_ROLES
 from services.common.errors import DomainError, Message
+from services.common.states import AdjustmentStatus
 from web import operations, services_client
 from web.i18n import _, current_locale, explain, render, render_errors
 from web.identity import access_token_for, current_principal, require_account
@@ -71,11 +72,12 @@ def mine():
 @bp.get("/standings")
 @login_required
 def standings():
-    """Standings of a unit for a month, a year or any period (staff in scope)."""
+    """Standings of a unit for a month, a year or any period (staff in scope); a volunteer
+    sees their own rank among their community."""
     who = current_principal()
     paths = who.paths(STAFF_ROLES)
     if not paths:
-        raise DomainError(_("只有工作人员可以查看积分排行"), code="staff-only", status=403)
+        return _community_standings()
     units = [u for u in operations.units(db()) if any(u.path.startswith(p) for p in paths)]
     this_year = date.today().year
     params = {
@@ -98,6 +100,32 @@ def standings():
         params=params,
         board=board,
         errors=errors,
+        this_year=this_year,
+    ), (422 if errors else 200)
+
+
+def _community_standings():
+    """A volunteer's rank and their community's standings, by names as on the honor roll."""
+    this_year = date.today().year
+    params = {
+        "from": request.args.get("from") or f"{this_year}-01-01",
+        "to": request.args.get("to") or f"{this_year}-12-31",
+        "page": _page(),
+    }
+    errors: dict = {}
+    try:
+        board = _ledger("GET", "/standings/community", params=params)
+    except DomainError as error:
+        if error.status != 422:
+            raise
+        errors = render_errors((error.errors or {}).get("query", error.errors or {}))
+        board = _ledger("GET", "/standings/community", params={"page": 1})
+    return render_template(
+        "points_community.html",
+        params=params,
+        board=board,
+        errors=errors,
+        page=params["page"],
         this_year=this_year,
     ), (422 if errors else 200)
 
@@ -146,7 +174,7 @@ def rules():
 @bp.route("/adjustments", methods=["GET", "POST"])
 @login_required
 def adjustments():
-    """Adjustments awaiting approval, and asking for a new one (administrators)."""
+    """Adjustments awaiting approval and decided, and asking for a new one (administrators)."""
     errors: dict = {}
     if request.method == "POST":
         points = request.form.get("points", "").strip()
@@ -165,15 +193,29 @@ def adjustments():
             if error.status != 422:
                 raise
             errors = _field_errors(error)
+    return _adjustments_page(errors, 422 if errors else 200)
+
+
+def _adjustments_page(
+    errors: dict, status: int, rejecting: str | None = None, reject_errors: list | None = None
+):
+    """The adjustments awaiting approval, the decided ones, and the form to ask for one."""
     pending = _ledger("GET", "/adjustments", params={"status": "pending", "page": _page()})
+    decided = _ledger("GET", "/adjustments", params={"status": "decided", "per_page": 20})
+    people = [a["requested_by"] for a in pending["items"] + decided["items"]]
+    people += [a["approved_by"] or a["rejected_by"] for a in decided["items"]]
     return render_template(
         "points_adjustments.html",
         pending=pending,
-        names=operations.account_names(db(), (a["requested_by"] for a in pending["items"])),
+        decided=decided,
+        names=operations.account_names(db(), (p for p in people if p)),
         errors=errors,
-        form=request.form,
+        form=request.form if not rejecting else {},
+        rejecting=rejecting,  # the adjustment whose rejection was refused, with why
+        reject_errors=reject_errors or [],
+        statuses=AdjustmentStatus.labels(),
         me=require_account().id,
-    ), (422 if errors else 200)
+    ), status
 
 
 @bp.post("/adjustments/<adjustment_id>/approve")
@@ -186,5 +228,28 @@ def approve(adjustment_id):
     except DomainError as error:
         if error.status >= 500:
             raise
+        flash(explain(error), "error")
+    return redirect(url_for("points.adjustments"))
+
+
+@bp.post("/adjustments/<adjustment_id>/reject")
+@login_required
+def reject(adjustment_id):
+    """Reject another administrator's adjustment, with a reason."""
+    reason = request.form.get("reason", "").strip()
+    try:
+        if len(reason) < 2:
+            raise DomainError(
+                _("请写明驳回原因"), errors={"reason": [_("请写明驳回原因")]}, status=422
+            )
+        _ledger("POST", f"/adjustments/{adjustment_id}/reject", json={"reason": reason})
+        flash(_("已驳回，这项调整不会记入账本"), "success")
+    except DomainError as error:
+        if error.status >= 500:
+            raise
+        if error.status == 422:
+            why = _field_errors(error).get("reason") or [explain(error)]
+            flash(why[0], "error")  # on a phone the row's own message may be scrolled away
+            return _adjustments_page({}, 422, adjustment_id, why)
         flash(explain(error), "error")
     return redirect(url_for("points.adjustments"))

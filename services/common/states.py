@@ -89,10 +89,11 @@ class AttendanceStatus(Labelled):
 
 
 class AdjustmentStatus(Labelled):
-    """A manual adjustment waits for a second administrator's approval."""
+    """A manual adjustment waits for a second administrator, who approves or rejects it."""
 
     PENDING = "pending", "待审批"
     APPROVED = "approved", "已批准"
+    REJECTED = "rejected", "已驳回"
 
 
 # ---- award cycles ------------------------------------------------------------------------

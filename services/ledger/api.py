@@ -23,6 +23,9 @@ from services.ledger.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     AdjustmentPage,
+    AdjustmentRejectIn,
+    CommunityStandingsArgs,
+    CommunityStandingsOut,
     LedgerPageArgs,
     RuleIn,
     RuleList,
@@ -115,6 +118,27 @@ def standings(args):
     }
 
 
+@blp.get("/standings/community")
+@blp.arguments(CommunityStandingsArgs, location="query")
+@blp.response(200, CommunityStandingsOut)
+def community_standings(args):
+    """The signed-in volunteer's own rank and their home unit's standings (names only)."""
+    who = require_principal()
+    end = args["to"] or operations.today()
+    start = args["from_"] or date(end.year, 1, 1)
+    if start > end:
+        raise DomainError(
+            "结束日期不能早于开始日期",
+            code="validation",
+            errors={"to": ["结束日期不能早于开始日期"]},
+            status=422,
+        )
+    answer = operations.community_standings(
+        db(), who.account_id, start=start, end=end, page=args["page"], per_page=args["per_page"]
+    )
+    return {**answer, "from_": start, "to": end}
+
+
 @blp.get("/verify")
 @roles("admin")
 @blp.response(200, VerifyOut)
@@ -165,6 +189,18 @@ def approve_adjustment(adjustment_id):
     who = _require_admin_somewhere()
     with transaction() as session:
         adjustment = operations.approve_adjustment(session, who, adjustment_id)
+        return operations.adjustment_dict(adjustment)
+
+
+@blp.post("/adjustments/<adjustment_id>/reject")
+@roles("admin")
+@blp.arguments(AdjustmentRejectIn)
+@blp.response(200, AdjustmentOut)
+def reject_adjustment(body, adjustment_id):
+    """Reject another administrator's adjustment with a reason: it never counts."""
+    who = _require_admin_somewhere()
+    with transaction() as session:
+        adjustment = operations.reject_adjustment(session, who, adjustment_id, body["reason"])
         return operations.adjustment_dict(adjustment)
 
 

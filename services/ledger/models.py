@@ -244,7 +244,8 @@ class NoShowState(Base):
 
 
 class Adjustment(Base):
-    """A manual adjustment: requested by one administrator, counted once a second approves."""
+    """A manual adjustment: requested by one administrator, counted once a second approves
+    (or never, once a second rejects it with a reason)."""
 
     __tablename__ = "adjustments"
 
@@ -258,6 +259,9 @@ class Adjustment(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String(64))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(200))
     entry_id: Mapped[str | None] = mapped_column(String(36))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
 

@@ -105,6 +105,51 @@ class StandingsOut(Schema):
     to = Date()
 
 
+class CommunityStandingsArgs(PageArgs):
+    """Which period to rank a volunteer's community in (default: this year so far)."""
+
+    from_ = Date(data_key="from", load_default=None)
+    to = Date(load_default=None)
+
+    @validates_schema
+    def _period(self, data, **_kwargs):
+        start, end = data.get("from_"), data.get("to")
+        if start and end and start > end:
+            raise ValidationError("结束日期不能早于开始日期", "to")
+        if start and end and (end - start).days > 3660:
+            raise ValidationError("时间范围最长十年", "from")
+
+
+class CommunityStandingOut(Schema):
+    """A volunteer's place as their neighbours see it: rank, name (as on the honor roll), points."""
+
+    rank = fields.Integer()
+    name = Text(allow_none=True)
+    points = fields.Integer()
+    me = fields.Boolean(metadata={"description": "the row of the volunteer who asked"})
+
+
+class MyStandingOut(Schema):
+    """The asking volunteer's own rank and points."""
+
+    rank = fields.Integer()
+    points = fields.Integer()
+
+
+class CommunityStandingsOut(Schema):
+    """A volunteer's own rank and one page of their home unit's standings."""
+
+    unit_id = Text()
+    unit_name = Text()
+    mine = fields.Nested(MyStandingOut, allow_none=True)
+    items = fields.List(fields.Nested(CommunityStandingOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    from_ = Date(data_key="from")
+    to = Date()
+
+
 class ProblemOut(Schema):
     """Where the chain breaks."""
 
@@ -144,6 +189,17 @@ class AdjustmentIn(Schema):
             raise ValidationError("请写明调整原因")
 
 
+class AdjustmentRejectIn(Schema):
+    """Why a second administrator rejects an adjustment."""
+
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=2, max=200))
+
+    @validates("reason")
+    def _not_blank(self, value, **_kwargs):
+        if len(value.strip()) < 2:
+            raise ValidationError("请写明驳回原因")
+
+
 class AdjustmentOut(Schema):
     """An adjustment and where it stands."""
 
@@ -155,18 +211,25 @@ class AdjustmentOut(Schema):
         multiline=True,
     )
     date = Date()
-    status = Text(metadata={"description": "pending | approved"})
+    status = Text(metadata={"description": "pending | approved | rejected"})
     requested_by = Text()
     requested_at = fields.DateTime()
     approved_by = Text(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
+    rejected_by = Text(allow_none=True)
+    rejected_at = fields.DateTime(allow_none=True)
+    rejection_reason = Text(allow_none=True)
     entry_id = Text(allow_none=True)
 
 
 class AdjustmentArgs(PageArgs):
     """Which adjustments to list."""
 
-    status = Text(load_default=None, validate=validate.OneOf([s.value for s in AdjustmentStatus]))
+    status = Text(
+        load_default=None,
+        validate=validate.OneOf([*(s.value for s in AdjustmentStatus), "decided"]),
+        metadata={"description": "a status, or decided: approved and rejected, latest first"},
+    )
 
 
 class AdjustmentPage(Schema):

@@ -9,7 +9,7 @@ from marshmallow import fields
 
 from events.envelope import utcnow
 from services.common.api import Blueprint, PageArgs, public, roles
-from services.common.app import connection_transaction, db, transaction
+from services.common.app import connection_transaction, db, service_context, transaction
 from services.common.auth import (
     STAFF_ROLES,
     SYSTEM,
@@ -441,7 +441,9 @@ def my_certificate():
     with transaction() as session:
         certificate, volunteer, records = operations.issue_certificate(session, who.account_id)
         units = operations.unit_names(session)
-    pdf = render_certificate(certificate, volunteer, records, units.get(volunteer.home_unit_id, ""))
+    home = units.get(volunteer.home_unit_id, "")
+    public = service_context().settings.public_url
+    pdf = render_certificate(certificate, volunteer, records, home, public)
     return Response(
         pdf,
         mimetype="application/pdf",

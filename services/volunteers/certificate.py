@@ -2,7 +2,8 @@
 
 "谁组织谁记录，谁记录谁证明": every record names the unit that organized the activity and
 confirmed the hours; the certificate lists them, and its verification code can be checked by
-anyone at ``/api/v1/hours-certificates/<code>`` (and on the public page that shows it).
+anyone at ``/api/v1/hours-certificates/<code>`` and on the public page that shows it, whose
+whole address (on the configured public base URL) the certificate prints and carries as a QR code.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from services.common.documents import public_address, qr
 from services.volunteers.rules import local_time
 
 FONT = "STSong-Light"  # a CID font every PDF reader has: Chinese without a font file
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+VERIFY_PATH = "/volunteering/verify/"  # web's public verification page
 
 
-def render_certificate(certificate, volunteer, records: list[dict], home_unit: str) -> bytes:
-    """Render a certificate with its records, issuers and verification code; return PDF bytes."""
+def render_certificate(
+    certificate, volunteer, records: list[dict], home_unit: str, base_url: str
+) -> bytes:
+    """Render a certificate with its records, issuers, verification code and QR code (its
+    address on ``base_url``, the configured public base URL); return PDF bytes."""
+    url = public_address(base_url, VERIFY_PATH + certificate.code)
     title = ParagraphStyle("title", fontName=FONT, fontSize=20, leading=28, alignment=1)
     body = ParagraphStyle("body", fontName=FONT, fontSize=11, leading=18)
     small = ParagraphStyle("small", fontName=FONT, fontSize=9, leading=14, textColor=colors.grey)
@@ -70,7 +77,9 @@ def render_certificate(certificate, volunteer, records: list[dict], home_unit: s
         Paragraph(f"出具时间：{local_time(certificate.issued_at, '%Y年%m月%d日 %H:%M')}", body),
         Spacer(1, 4 * mm),
         Paragraph(f"验证编号：{certificate.code}", body),
-        Paragraph(f"任何人可在平台验证本证明：/volunteering/verify/{certificate.code}", small),
+        Spacer(1, 2 * mm),
+        qr(url, 28 * mm),
+        Paragraph(f"任何人可扫码或访问 {escape(url)} 验证本证明", small),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

@@ -146,6 +146,7 @@ def _walk(live, open_context, locale: str) -> list[Visitor]:
         (f"/volunteering/activities/{activity}", "volunteering.activity"),
         (f"/volunteering/checkin/{activity}", "volunteering.checkin"),
         ("/points", "points.mine"),
+        ("/points/standings", "points.standings"),  # their rank in their community
     ]:
         volunteer.visit(path, endpoint)
 

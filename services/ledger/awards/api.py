@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 
 from services.common.api import Blueprint, public, roles
-from services.common.app import db, transaction
+from services.common.app import db, service_context, transaction
 from services.common.auth import principal, require_principal, verify_staff_statement
 from services.common.errors import Conflict
 from services.common.idempotency import idempotent
@@ -358,7 +358,7 @@ def certificate_pdf(code):
             code="certificate-revoked",
             values={"reason": check["revoked_reason"]},
         )
-    pdf = documents.render_certificate(check, request.host_url)
+    pdf = documents.render_certificate(check, service_context().settings.public_url)
     return Response(
         pdf,
         mimetype="application/pdf",

@@ -9,8 +9,6 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -20,6 +18,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from events.vocabulary import DIMENSIONS
+from services.common.documents import public_address, qr
 from services.common.states import (
     CANDIDATE_IN_EXPORT,
     OUTCOME_IN_EXPORT,
@@ -34,17 +33,10 @@ VERIFY_PATH = "/honors/verify/"  # web's public verification page
 ANONYMOUS_IN_EXPORT = {"committee_member": "一位评审委员", "resident": "一位居民"}
 
 
-def _qr(url: str, size: float) -> Drawing:
-    widget = QrCodeWidget(url, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    return drawing
-
-
 def render_certificate(check: dict, base_url: str) -> bytes:
-    """The certificate of one award (``operations.certificate_check``) as PDF bytes."""
-    url = base_url.rstrip("/") + VERIFY_PATH + check["code"]
+    """The certificate of one award (``operations.certificate_check``) as PDF bytes, its QR
+    code and address on ``base_url`` (the configured public base URL)."""
+    url = public_address(base_url, VERIFY_PATH + check["code"])
     heading = ParagraphStyle("h", fontName=FONT, fontSize=30, leading=40, alignment=1)
     title = ParagraphStyle(
         "t",
@@ -72,7 +64,7 @@ def render_certificate(check: dict, base_url: str) -> bytes:
         Paragraph(escape(check["awarding_unit"]), body),
         Paragraph(f"{issued.year}年{issued.month}月{issued.day}日", body),
         Spacer(1, 6 * mm),
-        _qr(url, 28 * mm),
+        qr(url, 28 * mm),
         Paragraph(f"证书编号：{escape(check['code'])}", small),
         Paragraph(f"扫码或访问 {escape(url)} 验证真伪", small),
     ]

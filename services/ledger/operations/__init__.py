@@ -21,6 +21,7 @@ from services.ledger.operations.adjustments import (
     approve_adjustment,
     list_adjustments,
     post_adjustment,
+    reject_adjustment,
     request_adjustment,
     volunteer_place,
 )
@@ -39,6 +40,7 @@ from services.ledger.operations.rules import (
     rules,
 )
 from services.ledger.operations.standings import (
+    community_standings,
     shown_explanation,
     standings,
     volunteer_ledger,
@@ -51,6 +53,7 @@ from services.ledger.operations.totals import (
 )
 
 __all__ = [
+    "community_standings",
     "ENTRY_NAMESPACE",
     "PRODUCER",
     "REVERSAL_REASONS",
@@ -68,6 +71,7 @@ __all__ = [
     "periods_between",
     "periods_of",
     "post_adjustment",
+    "reject_adjustment",
     "request_adjustment",
     "rule_dict",
     "rule_for",

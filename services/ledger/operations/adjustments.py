@@ -1,4 +1,4 @@
-"""Adjustments: requested by staff, approved by an administrator, posted as rows."""
+"""Adjustments: requested by staff, approved (posted as rows) or rejected by another administrator."""
 
 from __future__ import annotations
 
@@ -116,6 +116,37 @@ def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
     return adjustment
 
 
+def reject_adjustment(session: Session, who, adjustment_id: str, reason: str) -> Adjustment:
+    """A second administrator rejects an adjustment with a reason: it never counts."""
+    from services.common.auth import Forbidden
+
+    adjustment = session.get(Adjustment, adjustment_id, with_for_update=True)
+    if adjustment is None:
+        raise NotFound("调整申请不存在", code="unknown-adjustment")
+    place = volunteer_place(session, adjustment.volunteer_id)
+    _require_admin(who, place[1] if place else "")
+    if adjustment.requested_by == who.account_id:
+        raise Forbidden("积分调整须由另一位管理员审批", code="second-admin-required")
+    done = session.execute(
+        update(Adjustment)
+        .where(Adjustment.id == adjustment.id, Adjustment.status == AdjustmentStatus.PENDING)
+        .values(
+            status=AdjustmentStatus.REJECTED,
+            rejected_by=who.account_id,
+            rejected_at=utcnow(),
+            rejection_reason=reason.strip(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise Conflict("这项调整已经审批过了", code="already-approved")
+    session.refresh(adjustment)
+    audit(
+        session, who.account_id, "adjustment.rejected", adjustment.id, adjustment_dict(adjustment)
+    )
+    return adjustment
+
+
 def post_adjustment(session: Session, adjustment: Adjustment) -> _Row:
     """Write the ledger row of an approved adjustment (also used by the rebuild)."""
     writer = _Writer(session)
@@ -156,12 +187,16 @@ def adjustment_dict(adjustment: Adjustment) -> dict:
         "requested_at": adjustment.requested_at,
         "approved_by": adjustment.approved_by,
         "approved_at": adjustment.approved_at,
+        "rejected_by": adjustment.rejected_by,
+        "rejected_at": adjustment.rejected_at,
+        "rejection_reason": adjustment.rejection_reason,
         "entry_id": adjustment.entry_id,
     }
 
 
 def list_adjustments(session: Session, who, status: str | None, page: int, per_page: int):
-    """Adjustments of volunteers within the caller's administrator scope."""
+    """Adjustments of volunteers within the caller's administrator scope (``status`` a status,
+    or ``decided``: approved and rejected ones, the latest decision first)."""
     paths = who.paths("admin")
     if not paths and not who.system:
         from services.common.auth import Forbidden
@@ -174,12 +209,15 @@ def list_adjustments(session: Session, who, status: str | None, page: int, per_p
     )
     if not who.system:
         query = query.where(or_(*[UnitView.path.startswith(path) for path in paths]))
-    if status:
+    order = [Adjustment.requested_at.desc(), Adjustment.id]
+    if status == "decided":  # approved or rejected, the latest decision first
+        query = query.where(Adjustment.status != AdjustmentStatus.PENDING)
+        decided_at = func.coalesce(Adjustment.approved_at, Adjustment.rejected_at)
+        order = [decided_at.desc(), Adjustment.id]
+    elif status:
         query = query.where(Adjustment.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(
-        query.order_by(Adjustment.requested_at.desc(), Adjustment.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+        query.order_by(*order).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return [{**adjustment_dict(a), "volunteer_name": name} for a, name in rows], total

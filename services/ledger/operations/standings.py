@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from services.common.errors import NotFound
 from services.ledger import rules as r
 from services.ledger.models import (
     ActivityView,
@@ -99,23 +100,9 @@ def volunteer_ledger(
     }
 
 
-def standings(
-    session: Session,
-    *,
-    path: str | None,
-    team_id: str | None,
-    start: date,
-    end: date,
-    page: int,
-    per_page: int,
-) -> tuple[list[dict], int]:
-    """Balances per volunteer for a date range within a unit subtree and/or a team, ranked
-    (ties share a rank, the next rank skips: 1, 2, 2, 4).
-
-    Summed from the totals of a few whole years, months and days (``periods_between``: some
-    added, some taken away again), never from the ledger rows. One statement gives the page, the number of volunteers ranked and,
-    after the first page, how many of them are above it; the ranks follow from those.
-    """
+def _sums(session: Session, path: str | None, team_id: str | None, start: date, end: date):
+    """Each volunteer's points over the range within a unit subtree and/or a team (a CTE of
+    ``volunteer_id`` and ``points``), or None when the unit holds nobody."""
     totals = PointsTotal.__table__
     scope = []
     if path is not None:
@@ -123,7 +110,7 @@ def standings(
             select(UnitView.unit_id).where(UnitView.path.startswith(path, autoescape=True))
         ).all()
         if not units:
-            return [], 0
+            return None
         scope.append(totals.c.home_unit_id.in_(units))
     if team_id is not None:
         scope.append(totals.c.team_id == team_id)
@@ -166,6 +153,29 @@ def standings(
         )
     else:
         sums = select(plus.c.volunteer_id, plus.c.points).cte("sums")
+    return sums
+
+
+def standings(
+    session: Session,
+    *,
+    path: str | None,
+    team_id: str | None,
+    start: date,
+    end: date,
+    page: int,
+    per_page: int,
+) -> tuple[list[dict], int]:
+    """Balances per volunteer for a date range within a unit subtree and/or a team, ranked
+    (ties share a rank, the next rank skips: 1, 2, 2, 4).
+
+    Summed from the totals of a few whole years, months and days (``periods_between``: some
+    added, some taken away again), never from the ledger rows. One statement gives the page, the number of volunteers ranked and,
+    after the first page, how many of them are above it; the ranks follow from those.
+    """
+    sums = _sums(session, path, team_id, start, end)
+    if sums is None:
+        return [], 0
     offset = (page - 1) * per_page
     shown = (
         select(sums.c.volunteer_id, sums.c.points)
@@ -217,3 +227,50 @@ def standings(
             }
         )
     return items, int(total)
+
+
+def standing_of(
+    session: Session, volunteer_id: str, *, path: str, start: date, end: date
+) -> dict | None:
+    """One volunteer's points and rank (ties share a rank) among the volunteers of a unit
+    subtree over a range, or None when they have no rows in it."""
+    sums = _sums(session, path, None, start, end)
+    if sums is None:
+        return None
+    points = session.scalar(select(sums.c.points).where(sums.c.volunteer_id == volunteer_id))
+    if points is None:
+        return None
+    above = session.scalar(select(func.count()).select_from(sums).where(sums.c.points > points))
+    return {"rank": int(above) + 1, "points": int(points)}
+
+
+def community_standings(
+    session: Session, volunteer_id: str, *, start: date, end: date, page: int, per_page: int
+) -> dict:
+    """A volunteer's own rank and one page of the standings of their home unit, by the names
+    the honor roll shows (no ids, no phone numbers)."""
+    place = volunteer_place(session, volunteer_id)
+    if place is None or not place[1]:
+        raise NotFound("账本里没有你的志愿者记录，没有所在社区的排名", code="not-a-volunteer")
+    view, path = place
+    unit = session.get(UnitView, view.home_unit_id)
+    items, total = standings(
+        session, path=path, team_id=None, start=start, end=end, page=page, per_page=per_page
+    )
+    return {
+        "unit_id": unit.unit_id,
+        "unit_name": unit.name,
+        "mine": standing_of(session, volunteer_id, path=path, start=start, end=end),
+        "items": [
+            {
+                "rank": i["rank"],
+                "name": i["name"],
+                "points": i["points"],
+                "me": i["volunteer_id"] == volunteer_id,
+            }
+            for i in items
+        ],
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+    }
