@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from volunteering import FC, activity_payload
 
-from events.envelope import utcnow
 from services.common.app import service_context
 from services.volunteers import operations
 from services.volunteers.models import ActivityView, UnitView
