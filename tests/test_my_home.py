@@ -62,6 +62,12 @@ def test_the_home_shows_what_the_ledger_and_the_volunteers_service_say(city, pas
     percent = int(Decimal(str(hours["total_hours"])))
     assert f'<progress max="100" value="{percent}"' in html
     assert 'id="home-certificate"' in html
+    # Their rank among their community this year, as the ledger ranks them.
+    standing = city.call("GET", "/api/v1/ledger/standings/community", AYGUL).get_json()
+    assert standing["mine"]["rank"] >= 1
+    assert _text(html, "home-rank") == (
+        f"今年在{standing['unit_name']}排第 {standing['mine']['rank']} 名 · 查看排名"
+    )
 
 
 def test_hours_by_month_are_the_confirmed_hours_of_each_month(city, past):

@@ -1,6 +1,6 @@
 """The "我的" home (issue 20 items 15 and 17): on one's own page, what a volunteer comes back to
-see — confirmed hours and points, stars with how far the next one is, the next activity, the
-certificates, and a small chart of hours by month (server-drawn SVG: nothing is loaded from
+see — confirmed hours and points, stars with how far the next one is, their rank in their
+community this year, the next activity, the certificates, and a small chart of hours by month (server-drawn SVG: nothing is loaded from
 outside the platform, and the numbers are in the page as text too).
 
 Everything is read through the services' APIs with the person's own token, as the other pages
@@ -40,6 +40,10 @@ def home(account) -> dict | None:
     except DomainError:
         ledger = None
     try:
+        standing = read("ledger", "/api/v1/ledger/standings/community", per_page=1)
+    except DomainError:
+        standing = None
+    try:
         signups = read("volunteers", "/api/v1/volunteers/me/signups", per_page=100)["items"]
     except DomainError:
         signups = []
@@ -48,6 +52,8 @@ def home(account) -> dict | None:
         "hours": total,
         "points": ledger["balance"] if ledger else None,
         "stars": ledger["stars"] if ledger else None,
+        "rank": standing["mine"]["rank"] if standing and standing["mine"] else None,
+        "community": standing["unit_name"] if standing else None,
         "next_star": next_star(total, current_app.extensions["shiliu"].settings.star_hours),
         "next_activity": next_activity(signups),
         "months": by_month(hours["items"], datetime.now(city_zone()).date()),
