@@ -167,6 +167,8 @@ def test_the_organizer_shows_the_live_code_a_volunteer_checks_in_and_hours_are_c
     walk_in = volunteer.locator(".my-walk-in", has_text="民族团结宣讲")
     expect(walk_in).to_contain_text("已确认 2.0 小时")
     expect(walk_in).to_contain_text("现场参加")
+    held = (utcnow() - timedelta(minutes=10)).astimezone(city_zone())  # the activity's day
+    expect(walk_in).to_contain_text(held.strftime("%Y年%m月%d日"))
     volunteer.goto(f"{base}/volunteering/me?lang=en")
     expect(volunteer.locator(".my-walk-in")).to_contain_text("2.0 hours confirmed")
     volunteer.goto(f"{base}/volunteering/me?lang=zh")
