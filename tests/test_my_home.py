@@ -1,6 +1,7 @@
-"""The "我的" home on one's own page (issue 20 items 15 and 17): confirmed hours and points, stars
-and how far the next one is, the next activity, the certificates, and hours by month drawn as
-SVG — each number the same as the services' own answers."""
+"""The "我的" home on one's own page (issue 20 items 15 and 17): confirmed hours and points,
+stars and how far the next one is, the rank in one's community, the next activity, the
+certificates, and hours by month drawn as SVG — each number the same as the services' own
+answers; and the staff desk saying what waits for them."""
 
 from __future__ import annotations
 
@@ -115,3 +116,17 @@ def test_staff_without_a_volunteer_profile_see_their_page_without_a_home(city):
     html = _page(city, "admin")
     assert 'id="my-home"' not in html
     assert "我的资料" in html or "admin" in html
+
+
+def test_an_administrator_s_desk_says_which_adjustments_wait_for_their_approval(city, past):
+    """The demonstration's +20 for 阿依古丽, asked for by ``admin``, waits for a second
+    administrator: on bl-admin's desk, not on admin's (who cannot approve their own)."""
+    waiting = city.call("GET", "/api/v1/ledger/adjustments?status=pending", "bl-admin").get_json()
+    assert waiting["total"] >= 1
+    desk = city.page_client("bl-admin").get("/organize").get_data(as_text=True)
+    assert _text(desk, "to-approve") == f"{waiting['total']} 项"
+    assert 'href="/points/adjustments"' in desk
+    own = city.page_client("admin").get("/organize").get_data(as_text=True)
+    assert _text(own, "to-approve") == "没有"
+    organizer = city.page_client("organizer").get("/organize").get_data(as_text=True)
+    assert 'id="to-approve"' not in organizer

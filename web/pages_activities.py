@@ -165,8 +165,9 @@ def _show_api_errors(form, error: DomainError) -> None:
 @bp.get("/organize")
 @login_required
 def dashboard():
-    """The organizer's desk: drafts, what is coming, what needs attention."""
-    _organizer()
+    """The organizer's desk: drafts, what is coming, what needs attention (for administrators,
+    the points adjustments waiting for their approval too)."""
+    who = _organizer()
     mine = _api("GET", "/api/v1/activities", params={"mine": "true", "per_page": 100})["items"]
     now = datetime.now(zone())
     upcoming = [
@@ -186,8 +187,31 @@ def dashboard():
     }
     drafts = [a for a in mine if a["status"] == ActivityStatus.DRAFT]
     return render_template(
-        "organize_dashboard.html", upcoming=upcoming, drafts=drafts, attention=attention
+        "organize_dashboard.html",
+        upcoming=upcoming,
+        drafts=drafts,
+        attention=attention,
+        to_approve=_adjustments_to_approve(who),
     )
+
+
+def _adjustments_to_approve(who) -> int | None:
+    """How many points adjustments wait for this administrator's approval (someone else asked
+    for them); None for organizers who are not administrators, or when the ledger does not say."""
+    if not who.paths("admin"):
+        return None
+    account = require_account()
+    try:
+        pending = services_client.call(
+            "ledger",
+            "GET",
+            "/api/v1/ledger/adjustments",
+            token=access_token_for(account)["access_token"],
+            params={"status": "pending", "per_page": 100},
+        )
+    except DomainError:
+        return None
+    return sum(1 for item in pending["items"] if item["requested_by"] != account.id)
 
 
 @bp.route("/organize/activities/new", methods=["GET", "POST"])
