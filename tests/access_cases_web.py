@@ -241,6 +241,38 @@ WEB_CASES = [
         page=True,
         path=lambda c: f"/activities/{fresh_activity(c, 'published')}",
     ),
+    # Taking a published activity along (issue 20 item 16): anyone may, as anyone may read it.
+    *[
+        Case(
+            "web",
+            "GET",
+            f"/activities/<activity_id>/{what}",
+            every(200),
+            page=True,
+            path=lambda c, what=what: f"/activities/{fresh_activity(c, 'published')}/{what}",
+        )
+        for what in ("calendar.ics", "share")
+    ],
+    # A draft is its organizers' alone: to anyone else it does not exist.
+    *[
+        Case(
+            "web",
+            "GET",
+            f"/activities/<activity_id>/{what}",
+            {**every(404), "organizer_in": 200, "admin": 200},
+            page=True,
+            path=lambda c, what=what: f"/activities/{fresh_activity(c, 'draft')}/{what}",
+        )
+        for what in ("calendar.ics", "share")
+    ],
+    Case(
+        "web",
+        "GET",
+        "/activities/<activity_id>",
+        {**every(404), "organizer_in": 200, "admin": 200},
+        page=True,
+        path=lambda c: f"/activities/{fresh_activity(c, 'draft')}",
+    ),
     Case("web", "GET", "/organize", ORGANIZER_PAGES, page=True),
     Case("web", "GET", "/organize/activities/new", ORGANIZER_PAGES, page=True),
     Case("web", "POST", "/organize/activities/new", CSRF_REFUSED, page=True),

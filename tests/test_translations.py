@@ -31,6 +31,7 @@ MESSAGE_MODULES = (
     "web/app.py",
     "web/pages.py",
     "web/pages_activities.py",
+    "web/pages_sharing.py",
     "web/pages_volunteering.py",
     "web/pages_points.py",
     "web/pages_awards/_common.py",

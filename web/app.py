@@ -24,6 +24,7 @@ from web.pages import bp as pages_blueprint
 from web.pages_activities import bp as activity_pages
 from web.pages_awards import bp as award_pages
 from web.pages_points import bp as points_pages
+from web.pages_sharing import bp as sharing_pages
 from web.pages_volunteering import bp as volunteering_blueprint
 from web.readiness import bp as readiness_blueprint
 
@@ -94,6 +95,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     csrf.exempt(api_blueprint)  # the JSON API takes bearer tokens or JSON bodies, never forms
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(activity_pages)
+    app.register_blueprint(sharing_pages)
     openapi.init_app(app)
     app.register_blueprint(volunteering_blueprint)
     app.register_blueprint(points_pages)

@@ -11,11 +11,11 @@ from wtforms.fields.choices import SelectChoice
 
 from events.vocabulary import CATEGORIES, DIMENSIONS
 from services.common.app import db
-from services.common.errors import DomainError
+from services.common.errors import DomainError, NotFound
 from services.common.states import ActivityStatus
 from web import operations, services_client
 from web.forms import ActivityForm, CancelForm, CopyForm, EmptyForm
-from web.i18n import _, explain
+from web.i18n import _, explain, render_errors
 from web.identity import access_token_for, current_account, current_principal, require_account
 from web.pages import _show_errors
 
@@ -67,27 +67,54 @@ def _vocabulary():
 
 @bp.get("/activities")
 def public_list():
-    """Upcoming activities, filtered by category, dimension and free places."""
-    args = {k: v for k, v in request.args.items() if k in ("category", "dimension", "page") and v}
+    """Upcoming activities: found by words, filtered by category, dimension and free places,
+    soonest first or (with near=latitude,longitude from the browser) nearest first."""
+    wanted = ("q", "near", "category", "dimension", "page")
+    args = {k: v for k, v in request.args.items() if k in wanted and v}
     if request.args.get("free"):
         args["has_free_places"] = "true"
+    status = 200
     try:
         listing = _api("GET", "/api/v1/activities", params=args)
     except DomainError as error:
-        flash(explain(error), "error")
+        flash(_refused(error), "error")
         listing = {"items": [], "total": 0, "page": 1, "per_page": 20}
-    return render_template("activities_list.html", listing=listing, args=request.args)
+        status = error.status if 400 <= error.status < 500 else 200
+    by_time = {k: v for k, v in request.args.items() if k not in ("near", "page")}
+    return render_template(
+        "activities_list.html",
+        listing=listing,
+        args=request.args,
+        by_time_url=url_for("activities.public_list", **by_time),
+    ), status
+
+
+def _refused(error: DomainError) -> str:
+    """What was wrong with the list's query: each field's message, or the refusal's detail."""
+    errors = error.errors.get("query") if isinstance(error.errors, dict) else None
+    said = render_errors(errors) if isinstance(errors, dict) else {}
+    lines = [m for ms in said.values() for m in (ms if isinstance(ms, list) else [ms])]
+    return " ".join(map(str, lines)) or explain(error)
 
 
 @bp.get("/activities/<activity_id>")
 def public_detail(activity_id):
     """One activity: what, when, where, how many places, which roles."""
+    activity, can_organize = readable(activity_id)
+    return render_template("activity_detail.html", activity=activity, can_organize=can_organize)
+
+
+def readable(activity_id: str) -> tuple[dict, bool]:
+    """The activity as the visitor may read it, and whether they organize it. A draft exists
+    only for its organizers (web's own token, used for visitors, would read every draft)."""
     activity = _api("GET", f"/api/v1/activities/{activity_id}")
     account = current_account()
     can_organize = bool(account) and operations.principal_of(db(), account).can(
         ORGANIZING, _host_path(activity)
     )
-    return render_template("activity_detail.html", activity=activity, can_organize=can_organize)
+    if activity["status"] == ActivityStatus.DRAFT and not can_organize:
+        raise NotFound("活动不存在", code="unknown-activity")
+    return activity, can_organize
 
 
 def _host_path(activity: dict) -> str | None:

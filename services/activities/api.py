@@ -5,6 +5,7 @@ from __future__ import annotations
 from events.envelope import utcnow
 from events.vocabulary import CATEGORIES
 from services.activities import operations
+from services.activities.finding import distance_m
 from services.activities.models import Activity
 from services.activities.schemas import (
     ActivityChange,
@@ -151,8 +152,12 @@ def list_activities(query):
         query["from"] = utcnow()
     items, total = operations.list_activities(session, query, statuses, paths)
     taken = operations.places_taken(session, items)
+    near = query.get("near")
     return {
-        "items": [present(a, taken) for a in items],
+        "items": [
+            {**present(a, taken), **({"distance_m": distance_m(near, a)} if near else {})}
+            for a in items
+        ],
         "total": total,
         "page": query["page"],
         "per_page": query["per_page"],

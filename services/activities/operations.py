@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from events import catalog
 from events.envelope import utcnow
 from events.outbox import emit
+from services.activities import finding
 from services.activities.models import Activity, Shift, SignupSeen, Unit
 from services.common.auth import Forbidden, Principal
 from services.common.errors import Conflict, DomainError, Message, NotFound
@@ -447,7 +448,8 @@ def copy_activity(session: Session, created_by: str, source: Activity, data: dic
 def list_activities(
     session: Session, filters: dict, statuses: tuple[str, ...], paths: list[str] | None = None
 ):
-    """One page of activities matching the filters, soonest first, with the total."""
+    """One page of activities matching the filters, soonest first (nearest first with ``near``),
+    with the total."""
     query = select(Activity).join(Activity.host_unit).where(Activity.status.in_(statuses))
     if paths is not None:
         if not paths:
@@ -461,13 +463,15 @@ def list_activities(
         query = query.where(Activity.ends_at >= filters["from"])
     if filters.get("to"):
         query = query.where(Activity.starts_at <= filters["to"])
-    query = query.order_by(Activity.starts_at, Activity.id)
+    query = finding.matching(query, filters.get("q")).order_by(Activity.starts_at, Activity.id)
     found = list(session.scalars(query).unique())
     if filters.get("dimension"):
         found = [a for a in found if filters["dimension"] in a.dimensions]
     if filters.get("has_free_places"):
         taken = places_taken(session, found)
         found = [a for a in found if any(s.capacity > taken.get(s.id, 0) for s in a.shifts)]
+    if filters.get("near"):
+        found = finding.nearest_first(found, filters["near"])
     page, per_page = filters["page"], filters["per_page"]
     return found[(page - 1) * per_page : page * per_page], len(found)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
@@ -243,6 +244,10 @@ class ActivityOut(Schema):
     cancel_reason = Text(allow_none=True)
     shifts = fields.List(fields.Nested(ShiftOut))
     free_places = fields.Integer()
+    distance_m = fields.Integer(
+        allow_none=True,
+        metadata={"description": "metres from near (lists asked with near; null: no coordinates)"},
+    )
     created_at = AwareDateTime()
     updated_at = AwareDateTime()
 
@@ -256,9 +261,43 @@ class ActivityPage(Schema):
     per_page = fields.Integer()
 
 
+NEAR = "位置须为“纬度,经度”，如 29.87,121.55（纬度在 -90 到 90 之间，经度在 -180 到 180 之间）"
+
+
+class Place(Text):
+    """A place given as "latitude,longitude" in degrees, loaded as a (latitude, longitude) pair."""
+
+    default_error_messages = {"place": NEAR}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            latitude, longitude = (float(part) for part in text.split(","))
+        except ValueError:
+            raise self.make_error("place") from None
+        if not (math.isfinite(latitude) and math.isfinite(longitude)):
+            raise self.make_error("place")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise self.make_error("place")
+        return latitude, longitude
+
+
 class ActivityQuery(Schema):
     """Filters of the activity lists."""
 
+    q = Text(
+        validate=validate.Length(max=100, error="搜索词最多 100 个字符"),
+        metadata={
+            "description": "words (separated by spaces), each found in the title, description, "
+            "address or host unit's name, in any case"
+        },
+    )
+    near = Place(
+        metadata={
+            "description": "where the reader stands, as latitude,longitude (e.g. 29.87,121.55): "
+            "the nearest first, each with its distance_m; those without coordinates last"
+        }
+    )
     unit_id = Text()
     category = Text(validate=validate.OneOf(list(CATEGORIES), error="未知的活动类别"))
     dimension = Text(validate=validate.OneOf(list(DIMENSIONS), error="未知的嵌入维度"))

@@ -21,7 +21,17 @@ pytestmark = pytest.mark.browser
 PASSWORD = "shiliu2026"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Not pages: health, metrics, files and the live code's JSON.
-NOT_PAGES = ("/healthz", "/readyz", "/metrics", "/static/", ".pdf", ".xlsx", ".json", ".ico")
+NOT_PAGES = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/",
+    ".pdf",
+    ".xlsx",
+    ".json",
+    ".ico",
+    ".ics",
+)
 WATCH = """
 window.__violations = [];
 document.addEventListener('securitypolicyviolation', function (e) {
@@ -119,6 +129,7 @@ def _walk(live, open_context, locale: str) -> list[Visitor]:
         ("/password/reset", "pages.password_reset"),
         ("/activities", "activities.public_list"),
         (f"/activities/{activity}", "activities.public_detail"),
+        (f"/activities/{activity}/share", "sharing.share"),
         ("/honors", "awards.honors"),
         ("/honors/verify", "awards.verify_form"),
         ("/honors/verify/SL-2026-AAAAAAAA", "awards.verify"),
