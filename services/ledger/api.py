@@ -73,6 +73,20 @@ def _unit(session, unit_id: str, field: str, kinds: tuple[str, ...] | None = Non
     return unit
 
 
+def _period(args) -> tuple[date, date]:
+    """The period asked for: ``from`` and ``to``, by default this year so far."""
+    end = args["to"] or operations.today()
+    start = args["from_"] or date(end.year, 1, 1)
+    if start > end:
+        raise DomainError(
+            "结束日期不能早于开始日期",
+            code="validation",
+            errors={"to": ["结束日期不能早于开始日期"]},
+            status=422,
+        )
+    return start, end
+
+
 @blp.get("/standings")
 @roles("organizer", "committee", "admin")
 @blp.arguments(StandingsArgs, location="query")
@@ -88,15 +102,7 @@ def standings(args):
     if args["team_id"]:
         team = _unit(session, args["team_id"], "team_id", ("volunteer_team",))
         require_scope(STAFF_ROLES, team.path)
-    end = args["to"] or operations.today()
-    start = args["from_"] or date(end.year, 1, 1)
-    if start > end:
-        raise DomainError(
-            "结束日期不能早于开始日期",
-            code="validation",
-            errors={"to": ["结束日期不能早于开始日期"]},
-            status=422,
-        )
+    start, end = _period(args)
     items, total = operations.standings(
         session,
         path=path,
@@ -124,15 +130,7 @@ def standings(args):
 def community_standings(args):
     """The signed-in volunteer's own rank and their home unit's standings (names only)."""
     who = require_principal()
-    end = args["to"] or operations.today()
-    start = args["from_"] or date(end.year, 1, 1)
-    if start > end:
-        raise DomainError(
-            "结束日期不能早于开始日期",
-            code="validation",
-            errors={"to": ["结束日期不能早于开始日期"]},
-            status=422,
-        )
+    start, end = _period(args)
     answer = operations.community_standings(
         db(), who.account_id, start=start, end=end, page=args["page"], per_page=args["per_page"]
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from people import sign_in
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from services.common.app import service_context
@@ -20,14 +21,6 @@ def _accounts_with_phone(live, phone: str) -> int:
     factory = service_context(live.platform.web).session_factory
     with factory() as session:
         return session.scalar(select(func.count()).where(Account.phone == phone))
-
-
-def _sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("手机号或用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("status")).to_have_text("已登录")
 
 
 def test_a_resident_registers_signs_in_and_sees_their_profile(live, phone, shoot):
@@ -67,7 +60,7 @@ def test_a_resident_registers_signs_in_and_sees_their_profile(live, phone, shoot
     expect(page.get_by_role("status")).to_have_text("已退出登录")
     expect(page.get_by_role("link", name="登录", exact=True).first).to_be_visible()
 
-    _sign_in(page, "13955550123", "pomegranate2026")
+    sign_in(page, "13955550123", "pomegranate2026")
     expect(page).to_have_url(f"{live.url}/me")
     expect(page.locator("#my-phone")).to_have_text("13955550123")
     expect(page.locator("#my-community")).to_have_text("富春社区")
@@ -85,7 +78,7 @@ def test_an_administrator_makes_a_resident_an_organizer_of_their_community(
     desk, open_context, shoot
 ):
     admin = desk
-    _sign_in(admin, "admin")
+    sign_in(admin, "admin", PASSWORD)
     admin.get_by_role("link", name="管理", exact=True).click()
     expect(admin.get_by_role("heading", name="账号与角色")).to_be_visible()
 
@@ -109,7 +102,7 @@ def test_an_administrator_makes_a_resident_an_organizer_of_their_community(
     shoot(admin, "granted")
 
     resident = open_context().new_page()
-    _sign_in(resident, "13800000001")
+    sign_in(resident, "13800000001", PASSWORD)
     expect(resident).to_have_url(re.compile(r"/organize$"))  # an organizer now starts at the desk
     resident.goto("/me")
     expect(resident.locator("#my-roles")).to_contain_text("活动组织者 · 富春社区")

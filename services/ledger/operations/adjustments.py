@@ -85,11 +85,11 @@ def _require_admin(who, path: str) -> None:
         raise Forbidden("只有该志愿者所在单位的管理员可以调整积分", code="out-of-scope")
 
 
-def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
-    """A second administrator approves an adjustment: its ledger row is written now."""
+def _to_decide(session: Session, who, adjustment_id: str) -> Adjustment:
+    """The adjustment (locked) that ``who`` is about to decide: an administrator of the
+    volunteer's unit who did not ask for it."""
     from services.common.auth import Forbidden
 
-    session.get(ChainHead, 1, with_for_update=True)  # the chain is always locked first
     adjustment = session.get(Adjustment, adjustment_id, with_for_update=True)
     if adjustment is None:
         raise NotFound("调整申请不存在", code="unknown-adjustment")
@@ -97,6 +97,14 @@ def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
     _require_admin(who, place[1] if place else "")
     if adjustment.requested_by == who.account_id:
         raise Forbidden("积分调整须由另一位管理员审批", code="second-admin-required")
+    return adjustment
+
+
+def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
+    """A second administrator approves an adjustment: its ledger row is written now."""
+
+    session.get(ChainHead, 1, with_for_update=True)  # the chain is always locked first
+    adjustment = _to_decide(session, who, adjustment_id)
     if adjustment.status != AdjustmentStatus.PENDING:
         raise Conflict("这项调整已经审批过了", code="already-approved")
     now = utcnow()
@@ -118,15 +126,8 @@ def approve_adjustment(session: Session, who, adjustment_id: str) -> Adjustment:
 
 def reject_adjustment(session: Session, who, adjustment_id: str, reason: str) -> Adjustment:
     """A second administrator rejects an adjustment with a reason: it never counts."""
-    from services.common.auth import Forbidden
 
-    adjustment = session.get(Adjustment, adjustment_id, with_for_update=True)
-    if adjustment is None:
-        raise NotFound("调整申请不存在", code="unknown-adjustment")
-    place = volunteer_place(session, adjustment.volunteer_id)
-    _require_admin(who, place[1] if place else "")
-    if adjustment.requested_by == who.account_id:
-        raise Forbidden("积分调整须由另一位管理员审批", code="second-admin-required")
+    adjustment = _to_decide(session, who, adjustment_id)
     done = session.execute(
         update(Adjustment)
         .where(Adjustment.id == adjustment.id, Adjustment.status == AdjustmentStatus.PENDING)
