@@ -133,3 +133,32 @@ def assert_twenty_parallel_scans_make_one_record(desk, activity, volunteer) -> N
     assert len({record_id for _, record_id in statuses}) == 1
     assert records(desk) == 1
     assert len(desk.events("attendance.checked_in")) == 1
+
+
+def bad_case(desk, case: str) -> tuple[dict, dict, str]:
+    """The activity of a BAD_CHECKINS case as it stands when the volunteer scans, another one
+    starting soon, and the volunteer: published a day ahead so that everyone signs up in time,
+    then moved to its test time."""
+    overrides, make_body, _status, _message = BAD_CHECKINS[case]
+    overrides = dict(overrides)
+    starts_in = overrides.pop("starts_in", timedelta(minutes=10))
+    activity = desk.publish(activity_payload(starts_in=timedelta(days=1), **overrides))
+    other = starting_soon(desk)
+    if make_body == "waitlisted":
+        signed_up(desk, activity)
+    if make_body != "no sign-up":
+        (volunteer,) = signed_up(desk, activity)
+    else:
+        (volunteer,) = desk.volunteers(1)
+    moved = {**activity, "starts_at": utcnow() + starts_in}
+    moved["ends_at"] = moved["starts_at"] + (activity["ends_at"] - activity["starts_at"])
+    desk.publish({**moved, "changes": ["starts_at", "ends_at"]}, "activity.updated")
+    return activity, other, volunteer
+
+
+def bad_case_body(desk, case: str, activity: dict, other: dict) -> dict:
+    """What the volunteer of a BAD_CHECKINS case sends (the live code unless the case says)."""
+    make_body = BAD_CHECKINS[case][1]
+    if callable(make_body):
+        return make_body(desk, activity, other)
+    return {"code": live_code(desk, activity)}

@@ -287,3 +287,21 @@ def standings_from_rows(session, *, path, team_id, start, end, page, per_page):
         for v in ranked[(page - 1) * per_page : page * per_page]
     ]
     return items, len(ranked)
+
+
+def second_administrator(city) -> None:
+    """Create 北仑区管理员 (``admin-bl``), who decides what the city's administrator asks for."""
+    created = city.call(
+        "POST",
+        "/api/v1/staff",
+        "admin",
+        json={
+            "username": "admin-bl",
+            "name": "北仑区管理员",
+            "password": "beilun2026",
+            "role": "admin",
+            "unit_id": city.unit("/nb/bl/").unit_id,
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    city._tokens["admin-bl"] = city.token("admin-bl", "beilun2026")

@@ -9,6 +9,8 @@ import pytest
 from checkin_support import (
     BAD_CHECKINS,
     assert_twenty_parallel_scans_make_one_record,
+    bad_case,
+    bad_case_body,
     check_in,
     live_code,
     records,
@@ -16,7 +18,7 @@ from checkin_support import (
     signed_up,
     starting_soon,
 )
-from volunteering import VENUE, activity_payload
+from volunteering import VENUE
 
 from events.envelope import utcnow
 from services.volunteers import rules
@@ -86,27 +88,9 @@ def test_twenty_parallel_check_ins_make_one_record(desk):
 
 @pytest.mark.parametrize("case", list(BAD_CHECKINS), ids=list(BAD_CHECKINS))
 def test_bad_check_ins_are_refused_with_a_message_and_record_nothing(desk, case):
-    overrides, make_body, status, message = BAD_CHECKINS[case]
-    overrides = dict(overrides)
-    starts_in = overrides.pop("starts_in", timedelta(minutes=10))
-    # Published a day ahead so that everyone signs up in time; then moved to its test time.
-    activity = desk.publish(activity_payload(starts_in=timedelta(days=1), **overrides))
-    other = starting_soon(desk)
-    volunteer = None
-    if make_body == "waitlisted":
-        signed_up(desk, activity)
-    if make_body != "no sign-up":
-        (volunteer,) = signed_up(desk, activity)
-    else:
-        (volunteer,) = desk.volunteers(1)
-    moved = {**activity, "starts_at": utcnow() + starts_in}
-    moved["ends_at"] = moved["starts_at"] + (activity["ends_at"] - activity["starts_at"])
-    desk.publish({**moved, "changes": ["starts_at", "ends_at"]}, "activity.updated")
-    body = (
-        make_body(desk, activity, other)
-        if callable(make_body)
-        else {"code": live_code(desk, activity)}
-    )
+    _overrides, _make_body, status, message = BAD_CHECKINS[case]
+    activity, other, volunteer = bad_case(desk, case)
+    body = bad_case_body(desk, case, activity, other)
     before = records(desk)
     answer = check_in(desk, activity, volunteer, **body)
     assert answer.status_code == status, answer.get_json()

@@ -9,6 +9,8 @@ import pytest
 from checkin_support import (
     BAD_CHECKINS,
     assert_twenty_parallel_scans_make_one_record,
+    bad_case,
+    bad_case_body,
     check_in,
     live_code,
     records,
@@ -17,7 +19,6 @@ from checkin_support import (
     starting_soon,
 )
 from sqlalchemy import select
-from volunteering import activity_payload
 
 from events import catalog
 from events.envelope import utcnow
@@ -93,27 +94,11 @@ def test_a_scan_admitted_at_once_writes_what_the_step_by_step_way_writes(
 
 @pytest.mark.parametrize("case", list(BAD_CHECKINS), ids=list(BAD_CHECKINS))
 def test_with_the_secret_known_bad_check_ins_are_still_refused_and_record_nothing(desk, case):
-    overrides, make_body, status, message = BAD_CHECKINS[case]
-    overrides = dict(overrides)
-    starts_in = overrides.pop("starts_in", timedelta(minutes=10))
-    activity = desk.publish(activity_payload(starts_in=timedelta(days=1), **overrides))
-    other = starting_soon(desk)
-    if make_body == "waitlisted":
-        signed_up(desk, activity)
-    if make_body != "no sign-up":
-        (volunteer,) = signed_up(desk, activity)
-    else:
-        (volunteer,) = desk.volunteers(1)
-    moved = {**activity, "starts_at": utcnow() + starts_in}
-    moved["ends_at"] = moved["starts_at"] + (activity["ends_at"] - activity["starts_at"])
-    desk.publish({**moved, "changes": ["starts_at", "ends_at"]}, "activity.updated")
+    _overrides, _make_body, status, message = BAD_CHECKINS[case]
+    activity, other, volunteer = bad_case(desk, case)
     warm(desk, activity)
     warm(desk, other)
-    body = (
-        make_body(desk, activity, other)
-        if callable(make_body)
-        else {"code": live_code(desk, activity)}
-    )
+    body = bad_case_body(desk, case, activity, other)
     answer = check_in(desk, activity, volunteer, **body)
     assert answer.status_code == status, answer.get_json()
     assert message in answer.get_json()["detail"]

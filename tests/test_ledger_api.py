@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from backbone import wait_for
-from ledger_support import confirmed
+from ledger_support import confirmed, second_administrator
 from sqlalchemy import select
 
 from events import catalog
@@ -144,20 +144,7 @@ def test_bad_standings_queries_are_refused_naming_the_field(points_city, query, 
 
 def test_an_adjustment_counts_only_once_a_second_administrator_approves_it(points_city):
     city = points_city
-    created = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "admin-bl",
-            "name": "北仑区管理员",
-            "password": "beilun2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/bl/").unit_id,
-        },
-    )
-    assert created.status_code == 201, created.get_data(as_text=True)
-    city._tokens["admin-bl"] = city.token("admin-bl", "beilun2026")
+    second_administrator(city)
     before = _balance(city, city.demo)
     body = {"volunteer_id": city.demo, "points": 10, "reason": "协助翻译宣讲材料（补记）"}
     asked = city.call(

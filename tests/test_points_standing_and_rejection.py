@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import test_ledger_api
+from ledger_support import second_administrator
 from sqlalchemy import select
 from test_ledger_api import _balance, _csrf
 
@@ -24,20 +25,7 @@ points_city = test_ledger_api.points_city
 def second_admin(points_city):
     """北仑区管理员 (admin-bl), who decides what the city's administrator asks for."""
     city = points_city
-    created = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "admin-bl",
-            "name": "北仑区管理员",
-            "password": "beilun2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/bl/").unit_id,
-        },
-    )
-    assert created.status_code == 201, created.get_data(as_text=True)
-    city._tokens["admin-bl"] = city.token("admin-bl", "beilun2026")
+    second_administrator(city)
     return city
 
 

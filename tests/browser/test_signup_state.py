@@ -4,11 +4,11 @@ the place they just took is no longer shown as free; a cancelled activity says s
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 import requests
+from backbone import wait_for
 from playwright.sync_api import Page, expect
 
 from events.envelope import utcnow
@@ -28,16 +28,14 @@ def _token(live, username: str, password: str) -> dict:
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
-def _reloaded_until(page: Page, path: str, selector: str, text: str, seconds: float = 30) -> None:
+def _reloaded_until(page: Page, path: str, selector: str, text: str) -> None:
     """Open a page again until it shows something that arrives by event (or fail)."""
-    deadline = time.monotonic() + seconds
-    while True:
+
+    def shown() -> bool:
         page.goto(path)
-        if text in (page.locator(selector).all_inner_texts() or [""])[0]:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} never showed {text!r} in {selector}")
-        time.sleep(0.5)
+        return text in (page.locator(selector).all_inner_texts() or [""])[0]
+
+    wait_for(shown, interval=0.5, message=f"{path} to show {text!r} in {selector}")
 
 
 def test_a_taken_place_shows_at_once_and_a_cancelled_activity_says_so_once(live, phone, shoot):
