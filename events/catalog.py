@@ -215,6 +215,7 @@ _ACTIVITY = {
     "checkin_radius_m": 300,
     "checkin_opens_at": None,
     "checkin_closes_at": None,
+    "organizer_id": "acc-3",
 }
 _VOLUNTEER = {
     "volunteer_id": "v-1",
@@ -250,6 +251,7 @@ _ENTRY = {
     "activity_id": "a-1",
     "rule_version": 1,
     "source_event_id": "7d9f3c1e-2f44-4d0e-9a63-0b6f4f1f9b10",
+    "hours": "4.0",
 }
 
 register("unit.created", "shiliu.units", "unit_id", s.UnitState, _UNIT)
@@ -421,6 +423,7 @@ register(
         "unit_id": "u-bl",
         "period_start": "2026-01-01",
         "period_end": "2026-12-31",
+        "committee_member_ids": ["acc-7", "acc-8", "acc-9"],
     },
 )
 register(
@@ -463,6 +466,34 @@ register(
         "volunteer_id": "v-1",
         "certificate_code": "SL-2026-7QK3M9",
         "reason": "经核实事迹材料不实",
+    },
+)
+
+register(
+    "award.tie_found",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardTieFound,
+    {"cycle_id": "c-2026", "candidate_ids": ["cd-4", "cd-5"], "places": 1},
+)
+register(
+    "award.objection_lodged",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardObjectionLodged,
+    {"cycle_id": "c-2026", "objection_id": "ob-1", "lodged_at": "2026-12-10T03:00:00+00:00"},
+)
+register(
+    "award.objection_decided",
+    "shiliu.awards",
+    "cycle_id",
+    s.AwardObjectionDecided,
+    {
+        "cycle_id": "c-2026",
+        "objection_id": "ob-1",
+        "objector_id": "acc-31",
+        "decision": "dismissed",
+        "decided_at": "2026-12-12T03:00:00+00:00",
     },
 )
 

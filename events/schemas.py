@@ -91,6 +91,8 @@ class ActivityState(Payload):
     checkin_radius_m = fields.Integer(load_default=None, allow_none=True)
     checkin_opens_at = _time(load_default=None, allow_none=True)
     checkin_closes_at = _time(load_default=None, allow_none=True)
+    # The account that made the activity: who is told when a shift fills or someone cancels late.
+    organizer_id = fields.String(load_default=None, allow_none=True)
 
 
 class ActivityUpdated(ActivityState):
@@ -245,6 +247,8 @@ class PointsEntry(Payload):
     activity_id = fields.String(load_default=None, allow_none=True)
     rule_version = fields.Integer(load_default=None, allow_none=True)
     source_event_id = fields.String(load_default=None, allow_none=True)
+    # The confirmed hours this row adds to the volunteer's (negative when it reverses an award).
+    hours = fields.Decimal(as_string=True, places=1, load_default=None, allow_none=True)
 
 
 class PointsReversed(PointsEntry):
@@ -271,6 +275,8 @@ class AwardCycleOpened(Payload):
     unit_id = _id()
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
+    # The accounts of the committee: who is told that votes, ties and objections wait for them.
+    committee_member_ids = fields.List(fields.String(), load_default=list)
 
 
 class Candidate(Payload):
@@ -321,6 +327,33 @@ class AwardRevoked(Payload):
     volunteer_id = _id()
     certificate_code = fields.String(required=True)
     reason = fields.String(required=True)
+
+
+class AwardTieFound(Payload):
+    """The votes leave candidates tied at the quota line: the committee must decide."""
+
+    cycle_id = _id()
+    candidate_ids = fields.List(fields.String(), required=True)
+    places = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class AwardObjectionLodged(Payload):
+    """A resident objected to a proposed winner during the notice: the committee must decide.
+    Who objected is not on the topic."""
+
+    cycle_id = _id()
+    objection_id = _id()
+    lodged_at = _time(required=True)
+
+
+class AwardObjectionDecided(Payload):
+    """The committee upheld or dismissed an objection; the objector (an account) is told."""
+
+    cycle_id = _id()
+    objection_id = _id()
+    objector_id = _id()
+    decision = fields.String(required=True, validate=validate.OneOf(("upheld", "dismissed")))
+    decided_at = _time(required=True)
 
 
 # ---- accounts ----------------------------------------------------------------------------

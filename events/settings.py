@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-SERVICES = ("activities", "volunteers", "ledger", "web")
+SERVICES = ("activities", "volunteers", "ledger", "notifications", "web")
 EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
 
 
@@ -90,6 +90,8 @@ class Settings:
     service_urls: dict[str, str] = field(default_factory=dict)
     fault: str = ""  # SHILIU_FAULT: fault injection for crash tests (events/consumer.py)
     sms_adapter: str = "log"  # web/sms.py: `log` (development) or a provider's `module:Class`
+    # services/notifications/channels.py: the outside channel, `log` or a provider's `module:Class`
+    notify_adapter: str = "log"
     # The ledger's volunteer stars: the cumulative confirmed hours at which each is earned.
     star_hours: tuple[int, ...] = DEFAULT_STAR_HOURS
     # The one base URL as people reach it (SHILIU_PUBLIC_URL): what printed documents point to.
@@ -137,10 +139,11 @@ class Settings:
             drain_seconds=float(env.get("SHILIU_DRAIN_SECONDS", "30")),
             service_urls={
                 name: env.get(f"SHILIU_{name.upper()}_URL", "http://127.0.0.1:8000").rstrip("/")
-                for name in ("activities", "volunteers", "ledger")
+                for name in ("activities", "volunteers", "ledger", "notifications")
             },
             fault=env.get("SHILIU_FAULT", ""),
             sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
+            notify_adapter=env.get("SHILIU_NOTIFY_ADAPTER", "").strip() or "log",
             star_hours=star_hours(env.get(STAR_HOURS_VARIABLE, "")),
             public_url=(env.get("SHILIU_PUBLIC_URL", "").strip() or cls.public_url).rstrip("/"),
         )

@@ -15,6 +15,7 @@ class Part:
     name: str
     package: str
     reader_process: bool = False  # its consumer polls in a process of its own (events/reader.py)
+    scheduler: bool = False  # its worker also runs ``<package>.scheduler.Scheduler`` (a clock)
 
     def create_app(self, settings: Settings, **kwargs):
         """Create the part's Flask app."""
@@ -23,6 +24,13 @@ class Part:
     def handlers(self) -> dict:
         """Return the part's consumer handlers by event type."""
         return importlib.import_module(f"{self.package}.handlers").HANDLERS
+
+    def make_scheduler(self, ctx):
+        """The part's clock (reminders and deliveries that are due), if it has one."""
+        if not self.scheduler:
+            return None
+        module = importlib.import_module(f"{self.package}.scheduler")
+        return module.Scheduler(ctx.session_factory, ctx.settings)
 
     def group_id(self, settings: Settings) -> str:
         """Return the consumer group of the part (prefixed like the topics)."""
@@ -35,6 +43,7 @@ SERVICES = {
         Part("activities", "services.activities"),
         Part("volunteers", "services.volunteers"),
         Part("ledger", "services.ledger", reader_process=True),
+        Part("notifications", "services.notifications", scheduler=True),
     )
 }
 WEB = Part("web", "web")

@@ -37,9 +37,13 @@ class Workers:
                 reader_process=part.reader_process,
             )
             self._start(runner, f"consumer-{part.name}")
+        scheduler = part.make_scheduler(ctx) if consume else None
+        if scheduler is not None:
+            self._start(scheduler, f"scheduler-{part.name}")
 
     def _start(self, worker, name: str) -> None:
-        (self.relays if isinstance(worker, Relay) else self.consumers).append(worker)
+        if isinstance(worker, (Relay, ConsumerRunner)):
+            (self.relays if isinstance(worker, Relay) else self.consumers).append(worker)
         thread = threading.Thread(target=worker.run, args=(self.stop,), name=name, daemon=True)
         thread.start()
         self.threads.append(thread)

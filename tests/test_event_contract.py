@@ -43,6 +43,10 @@ DESIGNED = {
         "award.notice_started",
         "award.published",
         "award.revoked",
+        # added by the notifications issue (#21): what the committee and objectors are told of
+        "award.tie_found",
+        "award.objection_lodged",
+        "award.objection_decided",
     ],
     "shiliu.accounts": ["account.access_revoked"],  # added by the security issue (#18)
 }

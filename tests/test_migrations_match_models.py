@@ -19,6 +19,7 @@ MODELS = {
     "activities": ("services.activities.models",),
     "volunteers": ("services.volunteers.models",),
     "ledger": ("services.ledger.models", "services.ledger.awards.models"),
+    "notifications": ("services.notifications.models",),
     "web": ("web.models",),
 }
 

@@ -284,6 +284,7 @@ def activity_payload(activity: Activity) -> dict:
         "checkin_radius_m": activity.checkin_radius_m,
         "checkin_opens_at": None,
         "checkin_closes_at": None,
+        "organizer_id": activity.created_by,
     }
 
 

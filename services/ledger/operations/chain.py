@@ -133,6 +133,7 @@ class _Cause:
             "activity_id": row.activity_id,
             "rule_version": row.rule_version,
             "source_event_id": row.source_event_id,
+            "hours": _hours(row.hours_halves),
         }
         if row.kind == "reversal":
             name, payload["reverses_entry_id"] = "points.reversed", row.reverses_entry_id
@@ -167,6 +168,11 @@ class _Cause:
             reverses_entry_id=entry_id,
             **fields,
         )
+
+
+def _hours(halves: int) -> str:
+    """Half-hours as the events' decimal string of hours (``3.5``, ``-2.0``)."""
+    return f"{halves / 2:.1f}"  # exact: a half-integer is a binary fraction
 
 
 def _event_time(event: Event) -> datetime:

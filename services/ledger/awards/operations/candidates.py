@@ -93,6 +93,7 @@ def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
             "unit_id": found.unit_id,
             "period_start": found.period_start,
             "period_end": found.period_end,
+            "committee_member_ids": sorted(_members(session, found.id)),
         },
     )
     candidates = _candidates(session, found.id)

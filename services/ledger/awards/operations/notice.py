@@ -114,6 +114,11 @@ def lodge_objection(session: Session, who: Principal, cycle_id: str, body: dict)
     audit(
         session, who, "objection_lodged", found, objection_id=objection.id, candidate_id=picked.id
     )
+    _event(
+        session,
+        "award.objection_lodged",
+        {"cycle_id": found.id, "objection_id": objection.id, "lodged_at": objection.lodged_at},
+    )
     return objection
 
 
@@ -133,6 +138,7 @@ def decide_objection(
     objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
     objection.decided_by, objection.decided_by_name = who.account_id, who.name[:50]
     objection.decision_reason, objection.decided_at = body["reason"].strip(), utcnow()
+    decided = [objection]
     if upheld:
         picked = session.get(Candidate, objection.candidate_id)
         picked.status = CandidateStatus.REMOVED
@@ -145,6 +151,7 @@ def decide_objection(
             other.decided_at = utcnow()
             other.decided_by_name = who.name[:50]
             other.decision_reason = UPHELD_WITH.format(reason=objection.decision_reason)
+            decided.append(other)
     audit(
         session,
         who,
@@ -154,6 +161,18 @@ def decide_objection(
         candidate_id=objection.candidate_id,
         reason=objection.decision_reason,
     )
+    for each in decided:  # each objector is told (those upheld with it too)
+        _event(
+            session,
+            "award.objection_decided",
+            {
+                "cycle_id": found.id,
+                "objection_id": each.id,
+                "objector_id": each.lodged_by,
+                "decision": str(each.status),
+                "decided_at": each.decided_at,
+            },
+        )
     return objection
 
 

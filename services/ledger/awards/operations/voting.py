@@ -19,7 +19,13 @@ from services.ledger.awards.models import (
     CommitteeMember,
     Vote,
 )
-from services.ledger.awards.operations._common import _invalid, audit, check_move, cycle
+from services.ledger.awards.operations._common import (
+    _event,
+    _invalid,
+    audit,
+    check_move,
+    cycle,
+)
 from services.ledger.awards.operations.access import _members, require_manage
 from services.ledger.awards.operations.candidates import _candidates, candidate
 
@@ -78,6 +84,7 @@ def cast_vote(session: Session, who: Principal, cycle_id: str, body: dict) -> Vo
     except IntegrityError as exc:  # a concurrent first vote by the same member won
         raise Conflict("你已对这位候选人投过票", code="already-voted") from exc
     audit(session, who, "voted", found, candidate_id=picked.id, decision=vote.decision)
+    _tell_of_tie(session, found)
     return vote
 
 
@@ -104,6 +111,8 @@ def change_vote(
         before=before,
         after=vote.decision,
     )
+    session.flush()
+    _tell_of_tie(session, found)
     return vote
 
 
@@ -130,7 +139,26 @@ def recuse(session: Session, who: Principal, cycle_id: str, candidate_id: str, r
     vote.decision, vote.comment = tally.RECUSED, reason.strip()
     session.flush()
     audit(session, who, "recused", found, candidate_id=picked.id, reason=vote.comment)
+    _tell_of_tie(session, found)
     return vote
+
+
+def _tell_of_tie(session: Session, found: AwardCycle) -> None:
+    """After a vote, a tie at the quota line the committee has not decided is announced
+    (``award.tie_found``; the same tie again is told once by its readers)."""
+    if found.tie_break:
+        return
+    _tallies, selection = standing(session, found)
+    if selection.tie:
+        _event(
+            session,
+            "award.tie_found",
+            {
+                "cycle_id": found.id,
+                "candidate_ids": sorted(selection.tie),
+                "places": selection.tie_places,
+            },
+        )
 
 
 def _votes(session: Session, cycle_id: str) -> list[Vote]:
