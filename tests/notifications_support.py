@@ -194,3 +194,19 @@ def inbox(session_factory) -> Counter:
     with session_factory() as session:
         rows = session.execute(select(Notification.recipient_id, Notification.kind)).all()
     return Counter((recipient, kind) for recipient, kind in rows)
+
+
+def told_of(city, username: str, kind: str, link: str | None = None) -> list[dict]:
+    """The messages of a kind in an account's inbox (through the API), once there is one."""
+    from backbone import wait_for
+
+    def found():
+        answer = city.call("GET", "/api/v1/notifications?per_page=200", username)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return [
+            item
+            for item in answer.get_json()["items"]
+            if item["kind"] == kind and (link is None or item["link"] == link)
+        ]
+
+    return wait_for(found, timeout=30, message=f"{username} to be told {kind}")

@@ -16,6 +16,7 @@ import re
 
 import pytest
 from awards_support import cycle_body, live_a_year, with_statement
+from notifications_support import told_of
 from openpyxl import load_workbook
 
 
@@ -204,6 +205,11 @@ def test_the_objector_learns_the_decision_on_their_objection(city, year, objecte
     assert dismissed["status"] == "dismissed"
     assert dismissed["decision_reason"] == "经核实，六月活动时长无误"
     assert dismissed["decided_at"]
+    # The committee was told of the objection, and the objector is told of the decision.
+    for who in ("committee", "zhao-committee"):
+        assert len(told_of(city, who, "objection_to_decide", f"/awards/{cycle_id}")) == 1
+    (told,) = told_of(city, wang, "objection_decided", "/me")
+    assert "不成立" in told["text"] and "2026年度 民族团结之星" in told["text"]
 
     resident = city.page_client(wang)
     me = _text(resident.get("/me"))

@@ -22,6 +22,7 @@ from awards_support import (
     vote,
     with_statement,
 )
+from notifications_support import told_of
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -337,6 +338,10 @@ def test_candidates_tied_at_the_quota_line_are_for_the_committee_to_decide(city,
             assert vote(city, cycle["id"], who, candidate).status_code == 201
     state = city.call("GET", base, "committee").get_json()
     assert state["winners"] == [] and state["tie_places"] == 1
+    # Each member is told of the tie once, however many votes kept it (award.tie_found).
+    for who in ("committee", "zhao-committee"):
+        told = told_of(city, who, "tie_to_decide", f"/awards/{cycle['id']}")
+        assert len(told) == 1 and "2 位候选人" in told[0]["text"], told
     assert set(state["tie"]) == {c["candidate_id"] for c in listed.values()}
     undecided = city.call("POST", f"{base}/notice", "committee")
     assert undecided.status_code == 409 and undecided.get_json()["type"].endswith("tie-undecided")
