@@ -136,7 +136,9 @@ def test_every_route_of_every_part_goes_to_the_part_that_serves_it(maps):
 
 def test_nginx_finds_the_config_valid_and_a_broken_one_invalid(tmp_path):
     upstreams = {upstream_variable(part): "127.0.0.1:9" for part in ("activities", "volunteers")}
-    upstreams |= {upstream_variable(part): "127.0.0.1:9" for part in ("ledger", "web")}
+    upstreams |= {
+        upstream_variable(part): "127.0.0.1:9" for part in ("ledger", "notifications", "web")
+    }
     main = nginx_support.prepare(tmp_path / "good", upstreams, free_port())
     checked = nginx_support.check(main)
     assert checked.returncode == 0, checked.stderr

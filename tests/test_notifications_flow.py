@@ -150,7 +150,7 @@ def test_messages_are_marked_read_and_only_their_recipient_touches_them(city):
 def test_preferences_turn_kinds_off_but_not_those_that_change_where_one_must_be(city):
     who = resident(city, "13900000103")
     shown = city.call("GET", "/api/v1/notifications/preferences", who).get_json()
-    assert shown["muted_kinds"] == [] and shown["quiet_hours"] is True
+    assert shown["muted_kinds"] == [] and shown["quiet_at_night"] is True
     essential = {k["name"] for k in shown["kinds"] if k["essential"]}
     assert {"activity_cancelled", "signup_promoted"} <= essential
     refused = city.call(
@@ -171,7 +171,7 @@ def test_preferences_turn_kinds_off_but_not_those_that_change_where_one_must_be(
         "PUT",
         "/api/v1/notifications/preferences",
         who,
-        json={"muted_kinds": ["signup_confirmed"], "quiet_hours": False},
+        json={"muted_kinds": ["signup_confirmed"], "quiet_at_night": False},
     )
     assert saved.status_code == 200 and saved.get_json()["muted_kinds"] == ["signup_confirmed"]
     activity = _one_place(city)

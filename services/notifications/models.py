@@ -107,7 +107,7 @@ class Preference(Base):
 
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     muted_kinds: Mapped[list] = mapped_column(JSON)
-    quiet_hours: Mapped[bool] = mapped_column(Boolean)
+    quiet_at_night: Mapped[bool] = mapped_column(Boolean)
     outside_channels: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -122,7 +122,7 @@ def preferences(session: Session, account_id: str) -> dict:
     found = preference(session, account_id)
     return {
         "muted_kinds": list(found.muted_kinds),
-        "quiet_hours": found.quiet_hours,
+        "quiet_at_night": found.quiet_at_night,
         "outside_channels": found.outside_channels,
         "kinds": [
             {"name": k.name, "label": k.label, "audience": k.audience, "essential": k.essential}
@@ -146,7 +146,7 @@ def set_preferences(session: Session, account_id: str, body: dict) -> dict:
         found = preference(session, account_id)
         session.add(found)
     found.muted_kinds = sorted(set(body["muted_kinds"]))
-    found.quiet_hours, found.outside_channels = body["quiet_hours"], body["outside_channels"]
+    found.quiet_at_night, found.outside_channels = body["quiet_at_night"], body["outside_channels"]
     found.updated_at = utcnow()
     session.flush()
     return preferences(session, account_id)

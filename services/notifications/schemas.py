@@ -70,7 +70,7 @@ class PreferencesIn(Schema):
     muted_kinds = fields.List(
         fields.String(validate=validate.OneOf(sorted(KINDS))), load_default=list
     )
-    quiet_hours = fields.Boolean(load_default=True)
+    quiet_at_night = fields.Boolean(load_default=True)
     outside_channels = fields.Boolean(load_default=True)
 
 

@@ -33,7 +33,7 @@ def preference(session: Session, account_id: str) -> Preference:
         found = Preference(
             account_id=account_id,
             muted_kinds=[],
-            quiet_hours=True,
+            quiet_at_night=True,
             outside_channels=True,
             updated_at=utcnow(),
         )
@@ -81,7 +81,7 @@ def tell(
     if added is None:
         return None
     if spec.outside and chosen.outside_channels:
-        wait_until = quiet_end(now) if chosen.quiet_hours and not spec.urgent else now
+        wait_until = quiet_end(now) if chosen.quiet_at_night and not spec.urgent else now
         session.add(
             Delivery(
                 id=str(uuid.uuid4()),

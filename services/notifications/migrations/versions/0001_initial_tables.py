@@ -104,7 +104,7 @@ def upgrade() -> None:
         "preferences",
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("muted_kinds", sa.JSON(), nullable=False),
-        sa.Column("quiet_hours", sa.Boolean(), nullable=False),
+        sa.Column("quiet_at_night", sa.Boolean(), nullable=False),
         sa.Column("outside_channels", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account_id"),
