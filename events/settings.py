@@ -88,6 +88,8 @@ class Settings:
     drain_seconds: float = 30.0  # how long a clean stop of `shiliu dev` waits for the backbone
     # Where web calls each service when they run in other processes (the gateway by default).
     service_urls: dict[str, str] = field(default_factory=dict)
+    # Where the services call web (SHILIU_WEB_URL): the notifications worker, for a phone number.
+    web_url: str = "http://127.0.0.1:8000"
     fault: str = ""  # SHILIU_FAULT: fault injection for crash tests (events/consumer.py)
     sms_adapter: str = "log"  # web/sms.py: `log` (development) or a provider's `module:Class`
     # services/notifications/channels.py: the outside channel, `log` or a provider's `module:Class`
@@ -141,6 +143,7 @@ class Settings:
                 name: env.get(f"SHILIU_{name.upper()}_URL", "http://127.0.0.1:8000").rstrip("/")
                 for name in ("activities", "volunteers", "ledger", "notifications")
             },
+            web_url=env.get("SHILIU_WEB_URL", "http://127.0.0.1:8000").rstrip("/"),
             fault=env.get("SHILIU_FAULT", ""),
             sms_adapter=env.get("SHILIU_SMS_ADAPTER", "").strip() or "log",
             notify_adapter=env.get("SHILIU_NOTIFY_ADAPTER", "").strip() or "log",

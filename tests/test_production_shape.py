@@ -402,6 +402,15 @@ def test_a_resident_registers_signs_up_checks_in_and_gets_points_through_the_gat
     # The default rule: 5 for attending + 10 per confirmed hour.
     assert wait_for(balance, timeout=60, message="the points to reach the ledger") == 25
 
+    def told():
+        answer = production.get("/api/v1/notifications", headers=resident)
+        kinds = {item["kind"]: item for item in answer.json()["items"]}
+        return "hours_confirmed" in kinds and kinds["hours_confirmed"]
+
+    # ... and the notifications worker put it in the resident's inbox, points and all.
+    message = wait_for(told, timeout=60, message="the points to reach the inbox")
+    assert "2.0 小时" in message["text"] and "25 积分" in message["text"]
+
 
 def bearer(production, username: str, password: str) -> dict:
     """Authorization headers for an account, through the gateway."""

@@ -7,7 +7,8 @@ from flask import current_app, request
 
 from services.common.api import Blueprint, PageArgs, public, roles
 from services.common.app import db, transaction
-from services.common.auth import Forbidden
+from services.common.auth import Forbidden, require_system
+from services.common.errors import NotFound
 from services.common.idempotency import idempotent
 from web import operations
 from web.i18n import _
@@ -17,6 +18,7 @@ from web.schemas import (
     AccountOut,
     AccountQuery,
     AuditPage,
+    ContactOut,
     DisableIn,
     GrantOut,
     MeOut,
@@ -210,6 +212,19 @@ def find_accounts(args):
     """Accounts an administrator manages, by mobile number, username or name."""
     found = operations.find_accounts(db(), current_principal(), args["q"])
     return {"items": found, "total": len(found)}
+
+
+@blp.get("/accounts/<account_id>/contact")
+@public
+@blp.response(200, ContactOut)
+def account_contact(account_id):
+    """An account's mobile number, for the platform's own deliveries on outside channels (the
+    notifications worker, when its SMS adapter needs one): a system token only, never a person's."""
+    require_system()
+    found = operations.contact_of(db(), account_id)
+    if found is None:
+        raise NotFound("这个账号没有登记手机号", code="no-phone")
+    return {"phone": found}
 
 
 @blp.post("/accounts/<account_id>/roles")

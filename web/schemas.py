@@ -53,6 +53,12 @@ class StaffStatementOut(Schema):
     accounts = fields.List(fields.Nested(StaffAccountOut))
 
 
+class ContactOut(Schema):
+    """How to reach an account outside the platform (for the platform's own deliveries)."""
+
+    phone = fields.String()
+
+
 class TokenOut(Schema):
     """A bearer token (15 minutes), and a refresh token for the next one (good once, 30 days)."""
 

@@ -10,7 +10,8 @@ a class with a ``channel`` name (``sms``, ``wechat``), ``needs_phone`` and
 ``module:Class``; it is made once, without arguments, when the worker starts.
 
 Phone numbers never reach this service's tables or the topics: an adapter that needs one is given
-it at delivery time, asked of services/volunteers (``PhoneBook``) with a one-minute system token.
+it at delivery time, asked of web, which keeps the accounts and their mobile numbers
+(``PhoneBook``: ``GET /api/v1/accounts/ID/contact`` with a one-minute system token).
 """
 
 from __future__ import annotations
@@ -68,14 +69,14 @@ def make_adapter(name: str) -> Adapter:
 
 
 class PhoneBook:
-    """Asks services/volunteers for a volunteer's mobile number when an adapter needs it."""
+    """Asks web for an account's mobile number when an adapter needs it."""
 
     def __init__(self, settings: Settings, session: requests.Session | None = None):
         self.settings = settings
         self.http = session or requests.Session()
 
-    def phone(self, volunteer_id: str) -> str | None:
-        """The volunteer's mobile number, or None when they have no profile."""
+    def phone(self, account_id: str) -> str | None:
+        """The account's mobile number, or None when it has none."""
         token = issue_token(
             self.settings.secret_key,
             "notifications",
@@ -84,7 +85,7 @@ class PhoneBook:
             lifetime=timedelta(minutes=1),
         )
         answer = self.http.get(
-            f"{self.settings.service_urls['volunteers']}/api/v1/volunteers/{volunteer_id}",
+            f"{self.settings.web_url}/api/v1/accounts/{account_id}/contact",
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )

@@ -83,8 +83,26 @@ def on_activity_cancelled(session, event, payload: dict) -> None:
     """Withdraw the reminders and tell whoever signed up, with the reason."""
     activity = _became(session, payload["activity_id"], ActivityStatus.CANCELLED)
     reminders.withdraw(session, Reminder.activity_id == payload["activity_id"])
-    if activity is not None and _fresh(event):
-        _tell_signed_up(session, event, activity, "activity_cancelled", reason=payload["reason"])
+    if activity is not None:
+        activity.cancel_reason = payload["reason"]
+        if _fresh(event):
+            for signup in _signed_up(session, activity.activity_id):
+                _tell_cancelled(session, activity, signup)
+
+
+def _tell_cancelled(session, activity: ActivityView, signup: SignupView) -> None:
+    """Told once per person and activity: when the cancellation is learnt, or when a sign-up
+    that crossed it on the way (another topic) arrives after it."""
+    tell(
+        session,
+        signup.volunteer_id,
+        "activity_cancelled",
+        f"activity_cancelled:{activity.activity_id}",
+        link=f"/activities/{activity.activity_id}",
+        values={"reason": activity.cancel_reason or "—"},
+        activity_id=activity.activity_id,
+        signup_id=signup.signup_id,
+    )
 
 
 def _activity_over(status: str):
@@ -103,12 +121,16 @@ def _became(session, activity_id: str, status: str) -> ActivityView | None:
     return activity
 
 
-def _tell_signed_up(session, event, activity: ActivityView, kind: str, **values) -> None:
-    for signup in session.scalars(
+def _signed_up(session, activity_id: str) -> list[SignupView]:
+    return session.scalars(
         select(SignupView).where(
-            SignupView.activity_id == activity.activity_id, SignupView.status != "cancelled"
+            SignupView.activity_id == activity_id, SignupView.status != "cancelled"
         )
-    ):
+    ).all()
+
+
+def _tell_signed_up(session, event, activity: ActivityView, kind: str, **values) -> None:
+    for signup in _signed_up(session, activity.activity_id):
         tell(
             session,
             signup.volunteer_id,
@@ -156,7 +178,9 @@ def _holding(kind: str):
             activity_id=signup.activity_id,
             signup_id=signup.signup_id,
         )
-        if activity is not None:
+        if activity is not None and activity.status == ActivityStatus.CANCELLED:
+            _tell_cancelled(session, activity, signup)
+        elif activity is not None:
             _tell_if_full(session, event, activity, signup.shift_id)
 
     return handler
@@ -199,6 +223,9 @@ def on_waitlisted(session, event, payload: dict) -> None:
             activity_id=signup.activity_id,
             signup_id=signup.signup_id,
         )
+        activity = session.get(ActivityView, signup.activity_id)
+        if activity is not None and activity.status == ActivityStatus.CANCELLED:
+            _tell_cancelled(session, activity, signup)
 
 
 def on_cancelled(session, event, payload: dict) -> None:

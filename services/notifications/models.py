@@ -125,6 +125,7 @@ class ActivityView(Base):
     organizer_id: Mapped[str | None] = mapped_column(String(64))
     shifts: Mapped[list] = mapped_column(JSON)  # [{"shift_id", "name", "capacity"}]
     status: Mapped[str] = mapped_column(String(16))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -32,6 +32,7 @@ from web.operations.accounts import (
     _managed,
     _new_account,
     account_names,
+    contact_of,
     create_staff,
     create_staff_unchecked,
     ensure_in_scope,
@@ -92,6 +93,7 @@ from web.operations.signin import (
 )
 
 __all__ = [
+    "contact_of",
     "ADDRESS_FREE_ATTEMPTS",
     "ADDRESS_MEMORY",
     "ALERT_EVERY",

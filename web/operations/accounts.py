@@ -166,6 +166,13 @@ def account_names(session: Session, account_ids) -> dict[str, str]:
     return {account_id: name for account_id, name in rows}
 
 
+def contact_of(session: Session, account_id: str) -> str | None:
+    """The mobile number of an enabled account, if it has one (for outside-channel deliveries)."""
+    return session.scalar(
+        select(Account.phone).where(Account.id == account_id, Account.disabled_at.is_(None))
+    )
+
+
 def volunteer_by_phone(session: Session, phone: str) -> Account | None:
     """The volunteer account registered with this mobile number, if any."""
     return session.scalar(

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("organizer_id", sa.String(length=64), nullable=True),
         sa.Column("shifts", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("cancel_reason", sa.Text(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("activity_id"),
     )
