@@ -116,7 +116,18 @@ def test_a_promoted_volunteer_sees_the_badge_and_the_message_opens_the_activity(
     expect(phone).to_have_url(f"{live.url}/activities/{activity_id}")
     expect(phone.get_by_role("heading", name=title)).to_be_visible()
     expect(tabs.locator(".badge")).to_have_count(0)  # read once opened
+    expect(phone.get_by_text("已获得名额")).to_be_visible()  # their place, off the waitlist
     shoot(phone, "the-activity-opened-from-the-message")
+
+    # What they want to be told: being promoted cannot be turned off.
+    phone.goto("/inbox/preferences")
+    expect(phone.get_by_label("候补转正")).to_be_disabled()
+    expect(phone.get_by_label("候补转正")).to_be_checked()
+    phone.get_by_label("时长确认").uncheck()
+    phone.get_by_role("button", name="保存设置").click()
+    expect(phone.get_by_role("status")).to_have_text("消息设置已保存")
+    expect(phone.get_by_label("时长确认")).not_to_be_checked()
+    shoot(phone, "message-settings")
     mine = requests.get(
         f"{live.url}/api/v1/activities/{activity_id}/signups/me", headers=second, timeout=10
     )
