@@ -1,18 +1,20 @@
 """Every route of every app, for every kind of caller: who may do what, and who may not.
 
 Routes come from the apps' URL maps, so a new route without an entry here fails this test. The
-cases are in tests/access_cases_services.py and tests/access_cases_web.py, what they share in
+cases are in tests/access_cases_services.py, tests/access_cases_web.py and (the inbox's, of
+services/notifications and web) tests/access_cases_notifications.py, what they share in
 tests/access_support.py.
 """
 
 from __future__ import annotations
 
 import pytest
+from access_cases_notifications import NOTIFICATION_CASES
 from access_cases_services import SERVICE_CASES
 from access_cases_web import WEB_CASES
 from access_support import outcomes, prepare, routes
 
-CASES = [*SERVICE_CASES, *WEB_CASES]
+CASES = [*SERVICE_CASES, *WEB_CASES, *NOTIFICATION_CASES]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from events.settings import Settings
 from infra.broker import free_port
 from infra.gateway import READINESS_PATH, route, url_maps
 from infra.gateway_nginx import TEMPLATE, render, upstream_variable
-from infra.registry import WEB
+from infra.registry import PARTS, WEB
 
 SHILIU = Path(sys.executable).parent / "shiliu"
 SAMPLES = {"default": "x1", "string": "x1", "int": "7", "path": "a/b.css"}
@@ -135,10 +135,7 @@ def test_every_route_of_every_part_goes_to_the_part_that_serves_it(maps):
 
 
 def test_nginx_finds_the_config_valid_and_a_broken_one_invalid(tmp_path):
-    upstreams = {upstream_variable(part): "127.0.0.1:9" for part in ("activities", "volunteers")}
-    upstreams |= {
-        upstream_variable(part): "127.0.0.1:9" for part in ("ledger", "notifications", "web")
-    }
+    upstreams = {upstream_variable(part): "127.0.0.1:9" for part in PARTS}  # every part's
     main = nginx_support.prepare(tmp_path / "good", upstreams, free_port())
     checked = nginx_support.check(main)
     assert checked.returncode == 0, checked.stderr

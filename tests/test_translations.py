@@ -34,6 +34,11 @@ MESSAGE_MODULES = (
     "web/pages_sharing.py",
     "web/pages_volunteering.py",
     "web/pages_points.py",
+    "web/pages_inbox.py",
+    # The inbox's messages, their kinds' names and the notifications service's refusals.
+    "services/notifications/kinds.py",
+    "services/notifications/operations.py",
+    "services/notifications/api.py",
     "web/pages_awards/_common.py",
     "web/pages_awards/committee.py",
     "web/pages_awards/public.py",

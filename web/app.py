@@ -23,6 +23,7 @@ from web.identity import session_account
 from web.pages import bp as pages_blueprint
 from web.pages_activities import bp as activity_pages
 from web.pages_awards import bp as award_pages
+from web.pages_inbox import bp as inbox_pages
 from web.pages_points import bp as points_pages
 from web.pages_sharing import bp as sharing_pages
 from web.pages_volunteering import bp as volunteering_blueprint
@@ -100,6 +101,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     app.register_blueprint(volunteering_blueprint)
     app.register_blueprint(points_pages)
     app.register_blueprint(award_pages)
+    app.register_blueprint(inbox_pages)
     app.register_blueprint(readiness_blueprint)  # the gateway's /readyz
 
     @app.after_request

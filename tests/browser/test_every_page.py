@@ -11,6 +11,7 @@ from pathlib import Path
 
 import page_checks
 import pytest
+from backbone import wait_for
 from playwright.sync_api import Page, expect
 
 from events.envelope import utcnow
@@ -158,6 +159,10 @@ def _walk(live, open_context, locale: str) -> list[Visitor]:
         (f"/volunteering/checkin/{activity}", "volunteering.checkin"),
         ("/points", "points.mine"),
         ("/points/standings", "points.standings"),  # their rank in their community
+        ("/inbox", "inbox.inbox"),  # their sign-up's message is there
+        ("/inbox/preferences", "inbox.preferences"),
+        # Opening a message marks it read and lands on its activity's page.
+        (f"/inbox/{_a_message(volunteer.page)}", "inbox.open_message"),
     ]:
         volunteer.visit(path, endpoint)
 
@@ -183,6 +188,7 @@ def _walk(live, open_context, locale: str) -> list[Visitor]:
         (f"/admin/accounts/{_an_account(live, '13800000001')}", "pages.admin_account"),
         ("/admin/audit", "pages.admin_audit"),
         ("/admin/sms", "pages.admin_sms"),
+        ("/admin/notifications", "inbox.admin_deliveries"),
         ("/admin/units", "pages.admin_units"),
         ("/awards", "awards.cycles"),
         ("/awards/new", "awards.create"),
@@ -244,6 +250,17 @@ def _token(page: Page, username: str) -> str:
         "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
     )
     return answer.json()["access_token"]
+
+
+def _a_message(page: Page) -> str:
+    """The id of a message in the demo volunteer's inbox (their sign-up's, through the broker)."""
+    headers = {"Authorization": "Bearer " + _token(page, "13800000001")}
+
+    def first():
+        items = page.request.get("/api/v1/notifications", headers=headers).json()["items"]
+        return items[0]["id"] if items else None
+
+    return wait_for(first, message="a message in the volunteer's inbox")
 
 
 def _unit(live, path: str) -> str:
