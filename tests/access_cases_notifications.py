@@ -10,6 +10,7 @@ from access_support import (
     PAGES_NEEDING_SIGN_IN,
     Case,
     admin_only,
+    every,
     signed_in,
 )
 
@@ -45,6 +46,15 @@ NOTIFICATION_CASES = [
         body=lambda c: {"muted_kinds": [], "quiet_at_night": True, "outside_channels": True},
     ),
     Case("notifications", "GET", f"{API}/deliveries", admin_only(200)),
+    # web: a phone number for the notifications worker's SMS adapter: a system token only, so no
+    # person, administrators included.
+    Case(
+        "web",
+        "GET",
+        "/api/v1/accounts/<account_id>/contact",
+        {**every(403), "anonymous": 401},
+        path=lambda c: f"/api/v1/accounts/{c.account('13800000001').id}/contact",
+    ),
     # web: the inbox pages (a form posted without its CSRF token changes nothing).
     Case("web", "GET", "/inbox", PAGES_NEEDING_SIGN_IN, page=True),
     Case(
