@@ -108,11 +108,11 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def many(self, connection: Connection, rows: list[dict]) -> None:
+    def many(self, connection: Connection, rows: list[dict]) -> int:
         """Run the statement once for each of ``rows`` (parameters by bind name) in one
         executemany, in the transaction of an SQLAlchemy connection (begun here if it has not
-        begun yet). Unlike ``run``, errors are SQLAlchemy's (``IntegrityError``,
-        ``OperationalError`` …), as if SQLAlchemy had run it."""
+        begun yet); return the rows it changed in all. Unlike ``run``, errors are SQLAlchemy's
+        (``IntegrityError``, ``OperationalError`` …), as if SQLAlchemy had run it."""
         if not connection.in_transaction():
             connection.begin()
         parameters = [self._driver_parameters(row) for row in rows]
@@ -120,6 +120,7 @@ class DriverStatement:
         driver_error = connection.dialect.loaded_dbapi.Error
         try:
             cursor.executemany(self.sql, parameters)
+            return cursor.rowcount
         except driver_error as exc:
             raise DBAPIError.instance(self.sql, None, exc, driver_error) from exc
         finally:
