@@ -10,7 +10,6 @@ from alembic import op
 
 from services.common import migrations as backbone
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
