@@ -106,27 +106,33 @@ def send_due(session_factory, now: datetime | None = None, limit: int = 1000) ->
                 )
             ).all()
         )
-        activities = {
-            a.activity_id: a
+        # The activities still to come (published, not started), with their start as the
+        # message's key tells it (a reminder sent again after a change of time is a new message).
+        upcoming = {
+            a.activity_id: a.starts_at.isoformat()
             for a in session.execute(
                 select(ActivityView.activity_id, ActivityView.status, ActivityView.starts_at).where(
                     ActivityView.activity_id.in_({r.activity_id for r in due})
                 )
             )
+            if a.status == ActivityStatus.PUBLISHED and a.starts_at > now
         }
-        holding = {r.id for r in due if _holds(signups.get(r.signup_id), activities, r, now)}
+        holding = {
+            r.id
+            for r in due
+            if r.activity_id in upcoming and signups.get(r.signup_id) == "confirmed"
+        }
         gone = [r.id for r in due if r.id not in holding]
         if gone:
             _claim(session, gone, state="withdrawn", sent_at=None)
         claimed = _claim(session, holding, state="sent", sent_at=now) if holding else set()
-        starts = {a.activity_id: a.starts_at.isoformat() for a in activities.values()}
         tell_many(
             session,
             [
                 {
                     "recipient_id": r.volunteer_id,
                     "kind": r.kind,
-                    "dedupe_key": f"{r.id}@{starts[r.activity_id]}",
+                    "dedupe_key": f"{r.id}@{upcoming[r.activity_id]}",
                     "link": f"/activities/{r.activity_id}",
                     "activity_id": r.activity_id,
                     "signup_id": r.signup_id,
@@ -137,17 +143,6 @@ def send_due(session_factory, now: datetime | None = None, limit: int = 1000) ->
             now=now,
         )
     return len(claimed)
-
-
-def _holds(signup_status: str | None, activities: dict, reminder, now: datetime) -> bool:
-    """The reminder's sign-up still holds a place in a published activity yet to start."""
-    activity = activities.get(reminder.activity_id)
-    return (
-        signup_status == "confirmed"
-        and activity is not None
-        and activity.status == ActivityStatus.PUBLISHED
-        and activity.starts_at > now
-    )
 
 
 def _claim(session: Session, ids, **values) -> set[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-import uuid
+import os
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import time_ns
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -187,7 +188,7 @@ _MESSAGE_COLUMNS = (
 
 def _message_row(recipient_id, kind, dedupe_key, link, values, activity_id, signup_id, now) -> dict:
     return {
-        "id": str(uuid.uuid4()),
+        "id": new_id(),
         "recipient_id": recipient_id,
         "kind": kind,
         "values": dict(values or {}),
@@ -228,7 +229,7 @@ def _delivery_row(message: dict, chosen: Preference, now: datetime) -> dict | No
         return None
     wait_until = quiet_end(now) if chosen.quiet_hours and not spec.urgent else now
     return {
-        "id": str(uuid.uuid4()),
+        "id": new_id(),
         "notification_id": message["id"],
         "recipient_id": message["recipient_id"],
         "channel": None,
@@ -238,6 +239,18 @@ def _delivery_row(message: dict, chosen: Preference, now: datetime) -> dict | No
         "next_attempt_at": wait_until,
         "created_at": now,
     }
+
+
+def new_id() -> str:
+    """A new message or delivery id: a UUIDv7 (RFC 9562), whose first 48 bits are the time in
+    milliseconds, so the indexes on ids take new rows at their end rather than on a random page
+    each (as event ids do). Made here in a third of ``uuid6.uuid7``'s time (a fan-out makes two
+    per reminder); ids of the same millisecond are in no particular order."""
+    value = (time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 7 << 76  # the version
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the variant
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def quiet_end(now: datetime) -> datetime:
