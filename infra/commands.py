@@ -249,6 +249,9 @@ def bench_ledger(
     "--reminders", default=10_000, show_default=True, help="Due reminders of one day to send."
 )
 @click.option("--rate", default=200, show_default=True, help="Attendance confirmations per second.")
+@click.option(
+    "--rounds", default=3, show_default=True, help="Fan-out rounds (the median is reported)."
+)
 @click.option("--seconds", default=20.0, show_default=True, help="How long the load lasts.")
 @click.option(
     "--database-url",
@@ -260,6 +263,7 @@ def bench_ledger(
 def bench_notifications(
     reminders: int,
     rate: int,
+    rounds: int,
     seconds: float,
     database_url: str | None,
     skip_fanout: bool,
@@ -271,7 +275,7 @@ def bench_notifications(
 
     logs.configure(Settings.from_env().log_format, level="WARNING")
     if not skip_fanout:
-        run_fanout_bench(reminders, database_url)
+        run_fanout_bench(reminders, database_url, rounds)
     if not skip_lag:
         run_lag_bench(rate, seconds, database_url)
 
