@@ -21,6 +21,7 @@ from tqdm import tqdm
 from events import kafka as kafka_clients
 from events.envelope import Event, utcnow
 from events.settings import city_zone
+from events.store import outbox
 from infra.bench import bench_broker
 from services.common.app import BrokerProbe, ServiceContext
 from services.common.db import make_engine, make_session_factory, upgrade
@@ -281,6 +282,29 @@ def _told(factory) -> dict[str, datetime]:
         )
 
 
+def _relayed(factory) -> dict[str, tuple[datetime, datetime | None]]:
+    """When the ledger's outbox took each volunteer's ``points.awarded``, and when the relay
+    had it acknowledged."""
+    with factory() as session:
+        rows = session.execute(
+            select(outbox.c.key, outbox.c.created_at, outbox.c.sent_at).where(
+                outbox.c.event_type == "points.awarded"
+            )
+        ).all()
+    return {key: (_aware(created), _aware(sent)) for key, created, sent in rows}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives the outbox's times back without their zone: they are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _ms(since: datetime, until: datetime) -> float:
+    return (until - since).total_seconds() * 1000
+
+
 def _wait_for(factory, count: int, seconds: float) -> dict[str, datetime]:
     deadline = time.monotonic() + seconds
     while len(told := _told(factory)) < count and time.monotonic() < deadline:
@@ -342,6 +366,7 @@ def run_lag_bench(rate: int, seconds: float, database_url: str | None = None) ->
             producer.close()
             told = _wait_for(inbox, count + 1, 60 + seconds)
             drained = time.perf_counter() - started
+            relayed = _relayed(contexts["ledger"].session_factory)
     finally:
         workers.shutdown()
         for engine in engines:
@@ -349,9 +374,18 @@ def run_lag_bench(rate: int, seconds: float, database_url: str | None = None) ->
         if broker:
             broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    lags = [(told[key] - at).total_seconds() * 1000 for key, at in published.items() if key in told]
+    lags = [_ms(at, told[key]) for key, at in published.items() if key in told]
     if not lags:
         raise click.ClickException("no hours message reached the inbox")
+    # Where the time goes, by the ledger's outbox row of each award (its key is the volunteer):
+    # committed by the ledger consumer, then acknowledged by the broker to the relay.
+    hops = {"ledger": [], "relay": [], "inbox": []}
+    for key, at in published.items():
+        if key in told and key in relayed and relayed[key][1] is not None:
+            emitted, sent = relayed[key]
+            hops["ledger"].append(_ms(at, emitted))
+            hops["relay"].append(_ms(emitted, sent))
+            hops["inbox"].append(_ms(sent, told[key]))
     report = {
         "events": count,
         "database": (database_url or "sqlite").split(":", 1)[0],
@@ -363,6 +397,15 @@ def run_lag_bench(rate: int, seconds: float, database_url: str | None = None) ->
         "lag_max_ms": round(max(lags), 1),
         "drain_s": round(drained - publish_seconds, 2),
     }
+    for hop, values in hops.items():
+        if values:
+            report[f"{hop}_p50_ms"] = round(statistics.median(values), 1)
+            report[f"{hop}_p99_ms"] = round(_percentile(values, 0.99), 1)
+    steps = {
+        "ledger": "published → ledger committed",
+        "relay": "→ relayed (broker acked)",
+        "inbox": "→ in the inbox",
+    }
     click.echo(
         "\n".join(
             [
@@ -373,6 +416,12 @@ def run_lag_bench(rate: int, seconds: float, database_url: str | None = None) ->
                 f"  lag p50                    {report['lag_p50_ms']:>9,} ms",
                 f"  lag p99                    {report['lag_p99_ms']:>9,} ms"
                 f"  (max {report['lag_max_ms']:,} ms)",
+                *[
+                    f"    {label:<28} p50 {report[f'{hop}_p50_ms']:>7,} ms"
+                    f"  p99 {report[f'{hop}_p99_ms']:>7,} ms"
+                    for hop, label in steps.items()
+                    if f"{hop}_p50_ms" in report
+                ],
                 f"  all told                   {report['drain_s']:>9} s after the last publication",
             ]
         )

@@ -44,5 +44,7 @@ def test_lag_under_load_reports_its_percentiles(broker, monkeypatch, capsys):
     report = run_lag_bench(rate=50, seconds=2)
     assert report["events"] == 100 and report["told"] == 100
     assert 0 < report["lag_p50_ms"] <= report["lag_p99_ms"] <= report["lag_max_ms"]
+    for hop in ("ledger", "relay", "inbox"):  # where the time went, hop by hop
+        assert report[f"{hop}_p50_ms"] <= report[f"{hop}_p99_ms"]
     assert "lag p99" in capsys.readouterr().out
     assert _bench_dirs() == before
