@@ -93,7 +93,7 @@ def tell(
     added = session.execute(_insert_new(session).values(row)).scalar()
     if added is None:
         return None
-    delivery = _delivery_row(row, chosen, now)
+    delivery = _delivery_row(row, chosen, now, quiet_end(now))
     if delivery is not None:
         session.add(Delivery(**delivery))
     return session.get(Notification, added)
@@ -134,11 +134,13 @@ def tell_many(session: Session, messages: list[dict], now: datetime | None = Non
         added = set(
             session.scalars(select(table.c.id).where(table.c.id.in_([r["id"] for r in rows])))
         )
+    quiet_until = quiet_end(now)
     deliveries = [
         delivery
         for row in rows
         if row["id"] in added
-        and (delivery := _delivery_row(row, chosen[row["recipient_id"]], now)) is not None
+        and (delivery := _delivery_row(row, chosen[row["recipient_id"]], now, quiet_until))
+        is not None
     ]
     if deliveries:
         _driver(_DELIVERY_INSERT, connection.dialect).many(connection, deliveries)
@@ -221,19 +223,20 @@ def _new_message_statement(dialect: str):
     )
 
 
-def _delivery_row(message: dict, chosen: Preference, now: datetime) -> dict | None:
-    """The delivery an added message gets on outside channels (after the quiet hours unless it
-    is urgent), or None when its kind stays in the inbox or the person turned them off."""
+def _delivery_row(
+    message: dict, chosen: Preference, now: datetime, quiet_until: datetime
+) -> dict | None:
+    """The delivery an added message gets on outside channels (at ``quiet_until``, the end of
+    the quiet hours, unless it is urgent), or None when its kind stays in the inbox or the
+    person turned them off."""
     spec = KINDS[message["kind"]]
     if not (spec.outside and chosen.outside_channels):
         return None
-    wait_until = quiet_end(now) if chosen.quiet_hours and not spec.urgent else now
+    wait_until = quiet_until if chosen.quiet_hours and not spec.urgent else now
     return {
         "id": new_id(),
         "notification_id": message["id"],
         "recipient_id": message["recipient_id"],
-        "channel": None,
-        "text": None,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": wait_until,
