@@ -83,6 +83,7 @@ def send_due(session_factory, now: datetime | None = None, limit: int = 1000) ->
     holds is withdrawn instead. Returns how many were sent."""
     now = now or utcnow()
     with session_factory() as session, session.begin():
+        # Each due reminder with its sign-up's status (None when the sign-up is unknown).
         due = session.execute(
             select(
                 Reminder.id,
@@ -90,22 +91,17 @@ def send_due(session_factory, now: datetime | None = None, limit: int = 1000) ->
                 Reminder.volunteer_id,
                 Reminder.activity_id,
                 Reminder.kind,
+                SignupView.status,
             )
+            .outerjoin(SignupView, SignupView.signup_id == Reminder.signup_id)
             .where(Reminder.state == "pending", Reminder.due_at <= now)
             .order_by(Reminder.due_at)
             .limit(limit)
             # PostgreSQL: two workers take different rows rather than queue for the same ones.
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=Reminder, skip_locked=True)
         ).all()
         if not due:
             return 0
-        signups = dict(
-            session.execute(
-                select(SignupView.signup_id, SignupView.status).where(
-                    SignupView.signup_id.in_({r.signup_id for r in due})
-                )
-            ).all()
-        )
         # The activities still to come (published, not started), with their start as the
         # message's key tells it (a reminder sent again after a change of time is a new message).
         upcoming = {
@@ -118,9 +114,9 @@ def send_due(session_factory, now: datetime | None = None, limit: int = 1000) ->
             if a.status == ActivityStatus.PUBLISHED and a.starts_at > now
         }
         holding = {
-            r.id
-            for r in due
-            if r.activity_id in upcoming and signups.get(r.signup_id) == "confirmed"
+            reminder_id
+            for reminder_id, _, _, activity_id, _, status in due
+            if status == "confirmed" and activity_id in upcoming
         }
         gone = [r.id for r in due if r.id not in holding]
         if gone:
@@ -130,15 +126,15 @@ def send_due(session_factory, now: datetime | None = None, limit: int = 1000) ->
             session,
             [
                 {
-                    "recipient_id": r.volunteer_id,
-                    "kind": r.kind,
-                    "dedupe_key": f"{r.id}@{upcoming[r.activity_id]}",
-                    "link": f"/activities/{r.activity_id}",
-                    "activity_id": r.activity_id,
-                    "signup_id": r.signup_id,
+                    "recipient_id": volunteer_id,
+                    "kind": kind,
+                    "dedupe_key": f"{reminder_id}@{upcoming[activity_id]}",
+                    "link": f"/activities/{activity_id}",
+                    "activity_id": activity_id,
+                    "signup_id": signup_id,
                 }
-                for r in due
-                if r.id in claimed
+                for reminder_id, signup_id, volunteer_id, activity_id, kind, _ in due
+                if reminder_id in claimed
             ],
             now=now,
         )
