@@ -63,9 +63,11 @@ test: $(STAMP) system-deps tools lint compose-check
 compose-check: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
-## make bench: throughput against raw kafka-python on the same broker, in the same run
+## make bench: throughput against raw kafka-python on the same broker, in the same run; then
+## the reminder fan-out against a bare insert, and the attendance → inbox lag under load
 bench: $(STAMP)
 	$(BIN)/shiliu bench
+	$(BIN)/shiliu bench notifications
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache test-artifacts

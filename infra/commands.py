@@ -183,7 +183,8 @@ def gateway_config(output: str | None, check: bool) -> None:
 @click.pass_context
 def bench(ctx: click.Context, count: int, database_url: str | None) -> None:
     """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`);
-    `shiliu bench checkins` and `shiliu bench ledger` benchmark check-ins and the ledger."""
+    `shiliu bench checkins`, `shiliu bench ledger` and `shiliu bench notifications` benchmark
+    check-ins, the ledger and notifications."""
     if ctx.invoked_subcommand is not None:
         return
     from infra.bench import run_backbone_bench
@@ -241,6 +242,42 @@ def bench_ledger(
         run_ingest_bench(count, min(volunteers, max(1, count // 2)), database_url, poll_records)
     if standings_url:
         run_standings_bench(standings_url, volunteers, rows, queries)
+
+
+@bench.command("notifications")
+@click.option(
+    "--reminders", default=10_000, show_default=True, help="Due reminders of one day to send."
+)
+@click.option("--rate", default=200, show_default=True, help="Attendance confirmations per second.")
+@click.option(
+    "--rounds", default=3, show_default=True, help="Fan-out rounds (the median is reported)."
+)
+@click.option("--seconds", default=20.0, show_default=True, help="How long the load lasts.")
+@click.option(
+    "--database-url",
+    help="A PostgreSQL database to measure on (each part in schemas of its own, dropped after;"
+    " default: fresh SQLite files).",
+)
+@click.option("--skip-fanout", is_flag=True, help="Only the lag under load.")
+@click.option("--skip-lag", is_flag=True, help="Only the reminder fan-out.")
+def bench_notifications(
+    reminders: int,
+    rate: int,
+    rounds: int,
+    seconds: float,
+    database_url: str | None,
+    skip_fanout: bool,
+    skip_lag: bool,
+) -> None:
+    """Reminder fan-out beside a bare bulk insert of the same inbox rows, and the lag from an
+    attendance confirmation to its inbox message under a steady load."""
+    from infra.bench_notifications import run_fanout_bench, run_lag_bench
+
+    logs.configure(Settings.from_env().log_format, level="WARNING")
+    if not skip_fanout:
+        run_fanout_bench(reminders, database_url, rounds)
+    if not skip_lag:
+        run_lag_bench(rate, seconds, database_url)
 
 
 COMMANDS = (dev, seed, db, worker, probe, ready, gateway, bench)

@@ -90,12 +90,23 @@ class DriverStatement:
             if processor is not None:
                 self.processors[name] = processor
 
-    def _driver_parameters(self, parameters: dict):
+    def _driver_parameters(self, parameters: dict, last: dict | None = None):
         """Parameters by bind name as the driver takes them: converted by their bind types,
-        by name or in position."""
+        by name or in position. With ``last`` (the value each name was last converted from, and
+        to), a value that is the very object converted before is not converted again: rows of
+        one batch often share their time."""
         values = {**self.fixed, **parameters}
         for name, process in self.processors.items():
-            values[name] = process(values[name])
+            value = values[name]
+            if last is None:
+                values[name] = process(value)
+                continue
+            before = last.get(name)
+            if before is not None and before[0] is value:
+                values[name] = before[1]
+            else:
+                values[name] = converted = process(value)
+                last[name] = (value, converted)
         return values if self.names is None else [values[name] for name in self.names]
 
     def run(self, driver, parameters: dict):
@@ -108,18 +119,20 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def many(self, connection: Connection, rows: list[dict]) -> None:
+    def many(self, connection: Connection, rows: list[dict]) -> int:
         """Run the statement once for each of ``rows`` (parameters by bind name) in one
         executemany, in the transaction of an SQLAlchemy connection (begun here if it has not
-        begun yet). Unlike ``run``, errors are SQLAlchemy's (``IntegrityError``,
-        ``OperationalError`` …), as if SQLAlchemy had run it."""
+        begun yet); return the rows it changed in all. Unlike ``run``, errors are SQLAlchemy's
+        (``IntegrityError``, ``OperationalError`` …), as if SQLAlchemy had run it."""
         if not connection.in_transaction():
             connection.begin()
-        parameters = [self._driver_parameters(row) for row in rows]
+        last: dict = {}
+        parameters = [self._driver_parameters(row, last) for row in rows]
         cursor = connection.connection.driver_connection.cursor()
         driver_error = connection.dialect.loaded_dbapi.Error
         try:
             cursor.executemany(self.sql, parameters)
+            return cursor.rowcount
         except driver_error as exc:
             raise DBAPIError.instance(self.sql, None, exc, driver_error) from exc
         finally:

@@ -13,7 +13,7 @@ from events.envelope import utcnow
 from events.settings import city_zone
 from services.common.states import ActivityStatus
 from services.notifications.models import ActivityView, Reminder, SignupView
-from services.notifications.telling import tell
+from services.notifications.telling import tell_many
 
 DAY_BEFORE_AT = time(18, 0)
 TWO_HOURS = timedelta(hours=2)
@@ -76,55 +76,78 @@ def reschedule(session: Session, activity: ActivityView, now=None) -> None:
         reminder.due_at, reminder.state, reminder.sent_at = due, "pending", None
 
 
-def send_due(session_factory, now: datetime | None = None, limit: int = 500) -> int:
-    """Send the reminders due at ``now``: each in its own transaction that claims it (pending →
-    sent) and puts the message in the inbox; a reminder whose sign-up or activity no longer holds
-    is withdrawn instead. Returns how many were sent."""
+def send_due(session_factory, now: datetime | None = None, limit: int = 1000) -> int:
+    """Send up to ``limit`` reminders due at ``now``, in one transaction: a conditional update
+    claims them (pending → sent) and returns the ids it claimed, and only those are put in the
+    inbox, so with two workers each is sent once; a reminder whose sign-up or activity no longer
+    holds is withdrawn instead. Returns how many were sent."""
     now = now or utcnow()
-    with session_factory() as session:
-        due = (
-            session.execute(
-                select(Reminder.id)
-                .where(Reminder.state == "pending", Reminder.due_at <= now)
-                .order_by(Reminder.due_at)
-                .limit(limit)
+    with session_factory() as session, session.begin():
+        # Each due reminder with its sign-up's status (None when the sign-up is unknown).
+        due = session.execute(
+            select(
+                Reminder.id,
+                Reminder.signup_id,
+                Reminder.volunteer_id,
+                Reminder.activity_id,
+                Reminder.kind,
+                SignupView.status,
             )
-            .scalars()
-            .all()
+            .outerjoin(SignupView, SignupView.signup_id == Reminder.signup_id)
+            .where(Reminder.state == "pending", Reminder.due_at <= now)
+            .order_by(Reminder.due_at)
+            .limit(limit)
+            # PostgreSQL: two workers take different rows rather than queue for the same ones.
+            .with_for_update(of=Reminder, skip_locked=True)
+        ).all()
+        if not due:
+            return 0
+        # The activities still to come (published, not started), with their start as the
+        # message's key tells it (a reminder sent again after a change of time is a new message).
+        upcoming = {
+            a.activity_id: a.starts_at.isoformat()
+            for a in session.execute(
+                select(ActivityView.activity_id, ActivityView.status, ActivityView.starts_at).where(
+                    ActivityView.activity_id.in_({r.activity_id for r in due})
+                )
+            )
+            if a.status == ActivityStatus.PUBLISHED and a.starts_at > now
+        }
+        holding = {
+            reminder_id
+            for reminder_id, _, _, activity_id, _, status in due
+            if status == "confirmed" and activity_id in upcoming
+        }
+        gone = [r.id for r in due if r.id not in holding]
+        if gone:
+            _claim(session, gone, state="withdrawn", sent_at=None)
+        claimed = _claim(session, holding, state="sent", sent_at=now) if holding else set()
+        tell_many(
+            session,
+            [
+                {
+                    "recipient_id": volunteer_id,
+                    "kind": kind,
+                    "dedupe_key": f"{reminder_id}@{upcoming[activity_id]}",
+                    "link": f"/activities/{activity_id}",
+                    "activity_id": activity_id,
+                    "signup_id": signup_id,
+                }
+                for reminder_id, signup_id, volunteer_id, activity_id, kind, _ in due
+                if reminder_id in claimed
+            ],
+            now=now,
         )
-    sent = 0
-    for reminder_id in due:
-        with session_factory() as session, session.begin():
-            sent += _send_one(session, reminder_id, now)
-    return sent
+    return len(claimed)
 
 
-def _send_one(session: Session, reminder_id: str, now: datetime) -> int:
-    reminder = session.get(Reminder, reminder_id)
-    signup = session.get(SignupView, reminder.signup_id)
-    activity = session.get(ActivityView, reminder.activity_id)
-    holds = (
-        signup is not None
-        and signup.status == "confirmed"
-        and activity is not None
-        and activity.status == ActivityStatus.PUBLISHED
-        and activity.starts_at > now
+def _claim(session: Session, ids, **values) -> set[str]:
+    """Move the reminders of ``ids`` that are still pending; return the ids it moved."""
+    return set(
+        session.scalars(
+            update(Reminder)
+            .where(Reminder.id.in_(ids), Reminder.state == "pending")
+            .values(**values)
+            .returning(Reminder.id)
+        )
     )
-    claimed = session.execute(
-        update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.state == "pending")
-        .values(state="sent" if holds else "withdrawn", sent_at=now if holds else None)
-    ).rowcount
-    if not claimed or not holds:
-        return 0
-    tell(
-        session,
-        reminder.volunteer_id,
-        reminder.kind,
-        f"{reminder_id}@{activity.starts_at.isoformat()}",
-        link=f"/activities/{reminder.activity_id}",
-        activity_id=reminder.activity_id,
-        signup_id=reminder.signup_id,
-        now=now,
-    )
-    return 1

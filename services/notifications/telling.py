@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
+import functools
+import os
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import time_ns
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -13,6 +16,7 @@ from sqlalchemy.orm import Session
 from events.envelope import utcnow
 from events.messages import PLACEHOLDER, Message
 from events.settings import city_zone
+from services.common.db import DriverStatement
 from services.notifications.kinds import KINDS, OBJECTION_DECISIONS
 from services.notifications.models import (
     ActivityView,
@@ -28,16 +32,40 @@ QUIET_START, QUIET_END = time(22, 0), time(7, 0)
 def preference(session: Session, account_id: str) -> Preference:
     """A person's preferences (the defaults until they change them: everything on, quiet hours
     kept, outside channels allowed)."""
-    found = session.get(Preference, account_id)
-    if found is None:
-        found = Preference(
-            account_id=account_id,
-            muted_kinds=[],
-            quiet_at_night=True,
-            outside_channels=True,
-            updated_at=utcnow(),
-        )
-    return found
+    return session.get(Preference, account_id) or _default_preference(account_id)
+
+
+def _choices(session: Session, account_ids) -> dict[str, Preference | _Defaults]:
+    """The preferences of many people, read in one query (the defaults for those who never
+    changed them, as ``preference`` gives)."""
+    ids = set(account_ids)
+    found = {
+        p.account_id: p
+        for p in session.scalars(select(Preference).where(Preference.account_id.in_(ids)))
+    }
+    return {a: found.get(a, DEFAULTS) for a in ids}
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    """What ``tell`` reads of the default preferences."""
+
+    muted_kinds: tuple = ()
+    quiet_at_night: bool = True
+    outside_channels: bool = True
+
+
+DEFAULTS = _Defaults()
+
+
+def _default_preference(account_id: str) -> Preference:
+    return Preference(
+        account_id=account_id,
+        muted_kinds=[],
+        quiet_at_night=True,
+        outside_channels=True,
+        updated_at=utcnow(),
+    )
 
 
 def tell(
@@ -57,43 +85,175 @@ def tell(
     new message, or None."""
     if not recipient_id:
         return None
-    spec = KINDS[kind]
     chosen = preference(session, recipient_id)
-    if kind in chosen.muted_kinds and not spec.essential:
+    if _muted(kind, chosen):
         return None
     now = now or utcnow()
-    row = {
-        "id": str(uuid.uuid4()),
+    row = _message_row(recipient_id, kind, dedupe_key, link, values, activity_id, signup_id, now)
+    added = session.execute(_insert_new(session).values(row)).scalar()
+    if added is None:
+        return None
+    delivery = _delivery_row(row, chosen, now, quiet_end(now))
+    if delivery is not None:
+        session.add(Delivery(**delivery))
+    return session.get(Notification, added)
+
+
+def tell_many(session: Session, messages: list[dict], now: datetime | None = None) -> int:
+    """``tell`` each of ``messages`` (dicts of its arguments: recipient_id, kind, dedupe_key,
+    link, and optionally values, activity_id, signup_id), with the preferences read in one query
+    and the messages and deliveries written in bulk. Returns how many messages were added."""
+    messages = [m for m in messages if m["recipient_id"]]
+    if not messages:
+        return 0
+    now = now or utcnow()
+    chosen = _choices(session, (m["recipient_id"] for m in messages))
+    rows = [
+        _message_row(
+            m["recipient_id"],
+            m["kind"],
+            m["dedupe_key"],
+            m["link"],
+            m.get("values"),
+            m.get("activity_id"),
+            m.get("signup_id"),
+            now,
+        )
+        for m in messages
+        if not _muted(m["kind"], chosen[m["recipient_id"]])
+    ]
+    if not rows:
+        return 0
+    connection = session.connection()
+    if _driver(_new_message_statement(connection.dialect.name), connection.dialect).many(
+        connection, rows
+    ) == len(rows):
+        added = {row["id"] for row in rows}  # none was there already
+    else:
+        table = Notification.__table__
+        added = set(
+            session.scalars(select(table.c.id).where(table.c.id.in_([r["id"] for r in rows])))
+        )
+    quiet_until = quiet_end(now)
+    deliveries = [
+        delivery
+        for row in rows
+        if row["id"] in added
+        and (delivery := _delivery_row(row, chosen[row["recipient_id"]], now, quiet_until))
+        is not None
+    ]
+    if deliveries:
+        _driver(_DELIVERY_INSERT, connection.dialect).many(connection, deliveries)
+    return len(added)
+
+
+# The columns a new delivery has (the others are NULL until it is tried).
+_DELIVERY_INSERT = insert(Delivery.__table__).values(
+    {
+        name: bindparam(name)
+        for name in (
+            "id",
+            "notification_id",
+            "recipient_id",
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        )
+    }
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _driver(statement, dialect) -> DriverStatement:
+    """A hot statement compiled once for a dialect (see ``DriverStatement``)."""
+    return DriverStatement(statement, dialect)
+
+
+def _muted(kind: str, chosen: Preference) -> bool:
+    return kind in chosen.muted_kinds and not KINDS[kind].essential
+
+
+_MESSAGE_COLUMNS = (
+    "id",
+    "recipient_id",
+    "kind",
+    "values",
+    "link",
+    "urgent",
+    "dedupe_key",
+    "activity_id",
+    "signup_id",
+    "created_at",
+)
+
+
+def _message_row(recipient_id, kind, dedupe_key, link, values, activity_id, signup_id, now) -> dict:
+    return {
+        "id": new_id(),
         "recipient_id": recipient_id,
         "kind": kind,
         "values": dict(values or {}),
         "link": link,
-        "urgent": spec.urgent,
+        "urgent": KINDS[kind].urgent,
         "dedupe_key": dedupe_key[:200],
         "activity_id": activity_id,
         "signup_id": signup_id,
         "created_at": now,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    added = session.execute(
-        insert(Notification).values(row).on_conflict_do_nothing().returning(Notification.id)
-    ).scalar()
-    if added is None:
+
+
+def _insert_new(session: Session):
+    """INSERT of an inbox row that skips one already there (by its dedupe key), returning the
+    id of the row it added."""
+    table = Notification.__table__
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert_(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+@functools.cache
+def _new_message_statement(dialect: str):
+    """The INSERT of many inbox rows (every column by name) that skips those already there."""
+    table = Notification.__table__
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert_(table)
+        .values({c.name: bindparam(c.name) for c in table.columns if c.name in _MESSAGE_COLUMNS})
+        .on_conflict_do_nothing()
+    )
+
+
+def _delivery_row(
+    message: dict, chosen: Preference, now: datetime, quiet_until: datetime
+) -> dict | None:
+    """The delivery an added message gets on outside channels (at ``quiet_until``, the end of
+    the quiet hours, unless it is urgent), or None when its kind stays in the inbox or the
+    person turned them off."""
+    spec = KINDS[message["kind"]]
+    if not (spec.outside and chosen.outside_channels):
         return None
-    if spec.outside and chosen.outside_channels:
-        wait_until = quiet_end(now) if chosen.quiet_at_night and not spec.urgent else now
-        session.add(
-            Delivery(
-                id=str(uuid.uuid4()),
-                notification_id=added,
-                recipient_id=recipient_id,
-                state="pending",
-                attempts=0,
-                next_attempt_at=wait_until,
-                created_at=now,
-            )
-        )
-    return session.get(Notification, added)
+    wait_until = quiet_until if chosen.quiet_at_night and not spec.urgent else now
+    return {
+        "id": new_id(),
+        "notification_id": message["id"],
+        "recipient_id": message["recipient_id"],
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": wait_until,
+        "created_at": now,
+    }
+
+
+def new_id() -> str:
+    """A new message or delivery id: a UUIDv7 (RFC 9562), whose first 48 bits are the time in
+    milliseconds, so the indexes on ids take new rows at their end rather than on a random page
+    each (as event ids do). Made here in a third of ``uuid6.uuid7``'s time (a fan-out makes two
+    per reminder); ids of the same millisecond are in no particular order."""
+    value = (time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 7 << 76  # the version
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the variant
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def quiet_end(now: datetime) -> datetime:
