@@ -11,10 +11,15 @@ from decimal import Decimal
 
 import pytest
 from backbone import wait_for
+from sqlalchemy import func, select
 
 from events.settings import city_zone
+from events.store import consumed_events, outbox
 from infra.dev import Platform
 from infra.seed import seed_demo_history
+from services.common.app import service_context
+
+ATTENDANCE = ("attendance.confirmed", "attendance.corrected", "attendance.no_show")
 
 AYGUL = "13800000001"
 
@@ -31,11 +36,22 @@ def past(city):
     assert seed_demo_history(city.apps, city.web, Platform._wait) > 0
     volunteer = city.account(AYGUL).id
 
-    def ledger():
-        answer = city.call("GET", f"/api/v1/ledger/volunteers/{volunteer}", AYGUL)
-        return answer.get_json() if answer.get_json()["balance"] else None
+    def settled() -> bool:
+        """The ledger has applied every attendance event the volunteers service committed."""
+        with service_context(city.apps["volunteers"]).session_factory() as session:
+            produced = session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.event_type.in_(ATTENDANCE))
+            )
+        with service_context(city.apps["ledger"]).session_factory() as session:
+            applied = session.scalar(
+                select(func.count())
+                .select_from(consumed_events)
+                .where(consumed_events.c.event_type.in_(ATTENDANCE))
+            )
+        return produced == applied > 0
 
-    return wait_for(ledger, message="the ledger to earn 阿依古丽's points")
+    wait_for(settled, timeout=60, message="the ledger to apply the whole history")
+    return city.call("GET", f"/api/v1/ledger/volunteers/{volunteer}", AYGUL).get_json()
 
 
 def _page(city, who: str, lang: str = "zh") -> str:

@@ -7,7 +7,7 @@ from flask import current_app, request
 
 from services.common.api import Blueprint, PageArgs, public, roles
 from services.common.app import db, transaction
-from services.common.auth import Forbidden, require_system
+from services.common.auth import Forbidden, principal, require_system
 from services.common.errors import NotFound
 from services.common.idempotency import idempotent
 from web import operations
@@ -214,19 +214,6 @@ def find_accounts(args):
     return {"items": found, "total": len(found)}
 
 
-@blp.get("/accounts/<account_id>/contact")
-@public
-@blp.response(200, ContactOut)
-def account_contact(account_id):
-    """An account's mobile number, for the platform's own deliveries on outside channels (the
-    notifications worker, when its SMS adapter needs one): a system token only, never a person's."""
-    require_system()
-    found = operations.contact_of(db(), account_id)
-    if found is None:
-        raise NotFound("这个账号没有登记手机号", code="no-phone")
-    return {"phone": found}
-
-
 @blp.post("/accounts/<account_id>/roles")
 @roles("admin")
 @idempotent
@@ -289,3 +276,26 @@ def audit_trail(args):
         db(), current_principal(), args["page"], args["per_page"]
     )
     return {"items": items, "total": total, **args}
+
+
+# The platform's own calls to web: read by the token's principal (a system token has no account,
+# so web's account-based caller cannot read it); every person is refused.
+internal = Blueprint(
+    "internal",
+    __name__,
+    url_prefix="/api/v1",
+    description="平台内部调用 The platform's own calls",
+    caller=principal,
+)
+
+
+@internal.get("/accounts/<account_id>/contact")
+@internal.response(200, ContactOut)
+def account_contact(account_id):
+    """An account's mobile number, for the platform's own deliveries on outside channels (the
+    notifications worker, when its SMS adapter needs one): a system token only, never a person's."""
+    require_system()
+    found = operations.contact_of(db(), account_id)
+    if found is None:
+        raise NotFound("这个账号没有登记手机号", code="no-phone")
+    return {"phone": found}

@@ -18,6 +18,7 @@ from services.common.app import (
 from services.common.errors import DomainError, meanings, problem
 from web import i18n, openapi, operations, sms
 from web.api import blp as api_blueprint
+from web.api import internal as internal_api
 from web.i18n import _, explain, render, render_errors
 from web.identity import session_account
 from web.pages import bp as pages_blueprint
@@ -93,6 +94,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     csrf = CSRFProtect(app)
     api = make_api(app, "石榴 web")
     api.register_blueprint(api_blueprint)
+    api.register_blueprint(internal_api)
     csrf.exempt(api_blueprint)  # the JSON API takes bearer tokens or JSON bodies, never forms
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(activity_pages)

@@ -1,0 +1,1 @@
+"""services/statistics: counts by unit, period, category and dimension, fed by the topics."""

@@ -1,0 +1,196 @@
+"""What services/statistics does with each event it consumes: keep the facts reports count."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+
+from events.envelope import utcnow
+from events.settings import city_zone
+from services.common import access
+from services.common.db import upsert
+from services.common.projections import apply_unit_state
+from services.common.states import ActivityStatus
+from services.statistics.models import (
+    ActivityDimension,
+    ActivityFact,
+    ActivityGroups,
+    AttendanceFact,
+    AwardFact,
+    UnitView,
+    VolunteerFact,
+)
+
+
+def _local_day(moment: datetime):
+    return moment.astimezone(city_zone()).date()
+
+
+def on_unit_state(session, _event, payload: dict) -> None:
+    """Keep the tree; a unit moved takes its activities' paths with it (reports roll up by the
+    tree as it is now)."""
+    apply_unit_state(session, UnitView, payload)
+    session.execute(
+        update(ActivityFact)
+        .where(ActivityFact.host_unit_id == payload["unit_id"])
+        .values(host_path=payload["path"])
+    )
+
+
+def on_activity_state(session, _event, payload: dict) -> None:
+    """An activity published or changed: where, when and what."""
+    unit = session.get(UnitView, payload["host_unit_id"])
+    day = _local_day(payload["starts_at"])
+    values = {
+        "title": payload["title"][:200],
+        "host_unit_id": payload["host_unit_id"],
+        "host_path": unit.path if unit else payload["host_unit_path"],
+        "category": payload["category"][:64],
+        "dimensions": ",".join(payload["dimensions"])[:200],
+        "day": day,
+        "month": day.strftime("%Y-%m"),
+        "updated_at": utcnow(),
+    }
+    found = session.get(ActivityFact, payload["activity_id"])
+    if found is None:
+        session.add(
+            ActivityFact(
+                activity_id=payload["activity_id"],
+                status=ActivityStatus.PUBLISHED,
+                held=False,
+                audience=None,
+                **values,
+            )
+        )
+    else:
+        for name, value in values.items():
+            setattr(found, name, value)
+    session.execute(
+        delete(ActivityDimension).where(ActivityDimension.activity_id == payload["activity_id"])
+    )
+    session.add_all(
+        ActivityDimension(activity_id=payload["activity_id"], dimension=d)
+        for d in dict.fromkeys(payload["dimensions"])
+    )
+
+
+def _lifecycle(status: str, held: bool | None):
+    def handler(session, _event, payload: dict) -> None:
+        """Follow the activity's lifecycle: completed activities are the ones held (场次)."""
+        found = session.get(ActivityFact, payload["activity_id"])
+        if found is None:
+            return
+        found.status, found.updated_at = status, utcnow()
+        if held is not None:
+            found.held = held
+        if status == ActivityStatus.COMPLETED and "audience" in payload:
+            found.audience = payload["audience"]
+
+    return handler
+
+
+def _attendance(status: str):
+    def handler(session, _event, payload: dict) -> None:
+        """A volunteer's attendance at an activity, as its latest word says."""
+        halves = int(payload["hours"] * 2) if status == "confirmed" else 0
+        upsert(
+            session,
+            AttendanceFact.__table__,
+            {
+                "activity_id": payload["activity_id"],
+                "volunteer_id": payload["volunteer_id"],
+                "status": status,
+                "hours_halves": halves,
+                "updated_at": utcnow(),
+            },
+            key=["activity_id", "volunteer_id"],
+        )
+
+    return handler
+
+
+def on_summarized(session, _event, payload: dict) -> None:
+    """The number of groups among the activity's consenting attendees (or null: fewer than 5)."""
+    upsert(
+        session,
+        ActivityGroups.__table__,
+        {"activity_id": payload["activity_id"], "distinct_groups": payload.get("distinct_groups")},
+        key=["activity_id"],
+    )
+
+
+def on_volunteer_registered(session, event, payload: dict) -> None:
+    """A new volunteer of a unit, on the day they registered."""
+    day = _local_day(datetime.fromisoformat(event.occurred_at))
+    upsert(
+        session,
+        VolunteerFact.__table__,
+        {
+            "volunteer_id": payload["volunteer_id"],
+            "home_unit_id": payload["home_unit_id"],
+            "registered_on": day,
+            "month": day.strftime("%Y-%m"),
+        },
+        key=["volunteer_id"],
+    )
+
+
+def on_volunteer_updated(session, _event, payload: dict) -> None:
+    """A volunteer moved to another unit is counted there."""
+    session.execute(
+        update(VolunteerFact)
+        .where(VolunteerFact.volunteer_id == payload["volunteer_id"])
+        .values(home_unit_id=payload["home_unit_id"])
+    )
+
+
+def on_award_published(session, _event, payload: dict) -> None:
+    """Each winner of a published cycle, at the cycle's unit."""
+    day = _local_day(payload["published_at"])
+    for winner in payload["winners"]:
+        upsert(
+            session,
+            AwardFact.__table__,
+            {
+                "cycle_id": payload["cycle_id"],
+                "volunteer_id": winner["volunteer_id"],
+                "unit_id": payload["unit_id"],
+                "awarded_on": day,
+                "month": day.strftime("%Y-%m"),
+                "revoked": False,
+            },
+            key=["cycle_id", "volunteer_id"],
+        )
+
+
+def on_award_revoked(session, _event, payload: dict) -> None:
+    """A revoked award no longer counts."""
+    session.execute(
+        update(AwardFact)
+        .where(
+            AwardFact.cycle_id == payload["cycle_id"],
+            AwardFact.volunteer_id == payload["volunteer_id"],
+        )
+        .values(revoked=True)
+    )
+
+
+HANDLERS = {
+    **access.HANDLERS,
+    "unit.created": on_unit_state,
+    "unit.updated": on_unit_state,
+    "activity.published": on_activity_state,
+    "activity.updated": on_activity_state,
+    "activity.cancelled": _lifecycle(ActivityStatus.CANCELLED, False),
+    "activity.completed": _lifecycle(ActivityStatus.COMPLETED, True),
+    "activity.closed": _lifecycle(ActivityStatus.CLOSED, None),
+    "attendance.confirmed": _attendance("confirmed"),
+    "attendance.corrected": _attendance("confirmed"),
+    "attendance.no_show": _attendance("no_show"),
+    "attendance.summarized": on_summarized,
+    "volunteer.registered": on_volunteer_registered,
+    "volunteer.updated": on_volunteer_updated,
+    "award.published": on_award_published,
+    "award.revoked": on_award_revoked,
+}
