@@ -281,7 +281,7 @@ register(
     "shiliu.activities",
     "activity_id",
     s.ActivityCompleted,
-    {"activity_id": "a-1", "completed_at": "2026-03-08T09:30:00+00:00"},
+    {"activity_id": "a-1", "completed_at": "2026-03-08T09:30:00+00:00", "audience": 120},
 )
 register(
     "activity.closed",

@@ -110,10 +110,12 @@ class ActivityCancelled(Payload):
 
 
 class ActivityCompleted(Payload):
-    """An activity that took place; attendance can now be confirmed."""
+    """An activity that took place; attendance can now be confirmed. ``audience`` is how many
+    people it reached (受众人次), as the organizer recorded it, when they did."""
 
     activity_id = _id()
     completed_at = _time(required=True)
+    audience = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
 
 
 class ActivityClosed(Payload):
@@ -215,7 +217,8 @@ class AttendanceCorrected(AttendanceConfirmed):
 
 class AttendanceSummarized(Payload):
     """An activity's confirmed attendance in aggregate: the only form in which ethnicity leaves
-    services/volunteers. ``distinct_groups`` is null when fewer than five attended."""
+    services/volunteers. ``distinct_groups`` counts the groups among the attendees who consented
+    to give their ethnicity, and is null when fewer than five of them attended (k ≥ 5)."""
 
     activity_id = _id()
     attendees = fields.Integer(required=True)

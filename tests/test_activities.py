@@ -187,6 +187,50 @@ def test_a_published_activity_runs_its_whole_lifecycle(city):
     assert closed_edit.status_code == 409
 
 
+def test_completing_records_the_audience_the_organizer_counted(city):
+    """Issue 22: 受众人次 is recorded with the completion and travels on activity.completed."""
+    held = create(city, starts_at=at(-1, 1).isoformat(), ends_at=at(-1, 4).isoformat())
+    aid = held["id"]
+    city.call("POST", f"/api/v1/activities/{aid}/publish", "organizer")
+    for bad in (-1, "很多", 10_000_001):
+        refused = city.call(
+            "POST", f"/api/v1/activities/{aid}/complete", "organizer", json={"audience": bad}
+        )
+        assert refused.status_code == 422, (bad, refused.get_json())
+    done = city.call(
+        "POST", f"/api/v1/activities/{aid}/complete", "organizer", json={"audience": 135}
+    )
+    assert done.status_code == 200 and done.get_json()["audience"] == 135
+    (completed,) = [e for e in events_of(city, aid) if e.type == "activity.completed"]
+    assert completed.payload["audience"] == 135
+    # Without a body, as before: no audience recorded.
+    other = create(city, starts_at=at(-1, 1).isoformat(), ends_at=at(-1, 4).isoformat())
+    city.call("POST", f"/api/v1/activities/{other['id']}/publish", "organizer")
+    plain = city.call("POST", f"/api/v1/activities/{other['id']}/complete", "organizer")
+    assert plain.status_code == 200 and plain.get_json()["audience"] is None
+
+
+def test_the_organizer_records_the_audience_on_the_activity_page(city):
+    import re
+
+    held = create(city, starts_at=at(-1, 1).isoformat(), ends_at=at(-1, 4).isoformat())
+    city.call("POST", f"/api/v1/activities/{held['id']}/publish", "organizer")
+    client = city.page_client("organizer")
+    page = client.get(f"/organize/activities/{held['id']}").get_data(as_text=True)
+    assert 'name="audience"' in page and "受众人次" in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    path = f"/organize/activities/{held['id']}/complete"
+    refused = client.post(path, data={"csrf_token": token, "audience": "很多"})
+    assert "受众人次须为" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert (
+        city.call("GET", f"/api/v1/activities/{held['id']}", "organizer").get_json()["status"]
+        == "published"
+    )
+    client.post(path, data={"csrf_token": token, "audience": "88"})
+    shown = city.call("GET", f"/api/v1/activities/{held['id']}", "organizer").get_json()
+    assert (shown["status"], shown["audience"]) == ("completed", 88)
+
+
 def test_changing_time_or_place_of_a_published_activity_says_what_changed(city):
     activity = create(city)
     city.call("POST", f"/api/v1/activities/{activity['id']}/publish", "organizer")

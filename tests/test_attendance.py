@@ -157,6 +157,18 @@ def test_fewer_than_five_attendees_reveal_no_group_figures(desk):
     assert all(e["cross_group"] is False for e in desk.events("attendance.confirmed"))
 
 
+def test_only_attendees_who_consented_count_toward_the_five_group_figures_need(desk):
+    """Issue 22: k ≥ 5 counts the attendees who gave their ethnicity, not all attendees: six came,
+    four of them consented (four groups), so no group figure leaves the service."""
+    people = desk.volunteers(6, ethnicities=["汉族", "回族", "维吾尔族", "藏族", None, None])
+    activity = running_activity(desk, people)
+    entries = [{"volunteer_id": v, "hours": "2", "reason": "现场登记"} for v in people]
+    body = confirm(desk, activity, {"entries": entries}).get_json()
+    assert (body["attendees"], body["distinct_groups"], body["cross_group"]) == (6, None, False)
+    assert desk.events("attendance.summarized")[-1]["distinct_groups"] is None
+    assert all(e["cross_group"] is False for e in desk.events("attendance.confirmed"))
+
+
 def test_confirmation_waits_for_the_start_and_stops_at_closing(desk):
     (volunteer,) = desk.volunteers(1)
     later = desk.publish(activity_payload())

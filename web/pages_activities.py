@@ -352,7 +352,12 @@ def act(activity_id, step):
     target = url_for("activities.manage", activity_id=activity_id)
     try:
         if step in STEPS and EmptyForm().validate_on_submit():
-            _api("POST", f"/api/v1/activities/{activity_id}/{step}")
+            audience = (request.form.get("audience") or "").strip() if step == "complete" else ""
+            if audience and not (audience.isdigit() and len(audience) <= 8):
+                flash(_("受众人次须为 0 到 10000000 之间的整数"), "error")
+                return redirect(target)
+            body = {"json": {"audience": int(audience)}} if audience else {}
+            _api("POST", f"/api/v1/activities/{activity_id}/{step}", **body)
             flash(_(STEPS[step]), "success")
         elif step == "cancel":
             form = CancelForm()

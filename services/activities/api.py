@@ -14,6 +14,7 @@ from services.activities.schemas import (
     ActivityPage,
     ActivityQuery,
     CancelIn,
+    CompleteIn,
     CopyIn,
     UnitChange,
     UnitCreate,
@@ -212,12 +213,14 @@ def cancel(body, activity_id):
 
 @activities.post("/<activity_id>/complete")
 @roles("organizer", "admin")
+@activities.arguments(CompleteIn, required=False)
 @activities.response(200, ActivityOut)
-def complete(activity_id):
-    """Mark a published activity as held."""
+def complete(body, activity_id):
+    """Mark a published activity as held, with its audience (受众人次) if counted."""
     with transaction() as session:
+        activity = _organized(session, activity_id)
         return _one(
-            session, operations.complete_activity(session, _organized(session, activity_id))
+            session, operations.complete_activity(session, activity, (body or {}).get("audience"))
         )
 
 

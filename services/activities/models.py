@@ -64,6 +64,7 @@ class Activity(Base):
     walk_ins_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     points_rule_version: Mapped[int | None] = mapped_column(Integer)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    audience: Mapped[int | None] = mapped_column(Integer)  # 受众人次, recorded at completion
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -404,16 +404,24 @@ def cancel_activity(session: Session, activity: Activity, reason: str) -> Activi
     return activity
 
 
-def complete_activity(session: Session, activity: Activity) -> Activity:
-    """Mark a published activity as held, once it has started; attendance can be confirmed."""
+def complete_activity(
+    session: Session, activity: Activity, audience: int | None = None
+) -> Activity:
+    """Mark a published activity as held, once it has started, with how many people it reached
+    (受众人次) if the organizer counted them; attendance can now be confirmed."""
     if activity.status != ActivityStatus.PUBLISHED:
         raise _wrong_status(activity, "标记为已完成")
     now = utcnow()
     if now < activity.starts_at:
         raise Conflict("活动尚未开始，不能标记为已完成", code="not-started")
     activity.status, activity.updated_at = ActivityStatus.COMPLETED, now
+    activity.audience = audience
     session.flush()
-    _publish(session, "activity.completed", {"activity_id": activity.id, "completed_at": now})
+    _publish(
+        session,
+        "activity.completed",
+        {"activity_id": activity.id, "completed_at": now, "audience": audience},
+    )
     return activity
 
 

@@ -185,6 +185,19 @@ class ActivityChange(ActivityFields):
     """Changes to an activity (every field optional)."""
 
 
+class CompleteIn(Schema):
+    """What the organizer records when the activity took place (all optional)."""
+
+    audience = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(
+            min=0, max=10_000_000, error="受众人次须为 0 到 10000000 之间的整数"
+        ),
+        metadata={"description": "受众人次: how many people the activity reached"},
+    )
+
+
 class CancelIn(Schema):
     """Why an activity is called off."""
 
@@ -242,6 +255,7 @@ class ActivityOut(Schema):
     walk_ins_allowed = fields.Boolean()
     points_rule_version = fields.Integer(allow_none=True)
     cancel_reason = Text(allow_none=True)
+    audience = fields.Integer(allow_none=True, metadata={"description": "受众人次, if recorded"})
     shifts = fields.List(fields.Nested(ShiftOut))
     free_places = fields.Integer()
     distance_m = fields.Integer(

@@ -143,9 +143,10 @@ def local_date(moment: datetime):
     return moment.astimezone(city_zone()).date()
 
 
-def group_aggregate(attendees: int, groups: int) -> tuple[int | None, bool]:
+def group_aggregate(consenting: int, groups: int) -> tuple[int | None, bool]:
     """(distinct_groups, cross_group) as they may leave this service: nothing over fewer than
-    five people, and cross-group means at least three groups among them."""
-    if attendees < AGGREGATE_MIN_PEOPLE:
+    five attendees who consented to give their ethnicity, and cross-group means at least three
+    groups among them."""
+    if consenting < AGGREGATE_MIN_PEOPLE:
         return None, False
     return groups, groups >= CROSS_GROUP_MIN_GROUPS

@@ -175,15 +175,19 @@ def confirm_attendance(
         missing.append(record)
     session.flush()
 
-    attendees, groups = session.execute(
-        select(func.count(Attendance.id), func.count(distinct(Volunteer.ethnicity)))
+    attendees, consenting, groups = session.execute(
+        select(
+            func.count(Attendance.id),
+            func.count(Volunteer.ethnicity),  # those who consented to give it
+            func.count(distinct(Volunteer.ethnicity)),
+        )
         .select_from(Attendance)
         .join(Volunteer, Volunteer.id == Attendance.volunteer_id, isouter=True)
         .where(
             Attendance.activity_id == activity_id, Attendance.status == AttendanceStatus.CONFIRMED
         )
     ).one()
-    distinct_groups, cross_group = group_aggregate(attendees, groups)
+    distinct_groups, cross_group = group_aggregate(consenting, groups)
     weights = {s.shift_id: s.hour_weight for s in shifts_of(session, activity_id, False)}
     day = local_date(activity.starts_at)
 
