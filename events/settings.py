@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-SERVICES = ("activities", "volunteers", "ledger", "notifications", "web")
+SERVICES = ("activities", "volunteers", "ledger", "notifications", "statistics", "web")
 EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
 
 
@@ -141,7 +141,7 @@ class Settings:
             drain_seconds=float(env.get("SHILIU_DRAIN_SECONDS", "30")),
             service_urls={
                 name: env.get(f"SHILIU_{name.upper()}_URL", "http://127.0.0.1:8000").rstrip("/")
-                for name in ("activities", "volunteers", "ledger", "notifications")
+                for name in ("activities", "volunteers", "ledger", "notifications", "statistics")
             },
             web_url=env.get("SHILIU_WEB_URL", "http://127.0.0.1:8000").rstrip("/"),
             fault=env.get("SHILIU_FAULT", ""),

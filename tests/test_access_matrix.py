@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 from access_cases_notifications import NOTIFICATION_CASES
 from access_cases_services import SERVICE_CASES
+from access_cases_statistics import STATISTICS_CASES
 from access_cases_web import WEB_CASES
 from access_support import outcomes, prepare, routes
 
-CASES = [*SERVICE_CASES, *WEB_CASES, *NOTIFICATION_CASES]
+CASES = [*SERVICE_CASES, *WEB_CASES, *NOTIFICATION_CASES, *STATISTICS_CASES]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ PUBLIC = {
     ("get", "/api/v1/certificates/{code}"),
     ("get", "/api/v1/certificates/{code}/pdf"),
     ("get", "/api/v1/hours-certificates/{code}"),
+    ("get", "/api/v1/stats/summary"),
 }
 
 

@@ -20,6 +20,7 @@ MODELS = {
     "volunteers": ("services.volunteers.models",),
     "ledger": ("services.ledger.models", "services.ledger.awards.models"),
     "notifications": ("services.notifications.models",),
+    "statistics": ("services.statistics.models",),
     "web": ("web.models",),
 }
 

@@ -80,7 +80,14 @@ def test_one_base_url_serves_pages_apis_and_health(platform):
     assert ready.status_code == 200
     body = ready.get_json()
     assert body["ready"] is True
-    assert set(body["services"]) == {"activities", "volunteers", "ledger", "notifications", "web"}
+    assert set(body["services"]) == {
+        "activities",
+        "volunteers",
+        "ledger",
+        "notifications",
+        "statistics",
+        "web",
+    }
     assert all(
         part["database"] == "ok" and part["broker"] == "ok" for part in body["services"].values()
     )
