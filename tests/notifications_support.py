@@ -59,6 +59,7 @@ def every_kind() -> tuple[list[list], Counter]:
         _event("activity.published", "activities", **a1),
         _event("activity.published", "activities", **_activity("a-2", timedelta(hours=10), 5)),
         _event("activity.published", "activities", **_activity("a-3", timedelta(days=2), 5)),
+        _event("activity.published", "activities", **_activity("a-0", -timedelta(hours=2), 5)),
         _event(
             "volunteer.registered",
             "volunteers",
@@ -94,6 +95,7 @@ def every_kind() -> tuple[list[list], Counter]:
         _signup("signup.confirmed", "s-4", V2, "a-2"),
         _signup("signup.cancelled", "s-4", V2, "a-2", cancelled_by=ORGANIZER, reason="重复报名"),
         _signup("signup.confirmed", "s-5", V1, "a-3"),
+        _signup("signup.confirmed", "s-6", V2, "a-0"),  # typed in after the start: no message
         _event(
             "points.awarded",
             "ledger",

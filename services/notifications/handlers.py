@@ -39,6 +39,11 @@ def _star_hours() -> tuple[int, ...]:
     return Settings.from_env().star_hours  # the ledger's thresholds (SHILIU_LEDGER_STAR_HOURS)
 
 
+def _begun(activity: ActivityView | None) -> bool:
+    """A sign-up recorded after the start (a paper sheet typed in afterwards) tells no one."""
+    return activity is not None and activity.starts_at <= utcnow()
+
+
 def _fresh(event) -> bool:
     return utcnow() - datetime.fromisoformat(event.occurred_at) < STALE
 
@@ -167,7 +172,7 @@ def _holding(kind: str):
         signup = _signup(session, payload, "confirmed")
         activity = session.get(ActivityView, signup.activity_id)
         reminders.schedule(session, signup, activity)
-        if not _fresh(event):
+        if not _fresh(event) or _begun(activity):
             return
         tell(
             session,
@@ -212,7 +217,7 @@ def _tell_if_full(session, event, activity: ActivityView, shift_id: str) -> None
 def on_waitlisted(session, event, payload: dict) -> None:
     """On the waitlist: tell the volunteer their position."""
     signup = _signup(session, payload, "waitlisted")
-    if _fresh(event):
+    if _fresh(event) and not _begun(session.get(ActivityView, signup.activity_id)):
         tell(
             session,
             signup.volunteer_id,
