@@ -1,11 +1,13 @@
-"""Notifications across the platform (in process): what the services publish reaches the right
-inbox in the right words; a reminder's "can't come" frees the place and the next volunteer on the
-waitlist is told; people mark messages read and choose what they are told."""
+"""Notifications across the platform, its parts talking through the real broker: what the services
+publish reaches the right inbox in the right words; a reminder's "can't come" frees the place and
+the next volunteer on the waitlist is told; people mark messages read and choose what they are
+told."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from backbone import wait_for
 from notifications_support import told_of
 from test_activities import at, create
@@ -15,6 +17,12 @@ from services.notifications import reminders
 from services.notifications.models import Reminder
 
 AYGUL = "13800000001"
+
+
+@pytest.fixture(scope="module")
+def city_backbone() -> str:
+    """Relays, topics and consumer groups on the session broker."""
+    return "broker"
 
 
 def resident(city, phone: str) -> str:
