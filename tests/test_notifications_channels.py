@@ -169,7 +169,7 @@ def test_quiet_hours_hold_what_is_not_urgent_until_seven_in_the_morning(city):
         urgent = tell(session, "quiet-1", "signup_promoted", "t:2", link="/activities/x", now=late)
         inbox_only = tell(session, "quiet-1", "hours_confirmed", "t:3", link="/points", now=late)
         again = tell(session, "quiet-1", "star_reached", "t:1", link="/me", now=late)
-        ids = star.id, urgent.id, inbox_only.id
+        ids = star, urgent, inbox_only
     assert again is None  # the same thing told twice is there once
     assert _delivery(factory, ids[0]).next_attempt_at == seven
     assert _delivery(factory, ids[1]).next_attempt_at == late

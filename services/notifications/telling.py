@@ -79,10 +79,10 @@ def tell(
     activity_id: str | None = None,
     signup_id: str | None = None,
     now: datetime | None = None,
-) -> Notification | None:
+) -> str | None:
     """Put one message in the recipient's inbox unless it is already there (by ``dedupe_key``) or
     they turned its kind off; an outside-channel kind also gets a delivery to send. Returns the
-    new message, or None."""
+    new message's id, or None."""
     if not recipient_id:
         return None
     chosen = preference(session, recipient_id)
@@ -96,7 +96,7 @@ def tell(
     delivery = _delivery_row(row, chosen, now, quiet_end(now))
     if delivery is not None:
         session.add(Delivery(**delivery))
-    return session.get(Notification, added)
+    return added
 
 
 def tell_many(session: Session, messages: list[dict], now: datetime | None = None) -> int:
