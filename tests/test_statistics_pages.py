@@ -107,7 +107,11 @@ def test_a_street_drills_into_a_community_and_sorts_by_a_column(city, counted):
     community = _page(city, "bl-admin", f"/stats?unit_id={fc}")
     trail = re.sub(r"<[^>]+>", " ", community.split('id="stats-trail">', 1)[1].split("</ol>")[0])
     assert trail.split() == ["宁波市", "北仑区", "新碶街道", "富春社区"]
+    # A community has no units below; what it hosted itself is its own row, not a link.
+    own = _cells(community, "stats-units")
+    assert own[0][0] == "富春社区（本级）" and f'data-unit="{fc}"' in community
     api = _api(city, "bl-admin", unit_id=fc).get_json()["totals"]
+    assert own[0][1] == str(api["activities_held"])
     assert api["activities_held"] >= 2 and api["attendances"] >= 3
 
 

@@ -208,7 +208,7 @@ def page():
     own = by_unit["unit"]
     for row in by_unit["rows"]:
         row["own"] = row["key"] == own["unit_id"]
-        row["label"] = _("%(name)s（本级）", name=own["name"]) if row["own"] else row["label"]
+        row["label"] = _("{name}（本级）", name=own["name"]) if row["own"] else row["label"]
     return render_template(
         "stats.html",
         report=by_unit,
