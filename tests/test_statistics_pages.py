@@ -172,6 +172,14 @@ def test_a_bad_period_is_named_never_a_server_error(city, counted, query, messag
     assert api.status_code == 422 and api.get_json()["errors"]
 
 
+def test_an_unknown_unit_or_sort_is_an_answer_never_a_server_error(city, counted):
+    assert "没有这个单位" in _page(city, "admin", "/stats?unit_id=no-such-unit", status=404)
+    _page(city, "admin", f"/stats?unit_id={'x' * 80}", status=422)
+    assert city.page_client("admin").get("/stats/export.xlsx?unit_id=nope").status_code == 404
+    unsorted = _cells(_page(city, "admin", "/stats?sort=nonsense&order=sideways"), "stats-units")
+    assert [row[0] for row in unsorted] == ["北仑区", "海曙区"]  # as the service lists them
+
+
 def test_the_honor_roll_tells_this_year_and_hides_it_without_the_service(city, counted):
     summary = _api(city, None, "/api/v1/stats/summary").get_json()
     html = _page(city, None, "/honors")
