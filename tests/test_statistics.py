@@ -3,75 +3,10 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-from decimal import Decimal
-
 from backbone import wait_for
-
-from events import catalog
-from events.envelope import utcnow
+from statistics_support import held
 
 FC, XQ = "/nb/bl/xq/fc/", "/nb/bl/xq/"
-
-
-def _event(name: str, **payload):
-    return catalog.make_event(name, payload, producer="test")
-
-
-def _held(city, path: str, attendees: list[tuple[str, str]], audience: int, groups):
-    """An activity of a unit that took place, with confirmed hours and its groups figure."""
-    unit = city.unit(path)
-    activity_id = f"st-{uuid.uuid4().hex[:8]}"
-    starts = utcnow() - timedelta(days=1)
-    city.deliver(
-        [
-            _event(
-                "activity.published",
-                activity_id=activity_id,
-                title="统计测试活动",
-                category="festival",
-                dimensions=["culture", "society"],
-                host_unit_id=unit.unit_id,
-                host_unit_path=unit.path,
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=3),
-                shifts=[{"shift_id": f"{activity_id}-s", "name": "后勤", "capacity": 50}],
-            ),
-            _event(
-                "activity.completed",
-                activity_id=activity_id,
-                completed_at=utcnow(),
-                audience=audience,
-            ),
-        ]
-    )
-    city.deliver(
-        [
-            _event(
-                "attendance.confirmed",
-                attendance_id=f"{activity_id}-{volunteer}",
-                volunteer_id=volunteer,
-                activity_id=activity_id,
-                hours=Decimal(hours),
-                activity_date=starts.date(),
-                confirmed_by="organizer",
-                confirmed_at=utcnow(),
-            )
-            for volunteer, hours in attendees
-        ]
-        + [
-            _event(
-                "attendance.summarized",
-                activity_id=activity_id,
-                attendees=len(attendees),
-                distinct_groups=groups,
-                cross_group=bool(groups and groups >= 3),
-                confirmed_at=utcnow(),
-            )
-        ]
-    )
-    return activity_id
 
 
 def _stats(city, who: str, **query):
@@ -82,8 +17,8 @@ def test_a_street_sees_its_communities_and_ethnic_figures_only_from_five(city):
     xq = city.unit(XQ).unit_id
     before = _stats(city, "admin", unit_id=xq).get_json()["totals"]
     for n in range(4):  # four activities with three or more groups: fewer than five
-        _held(city, FC, [(f"sv-{n}-{k}", "2") for k in range(6)], audience=30, groups=4)
-    _held(city, FC, [("sv-x", "1.5")], audience=10, groups=None)
+        held(city, FC, [(f"sv-{n}-{k}", "2") for k in range(6)], audience=30, groups=4)
+    held(city, FC, [("sv-x", "1.5")], audience=10, groups=None)
 
     def grown():
         totals = _stats(city, "admin", unit_id=xq).get_json()["totals"]
@@ -97,7 +32,7 @@ def test_a_street_sees_its_communities_and_ethnic_figures_only_from_five(city):
     assert sanjiao["shown"] is False and sanjiao["share"] is None
     assert sanjiao["activities_with_three_or_more_groups"] is None  # 4: not shown
     # A fifth one: now five with three or more groups and none with fewer.
-    _held(city, FC, [(f"sv-5-{k}", "2") for k in range(6)], audience=0, groups=3)
+    held(city, FC, [(f"sv-5-{k}", "2") for k in range(6)], audience=0, groups=3)
     shown = wait_for(
         lambda: (
             (t := _stats(city, "admin", unit_id=xq).get_json()["totals"])["sanjiao"]["shown"] and t

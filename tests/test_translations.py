@@ -35,6 +35,10 @@ MESSAGE_MODULES = (
     "web/pages_volunteering.py",
     "web/pages_points.py",
     "web/pages_inbox.py",
+    "web/pages_stats.py",
+    # The statistics service's refusals, shown on /stats.
+    "services/statistics/api.py",
+    "services/statistics/schemas.py",
     # The inbox's messages, their kinds' names and the notifications service's refusals.
     "services/notifications/kinds.py",
     "services/notifications/operations.py",

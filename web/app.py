@@ -27,6 +27,7 @@ from web.pages_awards import bp as award_pages
 from web.pages_inbox import bp as inbox_pages
 from web.pages_points import bp as points_pages
 from web.pages_sharing import bp as sharing_pages
+from web.pages_stats import bp as stats_pages
 from web.pages_volunteering import bp as volunteering_blueprint
 from web.readiness import bp as readiness_blueprint
 
@@ -104,6 +105,7 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     app.register_blueprint(points_pages)
     app.register_blueprint(award_pages)
     app.register_blueprint(inbox_pages)
+    app.register_blueprint(stats_pages)
     app.register_blueprint(readiness_blueprint)  # the gateway's /readyz
 
     @app.after_request
@@ -128,13 +130,19 @@ def create_app(config: Settings | None = None, services: dict[str, Flask] | None
     def _navigation():
         """What the navigation offers: 管理 only to administrators, 评选 to committee members and
         administrators (from their current grants)."""
-        is_admin = is_organizer = is_committee = False
+        is_admin = is_organizer = is_committee = is_staff = False
         if current_user.is_authenticated:
             who = operations.principal_of(db(), current_user)
             is_admin = bool(who.paths("admin"))
             is_organizer = bool(who.paths(("organizer", "admin")))
             is_committee = bool(who.paths(("committee", "admin")))
-        return {"is_admin": is_admin, "is_organizer": is_organizer, "is_committee": is_committee}
+            is_staff = bool(who.paths(("organizer", "committee", "admin")))
+        return {
+            "is_admin": is_admin,
+            "is_organizer": is_organizer,
+            "is_committee": is_committee,
+            "is_staff": is_staff,
+        }
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

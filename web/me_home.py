@@ -16,11 +16,10 @@ from flask import current_app
 
 from events.settings import city_zone
 from services.common.errors import DomainError
-from web import services_client
+from web import charts, services_client
 from web.identity import access_token_for
 
 MONTHS = 12
-CHART = {"width": 360, "height": 150, "top": 18, "bottom": 22}  # viewBox units
 
 
 def home(account) -> dict | None:
@@ -103,16 +102,4 @@ def by_month(records: list[dict], today: date) -> list[dict]:
         day = date.fromisoformat(record["activity_date"])
         if (day.year, day.month) in index:
             index[(day.year, day.month)]["hours"] += Decimal(str(record["hours"]))
-    most = max((m["hours"] for m in months), default=Decimal(0)) or Decimal(1)
-    room = CHART["height"] - CHART["top"] - CHART["bottom"]
-    slot = CHART["width"] / MONTHS
-    for place, m in enumerate(months):
-        height = float(m["hours"] / most) * room
-        m.update(
-            x=round(place * slot + slot * 0.2, 1),
-            width=round(slot * 0.6, 1),
-            height=round(height, 1),
-            y=round(CHART["height"] - CHART["bottom"] - height, 1),
-            middle=round(place * slot + slot / 2, 1),
-        )
-    return months
+    return charts.columns(months, "hours")

@@ -205,6 +205,9 @@ def _walk(live, open_context, locale: str) -> list[Visitor]:
         ("/points/adjustments", "points.adjustments"),
         ("/points/rules", "points.rules"),
         ("/points/standings", "points.standings"),
+        ("/stats", "stats.page"),  # the city: its districts, months, categories, dimensions
+        (f"/stats?unit_id={_unit(live, '/nb/bl/xq/fc/')}&sort=hours&order=asc", "stats.page"),
+        ("/stats?from=2026-02-30", "stats.page"),  # a date that is none: the message
     ]:
         admin.visit(path, endpoint)
     if admin.page.locator("#expires").count():  # the code screen, once check-in is open

@@ -16,7 +16,7 @@ from flask_login import login_required
 
 from services.common.app import db
 from services.common.errors import DomainError
-from web import operations
+from web import operations, services_client
 from web.i18n import _, explain, render
 from web.pages_awards._common import _ledger, _messages, _raw, _safe, _this_year, bp, punctuation
 
@@ -99,6 +99,7 @@ def honors():
             errors = {"unit_id": [explain(error)]}
     return render_template(
         "awards_honors.html",
+        summary=_year_summary(unit_id),
         units=units,
         unit_id=unit_id,
         year=year,
@@ -106,6 +107,20 @@ def honors():
         roll=roll,
         errors=errors,
     ), (422 if errors else 200)
+
+
+def _year_summary(unit_id: str) -> dict | None:
+    """This year's 场次, 人次 and hours of the unit shown (statistics' public summary), or None
+    when the statistics service does not answer or does not know the unit: the roll stays."""
+    try:
+        return services_client.call(
+            "statistics",
+            "GET",
+            "/api/v1/stats/summary",
+            params={"unit_id": unit_id} if unit_id else None,
+        )
+    except DomainError:
+        return None
 
 
 @bp.get("/honors/verify")
