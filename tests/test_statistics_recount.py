@@ -48,12 +48,6 @@ def city_backbone() -> str:
     return "broker"
 
 
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """One engine: the platform runs a whole generated history per example."""
-    return "sqlite"
-
-
 def _factory(city, part: str):
     app = city.web if part == "web" else city.apps[part]
     return service_context(app).session_factory
