@@ -64,10 +64,12 @@ compose-check: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 ## make bench: throughput against raw kafka-python on the same broker, in the same run; then
-## the reminder fan-out against a bare insert, and the attendance → inbox lag under load
+## the reminder fan-out against a bare insert, and the attendance → inbox lag under load; then
+## the statistics report of a district's year and the statistics consumer against a bare insert
 bench: $(STAMP)
 	$(BIN)/shiliu bench
 	$(BIN)/shiliu bench notifications
+	$(BIN)/shiliu bench stats
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache test-artifacts

@@ -183,8 +183,8 @@ def gateway_config(output: str | None, check: bool) -> None:
 @click.pass_context
 def bench(ctx: click.Context, count: int, database_url: str | None) -> None:
     """Benchmark the backbone against raw kafka-python on the same broker (see `make bench`);
-    `shiliu bench checkins`, `shiliu bench ledger` and `shiliu bench notifications` benchmark
-    check-ins, the ledger and notifications."""
+    `shiliu bench checkins`, `shiliu bench ledger`, `shiliu bench notifications` and `shiliu bench
+    stats` benchmark check-ins, the ledger, notifications and statistics."""
     if ctx.invoked_subcommand is not None:
         return
     from infra.bench import run_backbone_bench
@@ -278,6 +278,49 @@ def bench_notifications(
         run_fanout_bench(reminders, database_url, rounds)
     if not skip_lag:
         run_lag_bench(rate, seconds, database_url)
+
+
+@bench.command("stats")
+@click.option("--communities", default=200, show_default=True, help="Communities in the district.")
+@click.option(
+    "--attendances", default=1_000_000, show_default=True, help="Attendances over three years."
+)
+@click.option("--queries", default=20, show_default=True, help="Reports per breakdown.")
+@click.option(
+    "--events", "count", default=100_000, show_default=True, help="Attendance events to apply."
+)
+@click.option(
+    "--poll-records",
+    default=500,
+    show_default=True,
+    help="Records per poll, for the statistics consumer and the baseline alike.",
+)
+@click.option(
+    "--database-url",
+    help="A PostgreSQL database to measure on (a schema of its own for each benchmark, dropped"
+    " after; default: fresh SQLite files).",
+)
+@click.option("--skip-report", is_flag=True, help="Only the consumer.")
+@click.option("--skip-consumer", is_flag=True, help="Only the report.")
+def bench_stats(
+    communities: int,
+    attendances: int,
+    queries: int,
+    count: int,
+    poll_records: int,
+    database_url: str | None,
+    skip_report: bool,
+    skip_consumer: bool,
+) -> None:
+    """The report of a district's year on three years of facts, and the statistics consumer
+    beside raw consume + bulk insert of the same rows."""
+    from infra.bench_stats import run_consumer_bench, run_report_bench
+
+    logs.configure(Settings.from_env().log_format, level="WARNING")
+    if not skip_report:
+        run_report_bench(communities, attendances, queries, database_url)
+    if not skip_consumer:
+        run_consumer_bench(count, database_url, poll_records)
 
 
 COMMANDS = (dev, seed, db, worker, probe, ready, gateway, bench)

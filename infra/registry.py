@@ -44,7 +44,7 @@ SERVICES = {
         Part("volunteers", "services.volunteers"),
         Part("ledger", "services.ledger", reader_process=True),
         Part("notifications", "services.notifications", scheduler=True),
-        Part("statistics", "services.statistics"),
+        Part("statistics", "services.statistics", reader_process=True),
     )
 }
 WEB = Part("web", "web")

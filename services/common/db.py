@@ -220,3 +220,14 @@ def upsert(session, table, values: dict, key: list[str]) -> None:
     """Insert a row, or update it where one with the same key exists (one statement)."""
     dialect = session.get_bind().dialect.name
     session.execute(_upsert_statement(table, dialect, tuple(values), tuple(key)), values)
+
+
+def upsert_many(session, table, rows: list[dict], key: list[str]) -> None:
+    """Insert rows, or update those whose key exists: one statement per 1,000 rows (no key may
+    come twice)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    statement = _upsert_statement(table, dialect, tuple(rows[0]), tuple(key))
+    for start in range(0, len(rows), 1000):
+        session.execute(statement.values(rows[start : start + 1000]))

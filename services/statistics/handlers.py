@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import delete, update
 
+from events.consumer import batched
 from events.envelope import utcnow
 from events.settings import city_zone
 from services.common import access
-from services.common.db import upsert
+from services.common.db import upsert, upsert_many
 from services.common.projections import apply_unit_state
 from services.common.states import ActivityStatus
 from services.statistics.models import (
@@ -90,24 +91,36 @@ def _lifecycle(status: str, held: bool | None):
     return handler
 
 
-def _attendance(status: str):
-    def handler(session, _event, payload: dict) -> None:
-        """A volunteer's attendance at an activity, as its latest word says."""
-        halves = int(payload["hours"] * 2) if status == "confirmed" else 0
-        upsert(
-            session,
-            AttendanceFact.__table__,
-            {
-                "activity_id": payload["activity_id"],
-                "volunteer_id": payload["volunteer_id"],
-                "status": status,
-                "hours_halves": halves,
-                "updated_at": utcnow(),
-            },
-            key=["activity_id", "volunteer_id"],
-        )
+STATUS_OF = {
+    "attendance.confirmed": "confirmed",
+    "attendance.corrected": "confirmed",
+    "attendance.no_show": "no_show",
+}
 
-    return handler
+
+def apply_attendance(session, items: list) -> None:
+    """Volunteers' attendance at activities, as each one's latest word says: a run of
+    consecutive attendance events in one statement (the last word on a volunteer at an activity
+    wins, as applying them one by one would)."""
+    rows: dict[tuple[str, str], dict] = {}
+    now = utcnow()
+    for event, payload in items:
+        status = STATUS_OF[event.type]
+        key = (payload["activity_id"], payload["volunteer_id"])
+        rows.pop(key, None)  # keep the poll's order: the last word goes last
+        rows[key] = {
+            "activity_id": payload["activity_id"],
+            "volunteer_id": payload["volunteer_id"],
+            "status": status,
+            "hours_halves": int(payload["hours"] * 2) if status == "confirmed" else 0,
+            "updated_at": now,
+        }
+    upsert_many(
+        session, AttendanceFact.__table__, list(rows.values()), key=["activity_id", "volunteer_id"]
+    )
+
+
+on_attendance = batched(apply_attendance)
 
 
 def on_summarized(session, _event, payload: dict) -> None:
@@ -185,9 +198,9 @@ HANDLERS = {
     "activity.cancelled": _lifecycle(ActivityStatus.CANCELLED, False),
     "activity.completed": _lifecycle(ActivityStatus.COMPLETED, True),
     "activity.closed": _lifecycle(ActivityStatus.CLOSED, None),
-    "attendance.confirmed": _attendance("confirmed"),
-    "attendance.corrected": _attendance("confirmed"),
-    "attendance.no_show": _attendance("no_show"),
+    "attendance.confirmed": on_attendance,
+    "attendance.corrected": on_attendance,
+    "attendance.no_show": on_attendance,
     "attendance.summarized": on_summarized,
     "volunteer.registered": on_volunteer_registered,
     "volunteer.updated": on_volunteer_updated,
