@@ -82,6 +82,21 @@ def _key(by: str | None, path_column, month_column, children: list[UnitView], ow
     return literal("total")
 
 
+def _scoped(query, scope: Scope, by, key):
+    """The activities of the scope (its subtree, its days), grouped by ``key`` (through their
+    dimensions when broken down by dimension)."""
+    query = (
+        query.where(_in_tree(ActivityFact.host_path, scope.unit.path))
+        .where(ActivityFact.day.between(scope.start, scope.end))
+        .group_by(key)
+    )
+    if by == "dimension":
+        query = query.join(
+            ActivityDimension, ActivityDimension.activity_id == ActivityFact.activity_id
+        )
+    return query
+
+
 def _activities(session: Session, scope: Scope, by, children) -> dict:
     key = _key(by, ActivityFact.host_path, ActivityFact.month, children, scope.unit.unit_id)
     groups = ActivityGroups.distinct_groups
@@ -96,14 +111,8 @@ def _activities(session: Session, scope: Scope, by, children) -> dict:
         )
         .select_from(ActivityFact)
         .outerjoin(ActivityGroups, ActivityGroups.activity_id == ActivityFact.activity_id)
-        .where(_in_tree(ActivityFact.host_path, scope.unit.path))
-        .where(ActivityFact.day.between(scope.start, scope.end))
-        .group_by(key)
     )
-    if by == "dimension":
-        query = query.join(
-            ActivityDimension, ActivityDimension.activity_id == ActivityFact.activity_id
-        )
+    query = _scoped(query, scope, by, key)
     return {
         row[0]: {
             "activities_held": int(row[1] or 0),
@@ -128,14 +137,9 @@ def _attendance(session: Session, scope: Scope, by, children) -> dict:
         )
         .select_from(AttendanceFact)
         .join(ActivityFact, ActivityFact.activity_id == AttendanceFact.activity_id)
-        .where(_in_tree(ActivityFact.host_path, scope.unit.path), ActivityFact.held.is_(True))
-        .where(ActivityFact.day.between(scope.start, scope.end))
-        .group_by(key)
+        .where(ActivityFact.held.is_(True))
     )
-    if by == "dimension":
-        query = query.join(
-            ActivityDimension, ActivityDimension.activity_id == ActivityFact.activity_id
-        )
+    query = _scoped(query, scope, by, key)
     return {
         row[0]: {
             "attendances": int(row[1] or 0),
