@@ -94,15 +94,17 @@ class Dev:
         ).stdout
         return found.split()
 
-    def ledger_reader(self) -> int:
-        """The pid of the ledger consumer's reader process (a spawned child)."""
+    def stop_readers(self) -> None:
+        """SIGSTOP the consumers' reader processes (spawned children: the ledger's and the
+        statistics'), so the ledger falls behind."""
         readers = subprocess.run(
             ["pgrep", "-P", str(self.process.pid), "-f", "spawn_main"],
             capture_output=True,
             text=True,
         ).stdout.split()
-        assert len(readers) == 1, readers
-        return int(readers[0])
+        assert len(readers) == 2, readers
+        for pid in readers:
+            os.kill(int(pid), signal.SIGSTOP)
 
     def kill_broker(self) -> list[str]:
         """SIGKILL the embedded broker alone; return the pids killed."""
@@ -257,7 +259,7 @@ def test_confirmations_survive_kills_stops_and_a_broker_death(dev):
 
     # 1. SIGKILL of the whole group 0.1 s after the confirmation answered, the ledger behind
     #    (its reader stopped, so none of the batch can have reached it before the kill).
-    os.kill(dev.ledger_reader(), signal.SIGSTOP)
+    dev.stop_readers()
     _confirm_batch(dev, neighbours, 1)
     batches += 1
     time.sleep(0.1)
@@ -296,7 +298,7 @@ def test_confirmations_survive_kills_stops_and_a_broker_death(dev):
     # 4. The ledger behind (its reader stopped), SIGINT a second after the confirmation, from
     #    the script that started it in the background (SIGINT ignored there): the drain gives
     #    up after SHILIU_DRAIN_SECONDS, and the next start publishes everything again.
-    os.kill(dev.ledger_reader(), signal.SIGSTOP)
+    dev.stop_readers()
     _confirm_batch(dev, neighbours, 4)
     batches += 1
     time.sleep(1)

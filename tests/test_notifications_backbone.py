@@ -145,6 +145,28 @@ def test_a_consumer_killed_after_its_commit_and_before_its_offsets_tells_no_one_
     assert inbox(notifications.session_factory) == expected  # ...and told no one twice
 
 
+def test_sign_ups_read_before_their_activity_are_reminded_and_fill_their_shift(notifications):
+    """The sign-ups topic may be read before the activities topic: once the activity arrives, the
+    early sign-ups get their reminders and the organizer hears that the shift is full."""
+    phases, _expected = every_kind()
+    published = phases[0][0]  # a-1: one place
+    early = [
+        e for e in phases[1] if e.type == "signup.confirmed" and e.payload["signup_id"] == "s-1"
+    ]
+    runners, stop = running(notifications)
+    try:
+        feed(notifications, [early, [published]])
+    finally:
+        stop.set()
+    told = inbox(notifications.session_factory)
+    assert told[("acc-org", "shift_full")] == 1
+    with notifications.session_factory() as session:
+        planned = session.scalars(
+            select(Reminder.kind).where(Reminder.signup_id == "s-1", Reminder.state == "pending")
+        ).all()
+    assert sorted(planned) == ["reminder_day_before", "reminder_two_hours"]
+
+
 def _local(day_offset: int, at: time) -> datetime:
     today = utcnow().astimezone(city_zone()).date()
     return datetime.combine(today + timedelta(days=day_offset), at, tzinfo=city_zone())

@@ -71,6 +71,8 @@ def on_activity_state(session, event, payload: dict) -> None:
         "updated_at": utcnow(),
     }
     upsert(session, ActivityView.__table__, values, key=["activity_id"])
+    if before is None:
+        _learnt(session, event, payload["activity_id"])
     if before is None or event.type != "activity.updated":
         return
     session.refresh(before)
@@ -82,6 +84,18 @@ def on_activity_state(session, event, payload: dict) -> None:
         reminders.reschedule(session, before)
     if _fresh(event):
         _tell_signed_up(session, event, before, "activity_changed")
+
+
+def _learnt(session, event, activity_id: str) -> None:
+    """Sign-ups that arrived before their activity (another topic, read first) get their
+    reminders now, and a shift they filled is told to the organizer."""
+    activity = session.get(ActivityView, activity_id)
+    early = [s for s in _signed_up(session, activity_id) if s.status == "confirmed"]
+    for signup in early:
+        reminders.schedule(session, signup, activity)
+    if _fresh(event):
+        for shift_id in {s.shift_id for s in early}:
+            _tell_if_full(session, event, activity, shift_id)
 
 
 def on_activity_cancelled(session, event, payload: dict) -> None:
@@ -207,7 +221,7 @@ def _tell_if_full(session, event, activity: ActivityView, shift_id: str) -> None
             session,
             activity.organizer_id,
             "shift_full",
-            f"shift_full:{event.id}",
+            f"shift_full:{event.id}:{shift_id}",
             link=f"/volunteering/organize/{activity.activity_id}/roster",
             values={"shift": shift["name"], "capacity": shift["capacity"]},
             activity_id=activity.activity_id,
