@@ -117,3 +117,23 @@ def create_account_access() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account_id", name="pk_account_access"),
     )
+
+
+def create_backbone() -> None:
+    """Every backbone table at once, as they are today: the first migration of a new part."""
+    create_unit_views()
+    create_consumed_events()
+    create_outbox()
+    create_idempotency_keys()
+    create_relay_state()
+    create_account_access()
+
+
+def drop_backbone() -> None:
+    """Undo ``create_backbone``."""
+    for name in ("account_access", "relay_state"):
+        op.drop_table(name)
+    drop_outbox()
+    for name in ("idempotency_keys", "consumed_events"):
+        op.drop_table(name)
+    drop_unit_views()
