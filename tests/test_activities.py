@@ -17,9 +17,13 @@ from services.common.app import service_context
 FC = "/nb/bl/xq/fc/"
 
 
+# One "now" for the module: the parametrized cases are made at collection and the activities they
+# change when the tests run, which may be on either side of midnight.
+_TODAY = utcnow().replace(minute=0, second=0, microsecond=0)
+
+
 def at(days: float, hour: int = 14) -> datetime:
-    moment = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=days)
-    return moment.replace(hour=hour)
+    return (_TODAY + timedelta(days=days)).replace(hour=hour)
 
 
 def new_activity(city, **overrides) -> dict:
