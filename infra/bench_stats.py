@@ -26,8 +26,8 @@ from infra.bench import bench_broker, reader_from_start
 from infra.bench_notifications import fresh_databases
 from infra.registry import PARTS
 from services.common.db import make_engine, make_session_factory, upgrade
-from services.statistics import reports
-from services.statistics.handlers import HANDLERS
+from services.statistics import presence, reports
+from services.statistics.handlers import HANDLERS, recount
 from services.statistics.models import (
     ActivityDimension,
     ActivityFact,
@@ -86,7 +86,8 @@ def _tree(communities: int) -> tuple[list[dict], list[str]]:
 
 def _plant(factory, communities: int, attendances: int, chunk: int = 20_000) -> dict:
     """Three years of a district's facts, in bulk: activities of its communities with their
-    dimensions and groups, ``attendances`` attendances (a tenth no-shows), volunteers, stars."""
+    dimensions and groups, ``attendances`` attendances (a tenth no-shows), volunteers, stars;
+    each activity's attendance counted and its attendees' presence kept, as the consumer does."""
     rng = random.Random(7)
     now = datetime.now(UTC)
     units, homes = _tree(communities)
@@ -114,6 +115,7 @@ def _plant(factory, communities: int, attendances: int, chunk: int = 20_000) -> 
             ):
                 if batch:
                     session.execute(insert(model), batch)
+            recount(session, [fact["activity_id"] for fact in facts])  # as the consumer does
         for batch in (facts, dims, groups, rows):
             batch.clear()
 
@@ -159,6 +161,8 @@ def _plant(factory, communities: int, attendances: int, chunk: int = 20_000) -> 
             flush()
             bar.update(1)
     flush(force=True)
+    with factory() as session, session.begin():
+        presence.rebuild_all(session)
     with factory() as session, session.begin():
         for start in range(0, volunteers, chunk):
             batch = []

@@ -14,7 +14,7 @@ its own, so one platform serves every example of the module.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -344,12 +344,16 @@ def test_the_figures_equal_a_recount_from_the_source_tables(city, pool, history,
     wait_for(lambda: _caught_up(city), timeout=60, message="statistics to apply every event")
 
     today = utcnow().astimezone(city_zone()).date()
-    start, end = today - timedelta(days=365), today
-    for unit_id in [*streets, *communities]:
-        for by in (None, "unit", "month", "category", "dimension"):
-            assert _reported(city, unit_id, start, end, by) == _recount(
-                city, unit_id, start, end, by
-            ), (unit_id, by)
+    # Days (counted from the attendance) and a calendar year (from the presence table).
+    for start, end in [
+        (today - timedelta(days=365), today),
+        (date(today.year, 1, 1), date(today.year, 12, 31)),
+    ]:
+        for unit_id in [*streets, *communities]:
+            for by in (None, "unit", "month", "category", "dimension"):
+                assert _reported(city, unit_id, start, end, by) == _recount(
+                    city, unit_id, start, end, by
+                ), (unit_id, by, start)
     # A shorter period leaves out what was held before it.
     recent = today - timedelta(days=60)
     assert _reported(city, streets[0], recent, end, "month") == _recount(

@@ -206,13 +206,17 @@ def upgrade(service: str, url: str, engine: Engine | None = None) -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _upsert_statement(table, dialect: str, columns: tuple[str, ...], key: tuple[str, ...]):
+def _upsert_statement(
+    table, dialect: str, columns: tuple[str, ...], key: tuple[str, ...], combine: tuple = ()
+):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     statement = dialect_insert(table)
     changes = {name: statement.excluded[name] for name in columns if name not in key}
+    for name, operator in combine:
+        changes[name] = table.c[name].op(operator)(statement.excluded[name])
     return statement.on_conflict_do_update(index_elements=list(key), set_=changes)
 
 
@@ -222,12 +226,17 @@ def upsert(session, table, values: dict, key: list[str]) -> None:
     session.execute(_upsert_statement(table, dialect, tuple(values), tuple(key)), values)
 
 
-def upsert_many(session, table, rows: list[dict], key: list[str]) -> None:
-    """Insert rows, or update those whose key exists: one statement per 1,000 rows (no key may
-    come twice)."""
+def upsert_many(
+    session, table, rows: list[dict], key: list[str], combine: dict[str, str] | None = None
+) -> None:
+    """Insert rows, or update those whose key exists (no key may come twice), as one executemany:
+    SQLAlchemy sends them as statements of many rows from one compiled form (its
+    "insertmanyvalues"; compiling a statement with the rows in it costs more than running it).
+    ``combine`` names columns whose new value is the old one with the operator
+    given applied to the new (``{"months": "|"}``: the bits of both), not the new alone."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    statement = _upsert_statement(table, dialect, tuple(rows[0]), tuple(key))
-    for start in range(0, len(rows), 1000):
-        session.execute(statement.values(rows[start : start + 1000]))
+    combined = tuple(sorted((combine or {}).items()))
+    statement = _upsert_statement(table, dialect, tuple(rows[0]), tuple(key), combined)
+    session.execute(statement, rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from events.consumer import batched
 from events.envelope import utcnow
@@ -13,6 +13,7 @@ from services.common import access
 from services.common.db import upsert, upsert_many
 from services.common.projections import apply_unit_state
 from services.common.states import ActivityStatus
+from services.statistics import presence
 from services.statistics.models import (
     ActivityDimension,
     ActivityFact,
@@ -28,15 +29,44 @@ def _local_day(moment: datetime):
     return moment.astimezone(city_zone()).date()
 
 
+def recount(session, activity_ids) -> None:
+    """Count the activities' attendance again from the attendance facts (their 人次, half-hours
+    and no-shows), so that a report reads one row per activity."""
+    ids = sorted(set(activity_ids))
+    if not ids:
+        return
+    facts = select().where(AttendanceFact.activity_id == ActivityFact.activity_id)
+    confirmed = AttendanceFact.status == "confirmed"
+    session.execute(
+        update(ActivityFact)
+        .where(ActivityFact.activity_id.in_(ids))
+        .values(
+            attendances=facts.add_columns(func.count()).where(confirmed).scalar_subquery(),
+            hours_halves=facts.add_columns(
+                func.coalesce(func.sum(AttendanceFact.hours_halves), 0)
+            ).scalar_subquery(),
+            no_shows=facts.add_columns(func.count()).where(~confirmed).scalar_subquery(),
+        )
+    )
+
+
+def _held_at(session, where) -> list[str]:
+    return list(
+        session.scalars(select(ActivityFact.activity_id).where(ActivityFact.held.is_(True), where))
+    )
+
+
 def on_unit_state(session, _event, payload: dict) -> None:
     """Keep the tree; a unit moved takes its activities' paths with it (reports roll up by the
     tree as it is now)."""
+    before = session.get(UnitView, payload["unit_id"])
+    moved = before is not None and before.path != payload["path"]
     apply_unit_state(session, UnitView, payload)
-    session.execute(
-        update(ActivityFact)
-        .where(ActivityFact.host_unit_id == payload["unit_id"])
-        .values(host_path=payload["path"])
-    )
+    if not moved:
+        return
+    mine = ActivityFact.host_unit_id == payload["unit_id"]
+    session.execute(update(ActivityFact).where(mine).values(host_path=payload["path"]))
+    presence.rebuild(session, presence.attendees(session, _held_at(session, mine)))
 
 
 def on_activity_state(session, _event, payload: dict) -> None:
@@ -64,9 +94,16 @@ def on_activity_state(session, _event, payload: dict) -> None:
                 **values,
             )
         )
+        session.flush()
+        recount(session, [payload["activity_id"]])  # its attendance may have come first
     else:
+        counted = ("host_path", "day", "category", "dimensions")
+        changed = any(getattr(found, name) != values[name] for name in counted)
         for name, value in values.items():
             setattr(found, name, value)
+        if found.held and changed:
+            session.flush()
+            presence.rebuild(session, presence.attendees(session, [found.activity_id]))
     session.execute(
         delete(ActivityDimension).where(ActivityDimension.activity_id == payload["activity_id"])
     )
@@ -82,11 +119,17 @@ def _lifecycle(status: str, held: bool | None):
         found = session.get(ActivityFact, payload["activity_id"])
         if found is None:
             return
+        was_held = found.held
         found.status, found.updated_at = status, utcnow()
         if held is not None:
             found.held = held
         if status == ActivityStatus.COMPLETED and "audience" in payload:
             found.audience = payload["audience"]
+        session.flush()
+        if found.held and not was_held:
+            presence.add(session, [found.activity_id])
+        elif was_held and not found.held:
+            presence.rebuild(session, presence.attendees(session, [found.activity_id]))
 
     return handler
 
@@ -115,9 +158,30 @@ def apply_attendance(session, items: list) -> None:
             "hours_halves": int(payload["hours"] * 2) if status == "confirmed" else 0,
             "updated_at": now,
         }
+    absent = [row for row in rows.values() if row["status"] == "no_show"]
+    came = {row["activity_id"] for row in rows.values() if row["status"] == "confirmed"}
+    taken_away = _were_confirmed(session, absent)
     upsert_many(
         session, AttendanceFact.__table__, list(rows.values()), key=["activity_id", "volunteer_id"]
     )
+    recount(session, {activity_id for activity_id, _ in rows})
+    presence.add(session, came)
+    presence.rebuild(session, taken_away)
+
+
+def _were_confirmed(session, rows: list[dict]) -> set[str]:
+    """The volunteers of these rows whose attendance was confirmed until now."""
+    if not rows:
+        return set()
+    wanted = {(row["activity_id"], row["volunteer_id"]) for row in rows}
+    found = session.execute(
+        select(AttendanceFact.activity_id, AttendanceFact.volunteer_id).where(
+            AttendanceFact.status == "confirmed",
+            AttendanceFact.activity_id.in_(sorted({a for a, _ in wanted})),
+            AttendanceFact.volunteer_id.in_(sorted({v for _, v in wanted})),
+        )
+    )
+    return {volunteer for activity, volunteer in found if (activity, volunteer) in wanted}
 
 
 on_attendance = batched(apply_attendance)

@@ -40,6 +40,11 @@ class ActivityFact(Base):
     status: Mapped[str] = mapped_column(String(16))
     held: Mapped[bool] = mapped_column(Boolean)  # completed (or closed after it)
     audience: Mapped[int | None] = mapped_column(Integer)
+    # Its attendance, counted from attendance_facts each time that changes (so a report sums
+    # one row per activity): confirmed attendances (人次), their half-hours, and no-shows.
+    attendances: Mapped[int] = mapped_column(Integer, default=0)
+    hours_halves: Mapped[int] = mapped_column(Integer, default=0)
+    no_shows: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -68,12 +73,38 @@ class AttendanceFact(Base):
     """One volunteer at one activity: confirmed with hours (the latest correction), or a no-show."""
 
     __tablename__ = "attendance_facts"
+    # A volunteer's attendance, to rebuild their presence (presence.py).
+    __table_args__ = (Index("ix_attendance_facts_volunteer", "volunteer_id"),)
 
     activity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     volunteer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))  # confirmed, no_show
     hours_halves: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Presence(Base):
+    """Where and when a volunteer took part, to count distinct volunteers (参与志愿者数) without
+    reading every attendance of a period: one row per volunteer, unit and year, for each unit up
+    the tree from the host of an activity held with the volunteer's confirmed attendance, and one
+    more for the host itself (``own``, the 本级 of a breakdown by unit). Its bits: the months
+    (bit 0 January), the categories and the dimensions of those attendances, in the order of
+    events/vocabulary.py. Kept by services/statistics/presence.py."""
+
+    __tablename__ = "presence"
+    __table_args__ = (
+        Index("ix_presence_volunteer_year", "volunteer_id", "year"),
+        # Holds all a count reads, so the count never visits the table's pages.
+        Index("ix_presence_counted", "path", "year", "own", "months", "categories", "dimensions"),
+    )
+
+    path: Mapped[str] = mapped_column(String(512), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    own: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    months: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[int] = mapped_column(Integer)
+    dimensions: Mapped[int] = mapped_column(Integer)
 
 
 class VolunteerFact(Base):
