@@ -1,6 +1,7 @@
 """The fixed lists activities are described with: codes in the API and on topics (part of the
 event contract), Chinese labels on the page. Add a category here (and its English label in
-web/translations/en.po)."""
+web/translations/en.po), at the end of its list: statistics keeps each category's and
+dimension's place in these lists as a bit (services/statistics/presence.py)."""
 
 CATEGORIES = {
     "education": "宣传教育",

@@ -47,7 +47,7 @@ def places(host_path: str) -> list[tuple[str, bool]]:
 
 def rows(attended: Iterable) -> list[dict]:
     """Presence rows for (volunteer, host path, day, category, dimensions) attendances."""
-    rows: dict[tuple, list[int]] = {}
+    kept: dict[tuple, list[int]] = {}
     for volunteer_id, host_path, day, category, dimensions in attended:
         bits = (
             1 << (day.month - 1),
@@ -55,12 +55,12 @@ def rows(attended: Iterable) -> list[dict]:
             sum(DIMENSION_BITS.get(d, 0) for d in set(dimensions.split(","))),
         )
         for path, own in places(host_path):
-            found = rows.setdefault((path, day.year, own, volunteer_id), [0, 0, 0])
+            found = kept.setdefault((path, day.year, own, volunteer_id), [0, 0, 0])
             for n, bit in enumerate(bits):
                 found[n] |= bit
     return [
         dict(zip(_KEY, key, strict=True)) | dict(zip(_BITS, bits, strict=True))
-        for key, bits in rows.items()
+        for key, bits in kept.items()
     ]
 
 
