@@ -1,8 +1,10 @@
 """Statistics through the real broker: the figures of a generated history equal a recount from
 the source services' own tables (the activities service's ``activities`` and ``units``, the
 volunteers service's ``attendance`` and ``volunteers``), with cancellations, corrected hours,
-no-shows and a community moved to another street; the 三交 counts are never shown under five;
-an organizer of one community cannot read another's figures.
+no-shows and a community moved to another street; new volunteers and 民族团结之星 equal a recount
+from the volunteers service's ``volunteers`` and the ledger's award tables, with a volunteer moved
+home and an award revoked; the 三交 counts are never shown under five; an organizer of one
+community cannot read another's figures.
 
 The history is made by the services' own operations (activities created, published, cancelled
 and completed with an audience; volunteers signed up before the start and their attendance
@@ -18,6 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from access_support import days_later
 from backbone import wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +34,7 @@ from infra.registry import PARTS
 from services.activities import operations as activity_ops
 from services.activities.models import Activity, Unit
 from services.common.app import service_context
+from services.ledger.awards.models import AwardCycle, Certificate
 from services.volunteers import operations as volunteer_ops
 from services.volunteers.models import ActivityView, Attendance, Volunteer
 from services.volunteers.models import UnitView as VolunteersUnit
@@ -61,9 +65,10 @@ def _commit(city, part: str, work):
         return result
 
 
-def _caught_up(city) -> bool:
-    """Every event the producers committed of a type statistics handles has been applied."""
-    handled = tuple(PARTS["statistics"].handlers())
+def _caught_up(city, consumer: str = "statistics") -> bool:
+    """Every event the producers committed of a type the consumer (statistics unless named)
+    handles has been applied."""
+    handled = tuple(PARTS[consumer].handlers())
     wanted: set[str] = set()
     for part in ("activities", "volunteers", "ledger"):
         with _factory(city, part)() as session:
@@ -72,7 +77,7 @@ def _caught_up(city) -> bool:
                     select(outbox.c.event_id).where(outbox.c.event_type.in_(handled))
                 ).all()
             )
-    with _factory(city, "statistics")() as session:
+    with _factory(city, consumer)() as session:
         applied = set(session.scalars(select(consumed_events.c.event_id)).all())
     return wanted <= applied
 
@@ -450,3 +455,185 @@ def test_an_organizer_of_one_community_cannot_read_another(city, pool):
         assert refused.status_code == 403, path
         assert refused.get_json()["type"] == "urn:shiliu:problem:out-of-scope"
         assert city.call("GET", path, "organizer", query_string={"unit_id": own}).status_code == 200
+
+
+# ---- new volunteers and stars -----------------------------------------------------------------
+
+PEOPLE = ("new_volunteers", "stars_awarded")
+
+
+def _register(city, home: str, name: str) -> str:
+    """A volunteer registered by the volunteers service (``volunteer.registered``)."""
+    volunteer_id = str(uuid.uuid4())
+    profile = {"display_name": name, "home_unit_id": home}
+    _commit(city, "volunteers", lambda s: volunteer_ops.save_profile(s, volunteer_id, profile))
+    return volunteer_id
+
+
+def _move_home(city, volunteer_id: str, home: str) -> None:
+    """The volunteer saves their profile with another home unit (``volunteer.updated``)."""
+
+    def move(session):
+        volunteer = volunteer_ops.get_volunteer(session, volunteer_id)
+        profile = {
+            "display_name": volunteer.display_name,
+            "home_unit_id": home,
+            "team_id": volunteer.team_id,
+            "languages": volunteer.languages,
+            "ethnicity": volunteer.ethnicity,
+            "ethnicity_consent": volunteer.ethnicity is not None,
+        }
+        return volunteer_ops.save_profile(session, volunteer_id, profile)
+
+    _commit(city, "volunteers", move)
+
+
+def _award(city, unit_id: str, quota: int, start: date, end: date) -> str:
+    """A cycle of the unit judged by the district's committee member alone, taken through the
+    vote (every candidate approved) and the notice to publication; its path."""
+    body = {
+        "title": f"重算评选{uuid.uuid4().hex[:6]}",
+        "unit_id": unit_id,
+        "period_start": start.isoformat(),
+        "period_end": end.isoformat(),
+        "criteria": {"min_points": 0, "min_activities": 1, "min_dimensions": 0, "max_no_shows": 5},
+        "quota": quota,
+        "committee": [city.account("committee").id],
+        "quorum": 1,
+        "majority": 0.5,
+        "notice_days": 1,
+    }
+    created = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    base = f"/api/v1/award-cycles/{created.get_json()['id']}"
+    opened = city.call("POST", f"{base}/open", "committee")
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    candidates = city.call("GET", f"{base}/candidates", "committee").get_json()["items"]
+    assert len(candidates) >= quota, candidates
+    for candidate in candidates:
+        vote = {"candidate_id": candidate["candidate_id"], "decision": "approve"}
+        cast = city.call("POST", f"{base}/votes", "committee", json=vote)
+        assert cast.status_code == 201, cast.get_data(as_text=True)
+    noticed = city.call("POST", f"{base}/notice", "committee")
+    assert noticed.status_code == 200, noticed.get_data(as_text=True)
+    with days_later(2):  # the notice is over
+        published = city.call("POST", f"{base}/publish", "committee")
+    assert published.status_code == 200, published.get_data(as_text=True)
+    assert published.get_json()["status"] == "published"
+    return base
+
+
+def _people_recount(city, root_id: str, start, end, by: str | None) -> dict:
+    """New volunteers and stars as a recount from the source tables: the volunteers service's
+    ``volunteers`` (home unit now, day of registration) and the ledger's certificates of
+    published cycles not revoked (the cycle's unit, the day it was published); each under the
+    unit tree as the activities service has it now, keyed like the report's rows."""
+    zone = city_zone()
+    with _factory(city, "activities")() as session:
+        paths = dict(session.execute(select(Unit.id, Unit.path)).all())
+        children = session.scalars(select(Unit).where(Unit.parent_id == root_id)).all()
+    with _factory(city, "volunteers")() as session:
+        registered = session.execute(select(Volunteer.home_unit_id, Volunteer.created_at)).all()
+    with _factory(city, "ledger")() as session:
+        awarded = session.execute(
+            select(AwardCycle.unit_id, AwardCycle.published_at)
+            .join(Certificate, Certificate.cycle_id == AwardCycle.id)
+            .where(AwardCycle.published_at.is_not(None), Certificate.revoked_at.is_(None))
+        ).all()
+    root = paths[root_id]
+    counted: dict = {}
+    for name, facts in (("new_volunteers", registered), ("stars_awarded", awarded)):
+        for unit_id, moment in facts:
+            path, day = paths.get(unit_id, ""), moment.astimezone(zone).date()
+            if not path.startswith(root) or not start <= day <= end:
+                continue
+            if by == "unit":
+                key = next((c.id for c in children if path.startswith(c.path)), root_id)
+            elif by == "month":
+                key = day.strftime("%Y-%m")
+            else:
+                key = "total"
+            figures = counted.setdefault(key, dict.fromkeys(PEOPLE, 0))
+            figures[name] += 1
+    return counted
+
+
+def _people_reported(city, unit_id: str, start, end, by: str | None) -> tuple[dict, dict]:
+    """The report's new volunteers and stars: its totals, and its rows that have any."""
+    query = {"unit_id": unit_id, "from": start.isoformat(), "to": end.isoformat()}
+    if by:
+        query["by"] = by
+    answer = city.call("GET", "/api/v1/stats", "admin", query_string=query)
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    totals = {name: body["totals"][name] for name in PEOPLE}
+    rows = {
+        row["key"]: {name: row[name] for name in PEOPLE}
+        for row in body.get("rows", [])
+        if any(row[name] for name in PEOPLE)
+    }
+    return {"total": totals} if any(totals.values()) else {}, rows
+
+
+def test_new_volunteers_and_stars_equal_a_recount_from_the_source_tables(city):
+    """Volunteers registered in a community and its sibling, one of them moving home out of the
+    street; cycles of the street (one award revoked) and of the community published: the report's
+    new volunteers and stars, in total and by unit and month, for the street and the community,
+    equal a recount from the volunteers service's and the ledger's own tables."""
+    district = city.unit(DISTRICT).unit_id
+    tag = uuid.uuid4().hex[:6]
+    street = _new_unit(city, f"表彰街道{tag}", "street", district)
+    community = _new_unit(city, f"表彰社区{tag}", "community", street)
+    sibling = _new_unit(city, f"表彰邻社区{tag}", "community", street)
+    elsewhere = _new_unit(city, f"迁往街道{tag}", "street", district)
+    away = _new_unit(city, f"迁往社区{tag}", "community", elsewhere)
+    for unit in (community, sibling, away):
+        wait_for(lambda u=unit: _volunteers_know(city, VolunteersUnit, u), message="the units")
+    # Three of the community who serve (different hours: no tie at a quota line), one of the
+    # sibling community who has not served yet.
+    serving = [_register(city, community, f"表彰志愿者{n}") for n in range(3)]
+    _register(city, sibling, "邻社区志愿者")
+    spec = {
+        "days_ago": 3,
+        "category": sorted(CATEGORIES)[0],
+        "dimensions": ["culture", "society"],
+        "fate": "completed",
+        "audience": 30,
+        "attendees": {0: 4, 1: 6, 2: 8},  # half-hours
+        "corrections": {},
+    }
+    _hold(city, serving, community, spec)
+    wait_for(lambda: _caught_up(city, "ledger"), timeout=60, message="the ledger's points")
+
+    today = utcnow().astimezone(city_zone()).date()
+    period = (today - timedelta(days=30), today)
+    of_street = _award(city, street, 3, *period)
+    winners = city.call("GET", of_street, "committee").get_json()["winners"]
+    assert len(winners) == 3, winners
+    revoked = city.call(
+        "POST",
+        f"{of_street}/revoke",
+        "committee",
+        json={"candidate_id": winners[0], "reason": "重算测试：事迹不实"},
+    )
+    assert revoked.status_code == 200, revoked.get_data(as_text=True)
+    assert revoked.get_json()["status"] == "published"  # two awards still stand
+    _award(city, community, 1, *period)
+    # The community's star (the most hours) moves home out of the street: the stars stay with
+    # the cycles' units, the new volunteer goes with the home.
+    _move_home(city, serving[2], away)
+    wait_for(lambda: _caught_up(city), timeout=60, message="statistics to apply every event")
+
+    this_year = (date(today.year, 1, 1), date(today.year, 12, 31))
+    before_today = (today - timedelta(days=365), today - timedelta(days=1))
+    street_total = _people_recount(city, street, *this_year, None)["total"]
+    assert street_total["new_volunteers"] and street_total["stars_awarded"]  # not a recount of 0
+    for start, end in [(today - timedelta(days=365), today), this_year, before_today]:
+        for unit_id in (street, community):
+            for by in (None, "unit", "month"):
+                totals, rows = _people_reported(city, unit_id, start, end, by)
+                expected = _people_recount(city, unit_id, start, end, by)
+                if by:
+                    assert rows == expected, (unit_id, by, start)
+                    expected = _people_recount(city, unit_id, start, end, None)
+                assert totals == expected, (unit_id, by, start)
