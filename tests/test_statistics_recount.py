@@ -24,25 +24,22 @@ from access_support import days_later
 from backbone import wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from recount_support import HELD, caught_up, commit, factory, hold, new_unit, volunteers_know
 from sqlalchemy import select
 
 from events.envelope import utcnow
 from events.settings import city_zone
-from events.store import consumed_events, outbox
 from events.vocabulary import CATEGORIES, DIMENSIONS
-from infra.registry import PARTS
 from services.activities import operations as activity_ops
 from services.activities.models import Activity, Unit
-from services.common.app import service_context
 from services.ledger.awards.models import AwardCycle, Certificate
 from services.volunteers import operations as volunteer_ops
-from services.volunteers.models import ActivityView, Attendance, Volunteer
+from services.volunteers.models import Attendance, Volunteer
 from services.volunteers.models import UnitView as VolunteersUnit
 
 DISTRICT = "/nb/bl/"
 # The pool's volunteers: eight gave their ethnicity (five groups), two did not.
 ETHNICITIES = ["汉族", "汉族", "汉族", "回族", "回族", "维吾尔族", "藏族", "蒙古族", None, None]
-HELD = ("completed", "closed")
 FIGURES = ("activities_held", "attendances", "volunteers", "hours", "audience", "no_shows")
 
 
@@ -52,57 +49,13 @@ def city_backbone() -> str:
     return "broker"
 
 
-def _factory(city, part: str):
-    app = city.web if part == "web" else city.apps[part]
-    return service_context(app).session_factory
-
-
-def _commit(city, part: str, work):
-    """Run ``work(session)`` in one transaction of a part's database (its outbox included)."""
-    with _factory(city, part)() as session:
-        result = work(session)
-        session.commit()
-        return result
-
-
-def _caught_up(city, consumer: str = "statistics") -> bool:
-    """Every event the producers committed of a type the consumer (statistics unless named)
-    handles has been applied."""
-    handled = tuple(PARTS[consumer].handlers())
-    wanted: set[str] = set()
-    for part in ("activities", "volunteers", "ledger"):
-        with _factory(city, part)() as session:
-            wanted.update(
-                session.scalars(
-                    select(outbox.c.event_id).where(outbox.c.event_type.in_(handled))
-                ).all()
-            )
-    with _factory(city, consumer)() as session:
-        applied = set(session.scalars(select(consumed_events.c.event_id)).all())
-    return wanted <= applied
-
-
-def _new_unit(city, name: str, kind: str, parent_id: str) -> str:
-    unit_id = _commit(
-        city,
-        "activities",
-        lambda s: activity_ops.create_unit(s, name=name, kind=kind, parent_id=parent_id).id,
-    )
-    return unit_id
-
-
-def _volunteers_know(city, model, key: str) -> bool:
-    with _factory(city, "volunteers")() as session:
-        return session.get(model, key) is not None
-
-
 @pytest.fixture(scope="module")
 def pool(city) -> list[str]:
     """Ten volunteers of a community of their own (their ethnicity as ETHNICITIES says)."""
     district = city.unit(DISTRICT).unit_id
-    street = _new_unit(city, "统计池街道", "street", district)
-    home = _new_unit(city, "统计池社区", "community", street)
-    wait_for(lambda: _volunteers_know(city, VolunteersUnit, home), message="the pool's community")
+    street = new_unit(city, "统计池街道", "street", district)
+    home = new_unit(city, "统计池社区", "community", street)
+    wait_for(lambda: volunteers_know(city, VolunteersUnit, home), message="the pool's community")
     ids = []
     for n, ethnicity in enumerate(ETHNICITIES):
         volunteer_id = str(uuid.uuid4())
@@ -112,7 +65,7 @@ def pool(city) -> list[str]:
             "ethnicity": ethnicity,
             "ethnicity_consent": ethnicity is not None,
         }
-        _commit(
+        commit(
             city,
             "volunteers",
             lambda s, v=volunteer_id, p=profile: volunteer_ops.save_profile(s, v, p),
@@ -121,110 +74,13 @@ def pool(city) -> list[str]:
     return ids
 
 
-def _hold(city, pool, host: str, spec: dict) -> str:
-    """An activity of ``host`` as ``spec`` says, through the activities and volunteers services."""
-    starts = (utcnow() - timedelta(days=spec["days_ago"])).replace(microsecond=0)
-    organizer = city.account("organizer").id
-
-    def create(session):
-        activity = activity_ops.create_activity(
-            session,
-            organizer,
-            {
-                "host_unit_id": host,
-                "title": f"重算{spec['days_ago']}",
-                "category": spec["category"],
-                "dimensions": spec["dimensions"],
-                "starts_at": starts,
-                "ends_at": starts + timedelta(hours=3),
-                "shifts": [{"name": "志愿者", "capacity": 20}],
-            },
-        )
-        activity_ops.publish_activity(session, activity)
-        return activity.id
-
-    activity_id = _commit(city, "activities", create)
-    attendees = spec["attendees"]
-    if attendees:
-        wait_for(
-            lambda: _volunteers_know(city, ActivityView, activity_id),
-            message="the volunteers service to learn the activity",
-        )
-        for index in attendees:
-            _commit(
-                city,
-                "volunteers",
-                lambda s, v=pool[index]: volunteer_ops.sign_up(
-                    s, activity_id, v, now=starts - timedelta(days=1)
-                ),
-            )
-    fate = spec["fate"]
-    if fate == "cancelled":
-        _cancel(city, activity_id)
-        return activity_id
-    if fate in HELD:
-        _commit(
-            city,
-            "activities",
-            lambda s: activity_ops.complete_activity(
-                s, activity_ops.get_activity(s, activity_id), spec["audience"]
-            ),
-        )
-    if attendees:
-        _confirm(city, activity_id, organizer, {pool[i]: h for i, h in attendees.items()})
-        corrections = {pool[i]: h for i, h in spec["corrections"].items() if i in attendees}
-        if corrections:
-            _confirm(city, activity_id, organizer, corrections)
-    if fate == "attended_then_cancelled":
-        _cancel(city, activity_id)
-    if fate == "closed":
-        _commit(
-            city,
-            "activities",
-            lambda s: activity_ops.close_activity(s, activity_ops.get_activity(s, activity_id)),
-        )
-    return activity_id
-
-
-def _cancel(city, activity_id: str) -> None:
-    _commit(
-        city,
-        "activities",
-        lambda s: activity_ops.cancel_activity(
-            s, activity_ops.get_activity(s, activity_id), "下雨"
-        ),
-    )
-
-
-def _confirm(city, activity_id: str, by: str, hours: dict) -> None:
-    """The organizer's word: half-hours for those who came, None for those who did not."""
-    entries = [
-        {"volunteer_id": v, "hours": Decimal(h) / 2, "reason": "按签到表"}
-        for v, h in hours.items()
-        if h is not None
-    ]
-    absent = [v for v, h in hours.items() if h is None]
-
-    def confirm(session):
-        table = {
-            row["volunteer_id"]: row for row in volunteer_ops.attendance_table(session, activity_id)
-        }
-        # A confirmed attendance cannot become a no-show: leave those as they are.
-        missing = [v for v in absent if table[v]["status"] != "confirmed"]
-        return volunteer_ops.confirm_attendance(
-            session, activity_id, by=by, entries=entries, no_shows=missing
-        )
-
-    _commit(city, "volunteers", confirm)
-
-
 # ---- the recount ----------------------------------------------------------------------------
 
 
 def _recount(city, root_id: str, start, end, by: str | None) -> dict:
     """The report's figures computed from the source services' tables, keyed like its rows."""
     zone = city_zone()
-    with _factory(city, "activities")() as session:
+    with factory(city, "activities")() as session:
         root = session.get(Unit, root_id)
         children = session.scalars(select(Unit).where(Unit.parent_id == root_id)).all()
         activities = session.execute(
@@ -232,7 +88,7 @@ def _recount(city, root_id: str, start, end, by: str | None) -> dict:
             .join(Unit, Unit.id == Activity.host_unit_id)
             .where(Unit.path.startswith(root.path))
         ).all()
-    with _factory(city, "volunteers")() as session:
+    with factory(city, "volunteers")() as session:
         rows = session.execute(
             select(Attendance.activity_id, Attendance.volunteer_id, Attendance.status,
                    Attendance.hours, Volunteer.ethnicity)
@@ -336,17 +192,17 @@ activity = st.fixed_dictionaries(
 def test_the_figures_equal_a_recount_from_the_source_tables(city, pool, history, move_after):
     district = city.unit(DISTRICT).unit_id
     tag = uuid.uuid4().hex[:6]
-    streets = [_new_unit(city, f"重算街道{tag}{n}", "street", district) for n in range(2)]
-    communities = [_new_unit(city, f"重算社区{tag}{n}", "community", streets[0]) for n in range(2)]
+    streets = [new_unit(city, f"重算街道{tag}{n}", "street", district) for n in range(2)]
+    communities = [new_unit(city, f"重算社区{tag}{n}", "community", streets[0]) for n in range(2)]
     for n, spec in enumerate(history):
         if n == move_after:  # the second community moves to the other street, mid-history
-            _commit(
+            commit(
                 city, "activities", lambda s: activity_ops.move_unit(s, communities[1], streets[1])
             )
-        _hold(city, pool, communities[spec["community"]], spec)
+        hold(city, pool, communities[spec["community"]], spec)
     if move_after >= len(history):
-        _commit(city, "activities", lambda s: activity_ops.move_unit(s, communities[1], streets[1]))
-    wait_for(lambda: _caught_up(city), timeout=60, message="statistics to apply every event")
+        commit(city, "activities", lambda s: activity_ops.move_unit(s, communities[1], streets[1]))
+    wait_for(lambda: caught_up(city), timeout=60, message="statistics to apply every event")
 
     today = utcnow().astimezone(city_zone()).date()
     # Days (counted from the attendance) and a calendar year (from the presence table).
@@ -376,11 +232,11 @@ def _held_with(city, pool, host: str, attendees: list[int]) -> str:
         "attendees": dict.fromkeys(attendees, 4),
         "corrections": {},
     }
-    return _hold(city, pool, host, spec)
+    return hold(city, pool, host, spec)
 
 
 def _sanjiao(city, street: str, community: str) -> dict:
-    wait_for(lambda: _caught_up(city), timeout=60, message="statistics to apply every event")
+    wait_for(lambda: caught_up(city), timeout=60, message="statistics to apply every event")
     answer = city.call(
         "GET", "/api/v1/stats", "admin", query_string={"unit_id": street, "by": "unit"}
     )
@@ -392,8 +248,8 @@ def _sanjiao(city, street: str, community: str) -> dict:
 
 def test_counts_that_involve_ethnicity_are_not_shown_under_five(city, pool):
     district = city.unit(DISTRICT).unit_id
-    street = _new_unit(city, "三交街道", "street", district)
-    community = _new_unit(city, "三交社区", "community", street)
+    street = new_unit(city, "三交街道", "street", district)
+    community = new_unit(city, "三交社区", "community", street)
     # Four who consented (four groups) and one who did not: no number of groups at all.
     few = _held_with(city, pool, community, [0, 3, 5, 6, 8])
     sanjiao = _sanjiao(city, street, community)
@@ -441,8 +297,8 @@ def test_counts_that_involve_ethnicity_are_not_shown_under_five(city, pool):
 def test_an_organizer_of_one_community_cannot_read_another(city, pool):
     own = city.unit("/nb/bl/xq/fc/").unit_id
     district = city.unit(DISTRICT).unit_id
-    street = _new_unit(city, "别处街道", "street", district)
-    other = _new_unit(city, "别处社区", "community", street)
+    street = new_unit(city, "别处街道", "street", district)
+    other = new_unit(city, "别处社区", "community", street)
     wait_for(
         lambda: (
             city.call("GET", "/api/v1/stats", "admin", query_string={"unit_id": other}).status_code
@@ -466,7 +322,7 @@ def _register(city, home: str, name: str) -> str:
     """A volunteer registered by the volunteers service (``volunteer.registered``)."""
     volunteer_id = str(uuid.uuid4())
     profile = {"display_name": name, "home_unit_id": home}
-    _commit(city, "volunteers", lambda s: volunteer_ops.save_profile(s, volunteer_id, profile))
+    commit(city, "volunteers", lambda s: volunteer_ops.save_profile(s, volunteer_id, profile))
     return volunteer_id
 
 
@@ -485,7 +341,7 @@ def _move_home(city, volunteer_id: str, home: str) -> None:
         }
         return volunteer_ops.save_profile(session, volunteer_id, profile)
 
-    _commit(city, "volunteers", move)
+    commit(city, "volunteers", move)
 
 
 def _award(city, unit_id: str, quota: int, start: date, end: date) -> str:
@@ -529,12 +385,12 @@ def _people_recount(city, root_id: str, start, end, by: str | None) -> dict:
     published cycles not revoked (the cycle's unit, the day it was published); each under the
     unit tree as the activities service has it now, keyed like the report's rows."""
     zone = city_zone()
-    with _factory(city, "activities")() as session:
+    with factory(city, "activities")() as session:
         paths = dict(session.execute(select(Unit.id, Unit.path)).all())
         children = session.scalars(select(Unit).where(Unit.parent_id == root_id)).all()
-    with _factory(city, "volunteers")() as session:
+    with factory(city, "volunteers")() as session:
         registered = session.execute(select(Volunteer.home_unit_id, Volunteer.created_at)).all()
-    with _factory(city, "ledger")() as session:
+    with factory(city, "ledger")() as session:
         awarded = session.execute(
             select(AwardCycle.unit_id, AwardCycle.published_at)
             .join(Certificate, Certificate.cycle_id == AwardCycle.id)
@@ -582,13 +438,13 @@ def test_new_volunteers_and_stars_equal_a_recount_from_the_source_tables(city):
     equal a recount from the volunteers service's and the ledger's own tables."""
     district = city.unit(DISTRICT).unit_id
     tag = uuid.uuid4().hex[:6]
-    street = _new_unit(city, f"表彰街道{tag}", "street", district)
-    community = _new_unit(city, f"表彰社区{tag}", "community", street)
-    sibling = _new_unit(city, f"表彰邻社区{tag}", "community", street)
-    elsewhere = _new_unit(city, f"迁往街道{tag}", "street", district)
-    away = _new_unit(city, f"迁往社区{tag}", "community", elsewhere)
+    street = new_unit(city, f"表彰街道{tag}", "street", district)
+    community = new_unit(city, f"表彰社区{tag}", "community", street)
+    sibling = new_unit(city, f"表彰邻社区{tag}", "community", street)
+    elsewhere = new_unit(city, f"迁往街道{tag}", "street", district)
+    away = new_unit(city, f"迁往社区{tag}", "community", elsewhere)
     for unit in (community, sibling, away):
-        wait_for(lambda u=unit: _volunteers_know(city, VolunteersUnit, u), message="the units")
+        wait_for(lambda u=unit: volunteers_know(city, VolunteersUnit, u), message="the units")
     # Three of the community who serve (different hours: no tie at a quota line), one of the
     # sibling community who has not served yet.
     serving = [_register(city, community, f"表彰志愿者{n}") for n in range(3)]
@@ -602,8 +458,8 @@ def test_new_volunteers_and_stars_equal_a_recount_from_the_source_tables(city):
         "attendees": {0: 4, 1: 6, 2: 8},  # half-hours
         "corrections": {},
     }
-    _hold(city, serving, community, spec)
-    wait_for(lambda: _caught_up(city, "ledger"), timeout=60, message="the ledger's points")
+    hold(city, serving, community, spec)
+    wait_for(lambda: caught_up(city, "ledger"), timeout=60, message="the ledger's points")
 
     today = utcnow().astimezone(city_zone()).date()
     period = (today - timedelta(days=30), today)
@@ -622,7 +478,7 @@ def test_new_volunteers_and_stars_equal_a_recount_from_the_source_tables(city):
     # The community's star (the most hours) moves home out of the street: the stars stay with
     # the cycles' units, the new volunteer goes with the home.
     _move_home(city, serving[2], away)
-    wait_for(lambda: _caught_up(city), timeout=60, message="statistics to apply every event")
+    wait_for(lambda: caught_up(city), timeout=60, message="statistics to apply every event")
 
     this_year = (date(today.year, 1, 1), date(today.year, 12, 31))
     before_today = (today - timedelta(days=365), today - timedelta(days=1))
