@@ -25,6 +25,24 @@ def pytest_report_header(config):
     return f"databases: {', '.join(ENGINES)}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def light_password_hashing():
+    """Passwords hashed with argon2id at its lightest cost in this process. At the production
+    cost (64 MiB, three passes: ~0.2 s a hash or a check here) every sign-in, token and new
+    account waited for it, over half the time of the modules that sign people in. The
+    production cost is pinned by tests/test_security.py; processes the suite starts (`shiliu
+    dev`, the production shape) keep it."""
+    from argon2 import PasswordHasher
+
+    from web import operations
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            operations, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
+        yield
+
+
 @pytest.fixture(scope="session")
 def broker():
     """The one embedded broker of this test session (or the one SHILIU_TEST_KAFKA_BOOTSTRAP names)."""

@@ -129,6 +129,9 @@ def test_a_reader_process_does_not_outlive_its_parent(settings, factory, tmp_pat
         "PYTHONPATH": f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
         "SHILIU_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SHILIU_TOPIC_PREFIX": settings.topic_prefix,
+        # The embedded broker's group timeouts: at Kafka's default the first join takes ~23 s.
+        "SHILIU_KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+        "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS": str(settings.heartbeat_interval_ms),
     }
     parent = subprocess.Popen(
         [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from argon2 import Type
 
 from events.settings import Settings
 
@@ -267,3 +268,13 @@ def test_after_registering_one_goes_back_to_a_page_of_this_site_only(city):
     assert back.headers["Location"] == scanned
     away = _register_form(city, "13911115552", "//evil.example/")
     assert away.status_code == 302 and away.headers["Location"] == "/me"
+
+
+def test_passwords_are_hashed_with_argon2id_at_the_production_cost():
+    """The suite hashes at the lightest cost (conftest.py); every process of Shiliu hashes with
+    argon2id at 64 MiB and three passes."""
+    from web.operations._common import HASHER
+
+    assert HASHER.type is Type.ID
+    assert (HASHER.memory_cost, HASHER.time_cost) == (65536, 3)
+    assert HASHER.hash("pomegranate8").startswith("$argon2id$v=19$m=65536,t=3,")
