@@ -169,14 +169,16 @@ def days_later(days: int):
         yield
 
 
-def award_cycle(city, state: str = "open", quota: int = 1) -> str:
-    """A cycle of 北仑区 judged by the demo committee member alone, brought to ``state``."""
+def award_cycle(city, state: str = "open", quota: int = 1, unit_id=None, period=None) -> str:
+    """A cycle of 北仑区 (or ``unit_id``) for this year (or ``period``, two dates) judged by the
+    demo committee member alone, brought to ``state``; its path."""
     year = award_ops.today().year
+    start, end = period or (f"{year}-01-01", f"{year}-12-31")
     body = {
         "title": f"矩阵评选{next(serial)}",
-        "unit_id": city.unit("/nb/bl/").unit_id,
-        "period_start": f"{year}-01-01",
-        "period_end": f"{year}-12-31",
+        "unit_id": unit_id or city.unit("/nb/bl/").unit_id,
+        "period_start": str(start),
+        "period_end": str(end),
         "criteria": {"min_points": 0, "min_activities": 1, "min_dimensions": 0, "max_no_shows": 5},
         "quota": quota,
         "committee": [city.account("committee").id],

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from access_support import days_later
+from access_support import award_cycle
 from backbone import wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -147,13 +147,18 @@ def _as_shown(figures: dict) -> dict:
     }
 
 
-def _reported(city, unit_id: str, start, end, by: str | None) -> dict:
+def _stats(city, unit_id: str, start, end, by: str | None) -> dict:
+    """The report as the API answers it."""
     query = {"unit_id": unit_id, "from": start.isoformat(), "to": end.isoformat()}
     if by:
         query["by"] = by
     answer = city.call("GET", "/api/v1/stats", "admin", query_string=query)
     assert answer.status_code == 200, answer.get_json()
-    body = answer.get_json()
+    return answer.get_json()
+
+
+def _reported(city, unit_id: str, start, end, by: str | None) -> dict:
+    body = _stats(city, unit_id, start, end, by)
     rows = body["rows"] if by else [{"key": "total", **body["totals"]}]
     shown = {}
     for row in rows:
@@ -344,41 +349,6 @@ def _move_home(city, volunteer_id: str, home: str) -> None:
     commit(city, "volunteers", move)
 
 
-def _award(city, unit_id: str, quota: int, start: date, end: date) -> str:
-    """A cycle of the unit judged by the district's committee member alone, taken through the
-    vote (every candidate approved) and the notice to publication; its path."""
-    body = {
-        "title": f"重算评选{uuid.uuid4().hex[:6]}",
-        "unit_id": unit_id,
-        "period_start": start.isoformat(),
-        "period_end": end.isoformat(),
-        "criteria": {"min_points": 0, "min_activities": 1, "min_dimensions": 0, "max_no_shows": 5},
-        "quota": quota,
-        "committee": [city.account("committee").id],
-        "quorum": 1,
-        "majority": 0.5,
-        "notice_days": 1,
-    }
-    created = city.call("POST", "/api/v1/award-cycles", "committee", json=body)
-    assert created.status_code == 201, created.get_data(as_text=True)
-    base = f"/api/v1/award-cycles/{created.get_json()['id']}"
-    opened = city.call("POST", f"{base}/open", "committee")
-    assert opened.status_code == 200, opened.get_data(as_text=True)
-    candidates = city.call("GET", f"{base}/candidates", "committee").get_json()["items"]
-    assert len(candidates) >= quota, candidates
-    for candidate in candidates:
-        vote = {"candidate_id": candidate["candidate_id"], "decision": "approve"}
-        cast = city.call("POST", f"{base}/votes", "committee", json=vote)
-        assert cast.status_code == 201, cast.get_data(as_text=True)
-    noticed = city.call("POST", f"{base}/notice", "committee")
-    assert noticed.status_code == 200, noticed.get_data(as_text=True)
-    with days_later(2):  # the notice is over
-        published = city.call("POST", f"{base}/publish", "committee")
-    assert published.status_code == 200, published.get_data(as_text=True)
-    assert published.get_json()["status"] == "published"
-    return base
-
-
 def _people_recount(city, root_id: str, start, end, by: str | None) -> dict:
     """New volunteers and stars as a recount from the source tables: the volunteers service's
     ``volunteers`` (home unit now, day of registration) and the ledger's certificates of
@@ -416,12 +386,7 @@ def _people_recount(city, root_id: str, start, end, by: str | None) -> dict:
 
 def _people_reported(city, unit_id: str, start, end, by: str | None) -> tuple[dict, dict]:
     """The report's new volunteers and stars: its totals, and its rows that have any."""
-    query = {"unit_id": unit_id, "from": start.isoformat(), "to": end.isoformat()}
-    if by:
-        query["by"] = by
-    answer = city.call("GET", "/api/v1/stats", "admin", query_string=query)
-    assert answer.status_code == 200, answer.get_json()
-    body = answer.get_json()
+    body = _stats(city, unit_id, start, end, by)
     totals = {name: body["totals"][name] for name in PEOPLE}
     rows = {
         row["key"]: {name: row[name] for name in PEOPLE}
@@ -463,7 +428,7 @@ def test_new_volunteers_and_stars_equal_a_recount_from_the_source_tables(city):
 
     today = utcnow().astimezone(city_zone()).date()
     period = (today - timedelta(days=30), today)
-    of_street = _award(city, street, 3, *period)
+    of_street = award_cycle(city, "published", 3, unit_id=street, period=period)
     winners = city.call("GET", of_street, "committee").get_json()["winners"]
     assert len(winners) == 3, winners
     revoked = city.call(
@@ -474,7 +439,7 @@ def test_new_volunteers_and_stars_equal_a_recount_from_the_source_tables(city):
     )
     assert revoked.status_code == 200, revoked.get_data(as_text=True)
     assert revoked.get_json()["status"] == "published"  # two awards still stand
-    _award(city, community, 1, *period)
+    award_cycle(city, "published", 1, unit_id=community, period=period)
     # The community's star (the most hours) moves home out of the street: the stars stay with
     # the cycles' units, the new volunteer goes with the home.
     _move_home(city, serving[2], away)
