@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from events import examples as ex
 from events import schemas as s
 from events.envelope import Event
 
@@ -184,86 +185,16 @@ def with_payload(event: Event, **values: Any) -> Event:
 
 # ---- the registry ------------------------------------------------------------------------
 
-_UNIT = {
-    "unit_id": "u-xq",
-    "name": "新碶街道",
-    "kind": "street",
-    "parent_id": "u-bl",
-    "path": "/nb/bl/xq/",
-}
-_ACTIVITY = {
-    "activity_id": "a-1",
-    "title": "三月邻里节",
-    "category": "festival",
-    "dimensions": ["culture", "society"],
-    "host_unit_id": "u-xq",
-    "host_unit_path": "/nb/bl/xq/",
-    "co_host_unit_ids": [],
-    "starts_at": "2026-03-08T06:00:00+00:00",
-    "ends_at": "2026-03-08T09:30:00+00:00",
-    "signup_opens_at": None,
-    "signup_closes_at": None,
-    "walk_ins_allowed": True,
-    "points_rule_version": 1,
-    "shifts": [
-        {"shift_id": "s-1", "name": "默认岗位", "capacity": 30, "hour_weight": None},
-        {"shift_id": "s-2", "name": "翻译", "capacity": 2, "hour_weight": "1.50"},
-    ],
-    "address": "新碶街道富春社区文化家园",
-    "latitude": "29.906123",
-    "longitude": "121.844567",
-    "checkin_radius_m": 300,
-    "checkin_opens_at": None,
-    "checkin_closes_at": None,
-    "organizer_id": "acc-3",
-}
-_VOLUNTEER = {
-    "volunteer_id": "v-1",
-    "display_name": "阿依古丽",
-    "home_unit_id": "u-fc",
-    "team_id": "u-team",
-}
-_SIGNUP = {
-    "signup_id": "su-1",
-    "volunteer_id": "v-1",
-    "activity_id": "a-1",
-    "shift_id": "s-1",
-    "party_size": 1,
-    "at": "2026-03-01T02:00:00+00:00",
-}
-_CONFIRMED = {
-    "attendance_id": "at-1",
-    "volunteer_id": "v-1",
-    "activity_id": "a-1",
-    "shift_id": "s-1",
-    "hours": "3.5",
-    "activity_date": "2026-03-08",
-    "confirmed_by": "acc-9",
-    "confirmed_at": "2026-03-08T10:00:00+00:00",
-    "shift_weight": "1.50",
-    "cross_group": True,
-}
-_ENTRY = {
-    "entry_id": "e-1",
-    "volunteer_id": "v-1",
-    "points": 40,
-    "reason_code": "attendance",
-    "activity_id": "a-1",
-    "rule_version": 1,
-    "source_event_id": "7d9f3c1e-2f44-4d0e-9a63-0b6f4f1f9b10",
-    "hours": "4.0",
-}
+register("unit.created", "shiliu.units", "unit_id", s.UnitState, ex.UNIT)
+register("unit.updated", "shiliu.units", "unit_id", s.UnitUpdated, {**ex.UNIT, "changes": ["name"]})
 
-register("unit.created", "shiliu.units", "unit_id", s.UnitState, _UNIT)
-register("unit.updated", "shiliu.units", "unit_id", s.UnitUpdated, {**_UNIT, "changes": ["name"]})
-
-register("activity.published", "shiliu.activities", "activity_id", s.ActivityState, _ACTIVITY)
+register("activity.published", "shiliu.activities", "activity_id", s.ActivityState, ex.ACTIVITY)
 register(
     "activity.updated",
     "shiliu.activities",
     "activity_id",
     s.ActivityUpdated,
-    {**_ACTIVITY, "changes": ["starts_at", "ends_at"]},
+    {**ex.ACTIVITY, "changes": ["starts_at", "ends_at"]},
 )
 register(
     "activity.cancelled",
@@ -291,30 +222,32 @@ register(
     {"activity_id": "a-1", "closed_at": "2026-03-10T02:00:00+00:00"},
 )
 
-register("volunteer.registered", "shiliu.volunteers", "volunteer_id", s.VolunteerState, _VOLUNTEER)
+register(
+    "volunteer.registered", "shiliu.volunteers", "volunteer_id", s.VolunteerState, ex.VOLUNTEER
+)
 register(
     "volunteer.updated",
     "shiliu.volunteers",
     "volunteer_id",
     s.VolunteerUpdated,
-    {**_VOLUNTEER, "changes": ["team_id"]},
+    {**ex.VOLUNTEER, "changes": ["team_id"]},
 )
 
-register("signup.confirmed", "shiliu.signups", "volunteer_id", s.Signup, _SIGNUP)
+register("signup.confirmed", "shiliu.signups", "volunteer_id", s.Signup, ex.SIGNUP)
 register(
     "signup.waitlisted",
     "shiliu.signups",
     "volunteer_id",
     s.SignupWaitlisted,
-    {**_SIGNUP, "waitlist_position": 3},
+    {**ex.SIGNUP, "waitlist_position": 3},
 )
-register("signup.promoted", "shiliu.signups", "volunteer_id", s.Signup, _SIGNUP)
+register("signup.promoted", "shiliu.signups", "volunteer_id", s.Signup, ex.SIGNUP)
 register(
     "signup.cancelled",
     "shiliu.signups",
     "volunteer_id",
     s.SignupCancelled,
-    {**_SIGNUP, "reason": "临时有事", "cancelled_by": "v-1"},
+    {**ex.SIGNUP, "reason": "临时有事", "cancelled_by": "v-1"},
 )
 
 register(
@@ -344,14 +277,14 @@ register(
     },
 )
 register(
-    "attendance.confirmed", "shiliu.attendance", "volunteer_id", s.AttendanceConfirmed, _CONFIRMED
+    "attendance.confirmed", "shiliu.attendance", "volunteer_id", s.AttendanceConfirmed, ex.CONFIRMED
 )
 register(
     "attendance.corrected",
     "shiliu.attendance",
     "volunteer_id",
     s.AttendanceCorrected,
-    {**_CONFIRMED, "hours": "3.0", "previous_hours": "3.5", "reason": "提前半小时离场"},
+    {**ex.CONFIRMED, "hours": "3.0", "previous_hours": "3.5", "reason": "提前半小时离场"},
 )
 register(
     "attendance.summarized",
@@ -380,14 +313,14 @@ register(
     },
 )
 
-register("points.awarded", "shiliu.points", "volunteer_id", s.PointsEntry, _ENTRY)
+register("points.awarded", "shiliu.points", "volunteer_id", s.PointsEntry, ex.ENTRY)
 register(
     "points.reversed",
     "shiliu.points",
     "volunteer_id",
     s.PointsReversed,
     {
-        **_ENTRY,
+        **ex.ENTRY,
         "entry_id": "e-2",
         "points": -40,
         "reason_code": "correction",
@@ -400,7 +333,7 @@ register(
     "volunteer_id",
     s.PointsAdjusted,
     {
-        **_ENTRY,
+        **ex.ENTRY,
         "entry_id": "e-3",
         "points": 10,
         "reason_code": "manual",
