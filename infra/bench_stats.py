@@ -10,6 +10,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +54,18 @@ bare_rows = Table(  # what the baseline writes: the attendance facts' columns, n
     Column("hours_halves", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+@contextmanager
+def _statistics_db(workdir: Path, database_url: str | None):
+    """A fresh statistics database migrated to head: its engine and session factory."""
+    with fresh_databases(workdir, database_url, "statistics") as urls:
+        upgrade("statistics", urls["statistics"])
+        engine = make_engine(urls["statistics"])
+        try:
+            yield engine, make_session_factory(engine)
+        finally:
+            engine.dispose()
 
 
 def _p95(values: list[float]) -> float:
@@ -200,11 +213,7 @@ def run_report_bench(
     """p50/p95 of the report of a district's year, for the totals and each breakdown."""
     workdir = Path(tempfile.mkdtemp(prefix="shiliu-stats-bench-"))
     try:
-        with fresh_databases(workdir, database_url, "statistics") as urls:
-            url = urls["statistics"]
-            upgrade("statistics", url)
-            engine = make_engine(url)
-            factory = make_session_factory(engine)
+        with _statistics_db(workdir, database_url) as (engine, factory):
             planted = _plant(factory, communities, attendances)
             if engine.dialect.name == "postgresql":
                 # Three years of facts are vacuumed by autovacuum many times over; these were
@@ -220,7 +229,6 @@ def run_report_bench(
                         began = time.perf_counter()
                         answer = reports.report(session, scope, by)
                         timings[str(by or "totals")].append((time.perf_counter() - began) * 1000)
-            engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     everything = [t for values in timings.values() for t in values]
@@ -366,11 +374,7 @@ def run_consumer_bench(
     workdir = Path(tempfile.mkdtemp(prefix="shiliu-stats-bench-"))
     settings, broker = bench_broker(workdir, "sbench")
     try:
-        with fresh_databases(workdir, database_url, "statistics") as urls:
-            url = urls["statistics"]
-            upgrade("statistics", url)
-            engine = make_engine(url)
-            factory = make_session_factory(engine)
+        with _statistics_db(workdir, database_url) as (engine, factory):
             _bare.create_all(engine)
             with factory() as session, session.begin():
                 units, _ = _tree(1)
@@ -395,7 +399,6 @@ def run_consumer_bench(
             raw_after = _raw_consume_insert(settings, factory, count, poll_records)
             with factory() as session:
                 applied = session.scalar(text("SELECT count(*) FROM attendance_facts"))
-            engine.dispose()
     finally:
         if broker:
             broker.stop()
