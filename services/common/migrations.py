@@ -119,21 +119,40 @@ def create_account_access() -> None:
     )
 
 
-def create_backbone() -> None:
-    """Every backbone table at once, as they are today: the first migration of a new part."""
-    create_unit_views()
-    create_consumed_events()
-    create_outbox()
-    create_idempotency_keys()
-    create_relay_state()
-    create_account_access()
+def _drop(name: str):
+    return lambda: op.drop_table(name)
 
 
-def drop_backbone() -> None:
-    """Undo ``create_backbone``."""
-    for name in ("account_access", "relay_state"):
-        op.drop_table(name)
-    drop_outbox()
-    for name in ("idempotency_keys", "consumed_events"):
-        op.drop_table(name)
-    drop_unit_views()
+# Each backbone table by name: how a migration makes it and how it takes it away again, in the
+# order a new part makes them.
+TABLES = {
+    "unit_views": (create_unit_views, drop_unit_views),
+    "consumed_events": (create_consumed_events, _drop("consumed_events")),
+    "outbox": (create_outbox, drop_outbox),
+    "idempotency_keys": (create_idempotency_keys, _drop("idempotency_keys")),
+    "relay_state": (create_relay_state, _drop("relay_state")),
+    "account_access": (create_account_access, _drop("account_access")),
+}
+
+
+def adding(*names: str):
+    """The ``upgrade`` and ``downgrade`` of a revision that adds these backbone tables and nothing
+    else: ``upgrade, downgrade = backbone.adding("relay_state")``. Downgrade drops them in the
+    reverse order."""
+    for name in names:
+        if name not in TABLES:
+            raise KeyError(f"no backbone table {name!r}; the tables are {', '.join(TABLES)}")
+
+    def upgrade() -> None:
+        for name in names:
+            TABLES[name][0]()
+
+    def downgrade() -> None:
+        for name in reversed(names):
+            TABLES[name][1]()
+
+    return upgrade, downgrade
+
+
+# Every backbone table at once, as they are today: the first migration of a new part.
+create_backbone, drop_backbone = adding(*TABLES)

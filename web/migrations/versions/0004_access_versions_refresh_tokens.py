@@ -1,9 +1,4 @@
-"""access versions and refresh tokens: revoking a role or changing a password ends old tokens
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-06 11:00:00
-"""
+"""Access versions and refresh tokens: revoking a role or changing a password ends old tokens."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from services.common import migrations as backbone
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

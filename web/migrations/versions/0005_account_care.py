@@ -1,17 +1,10 @@
-"""account care: disabled accounts, one-time password reset codes, the development SMS outbox
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-10 09:00:00
-"""
+"""Account care: disabled accounts, one-time password reset codes, the development SMS outbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,10 +1,7 @@
-"""standings totals: points per volunteer per day, month and year, kept with the ledger rows;
+"""Standings totals: points per volunteer per day, month and year, kept with the ledger rows;.
+
 filled here from the rows already in the ledger. Standings no longer read the rows, so their
 index on the rows goes.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-23 16:10:00.000000
 """
 
 import sqlalchemy as sa
@@ -12,8 +9,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,6 @@
-"""explanation messages: each ledger row's explanation as its key and values (JSON), outside the
-hash chain, so that pages in other languages need not read the Chinese text back
+"""Explanation messages: each ledger row's explanation as its key and values (JSON), outside the.
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-10 10:00:00
+hash chain, so that pages in other languages need not read the Chinese text back
 """
 
 import sqlalchemy as sa
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

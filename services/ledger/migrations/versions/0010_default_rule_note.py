@@ -1,17 +1,10 @@
-"""default rule note: "默认规则", not the developers' "默认规则（DESIGN §7）"
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-06 15:20:00
-"""
+"""Default rule note: "默认规则", not the developers' "默认规则（DESIGN §7）"."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 OLD, NEW = "默认规则（DESIGN §7）", "默认规则"
 _RULES = sa.table("points_rules", sa.column("note", sa.String))

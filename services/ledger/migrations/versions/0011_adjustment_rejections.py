@@ -1,9 +1,6 @@
-"""adjustment rejections: a second administrator may reject a pending adjustment with a reason
-(who, when and why are kept beside the approval's columns; a rejected adjustment posts no row)
+"""Adjustment rejections: a second administrator may reject a pending adjustment with a reason.
 
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-06 20:10:00
+(who, when and why are kept beside the approval's columns; a rejected adjustment posts no row)
 """
 
 import sqlalchemy as sa
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

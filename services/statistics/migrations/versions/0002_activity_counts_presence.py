@@ -1,9 +1,4 @@
-"""each activity's attendance counted on it, and the presence table for distinct volunteers
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-07 01:40:00
-"""
+"""Each activity's attendance counted on it, and the presence table for distinct volunteers."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from services.statistics import presence
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 COUNTS = ("attendances", "hours_halves", "no_shows")
 BITS = ("months", "categories", "dimensions")

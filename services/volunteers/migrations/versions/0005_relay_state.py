@@ -1,23 +1,8 @@
-"""relay state: the broker the outbox was last published to
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-06 10:00:00
-"""
-
-from alembic import op
+"""Relay state: the broker the outbox was last published to."""
 
 from services.common import migrations as backbone
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    backbone.create_relay_state()
-
-
-def downgrade() -> None:
-    op.drop_table("relay_state")
+upgrade, downgrade = backbone.adding("relay_state")

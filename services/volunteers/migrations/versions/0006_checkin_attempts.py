@@ -1,16 +1,10 @@
-"""check-in attempts: wrong codes per volunteer and address, and the wait they earn
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""Check-in attempts: wrong codes per volunteer and address, and the wait they earn."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""hours as numbers: confirmed hours and a certificate's total become NUMERIC, not text
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-10 10:00:00
+"""Hours as numbers: confirmed hours and a certificate's total become NUMERIC, not text.
 
 The strings held so far ("2.5", "3.0") are decimal numbers of one place, so each converts as it
 is: PostgreSQL casts them in place (``USING``), SQLite copies the table with a CAST (batch mode).
@@ -14,8 +10,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 COLUMNS = (
     ("attendance", "hours", sa.String(length=8), sa.Numeric(6, 1), True),
