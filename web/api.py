@@ -193,6 +193,13 @@ def change_password(body):
     # again (or spends a refresh token issued after this change).
 
 
+def _as_administrator(operation, *args):
+    """Run an administrator's operation (``operation(session, principal, *args)``) in its own
+    transaction, as the signed-in caller: every account and role change below is one."""
+    with transaction() as session:
+        return operation(session, current_principal(), *args)
+
+
 @blp.post("/staff")
 @roles("admin")
 @idempotent
@@ -200,8 +207,7 @@ def change_password(body):
 @blp.response(201, AccountOut)
 def create_staff(body):
     """An administrator creates a staff account with a role at a unit in their scope."""
-    with transaction() as session:
-        return operations.create_staff(session, current_principal(), body)
+    return _as_administrator(operations.create_staff, body)
 
 
 @blp.get("/accounts")
@@ -221,10 +227,7 @@ def find_accounts(args):
 @blp.response(201, GrantOut)
 def grant_role(body, account_id):
     """Grant a role at a unit in the administrator's scope."""
-    with transaction() as session:
-        return operations.grant_role(
-            session, current_principal(), account_id, body["role"], body["unit_id"]
-        )
+    return _as_administrator(operations.grant_role, account_id, body["role"], body["unit_id"])
 
 
 @blp.delete("/accounts/<account_id>/roles/<int:grant_id>")
@@ -232,8 +235,7 @@ def grant_role(body, account_id):
 @blp.response(204)
 def revoke_role(account_id, grant_id):
     """Revoke a role granted at a unit in the administrator's scope."""
-    with transaction() as session:
-        operations.revoke_role(session, current_principal(), account_id, grant_id)
+    _as_administrator(operations.revoke_role, account_id, grant_id)
 
 
 @blp.post("/accounts/<account_id>/disable")
@@ -243,8 +245,7 @@ def revoke_role(account_id, grant_id):
 def disable_account(body, account_id):
     """Disable an account of the administrator's units (with a reason): it cannot sign in, and
     its tokens and sessions end everywhere within seconds."""
-    with transaction() as session:
-        return operations.disable_account(session, current_principal(), account_id, body["reason"])
+    return _as_administrator(operations.disable_account, account_id, body["reason"])
 
 
 @blp.post("/accounts/<account_id>/enable")
@@ -252,8 +253,7 @@ def disable_account(body, account_id):
 @blp.response(200, AccountOut)
 def enable_account(account_id):
     """Enable a disabled account again."""
-    with transaction() as session:
-        return operations.enable_account(session, current_principal(), account_id)
+    return _as_administrator(operations.enable_account, account_id)
 
 
 @blp.post("/accounts/<account_id>/password-reset")
@@ -262,8 +262,7 @@ def enable_account(account_id):
 def issue_password_reset(account_id):
     """A one-time code (24 hours) for the account's owner to set a new password with, shown
     once: hand it on in person or by phone."""
-    with transaction() as session:
-        return operations.issue_password_reset(session, current_principal(), account_id)
+    return _as_administrator(operations.issue_password_reset, account_id)
 
 
 @blp.get("/audit")

@@ -93,14 +93,20 @@ class Form(FlaskForm):
         return valid
 
 
-class LoginForm(Form):
-    """Sign in."""
-
-    username = StringField(
+def _sign_in_name() -> StringField:
+    """What a person signs in with (a volunteer's mobile number or a staff username): signing in
+    and setting a new password with a code ask for it alike, so browsers fill it in alike."""
+    return StringField(
         "手机号或用户名",
         validators=[DataRequired("必填"), Length(max=64)],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
+
+
+class LoginForm(Form):
+    """Sign in."""
+
+    username = _sign_in_name()
     password = PasswordField(
         "密码",
         validators=[DataRequired("必填"), Length(max=128)],
@@ -231,11 +237,7 @@ class ForgotForm(Form):
 class ResetForm(Form):
     """A new password, with a one-time code."""
 
-    username = StringField(
-        "手机号或用户名",
-        validators=[DataRequired("必填"), Length(max=64)],
-        render_kw={"autocomplete": "username", "autocapitalize": "none"},
-    )
+    username = _sign_in_name()
     code = StringField(
         "验证码",
         description="短信或管理员给你的 10 位验证码，例如 ABCDE-FGHJK",

@@ -43,6 +43,33 @@ def _field_errors(error: DomainError) -> dict[str, list[str]]:
     }
 
 
+def _posted(path: str, body: dict) -> tuple[dict | None, dict[str, list[str]]]:
+    """POST a page's form to the ledger: its answer, or — where it refuses the fields (422) —
+    None and its messages by field, to show beside them on the page again."""
+    try:
+        return _ledger("POST", path, json=body), {}
+    except DomainError as error:
+        if error.status != 422:
+            raise
+        return None, _field_errors(error)
+
+
+def _period(this_year: int) -> dict:
+    """The period the standings are asked for (this year unless the query says), and the page."""
+    return {
+        "from": request.args.get("from") or f"{this_year}-01-01",
+        "to": request.args.get("to") or f"{this_year}-12-31",
+        "page": _page(),
+    }
+
+
+def _query_errors(error: DomainError) -> dict[str, list[str]]:
+    """The ledger's refusal of a standings query (422) by field; anything else goes on up."""
+    if error.status != 422:
+        raise error
+    return render_errors((error.errors or {}).get("query", error.errors or {}))
+
+
 def explanation(entry: dict) -> str:
     """A row's explanation in the page's language ("3月8日 邻里节 3.5小时 × 10 + 5 = 40分", or
     "Mar 8 邻里节 3.5 hours × 10 + 5 = 40 points"): the ledger's Chinese as it wrote it, or the
@@ -82,18 +109,14 @@ def standings():
     this_year = date.today().year
     params = {
         "unit_id": request.args.get("unit_id") or (units[0].unit_id if units else ""),
-        "from": request.args.get("from") or f"{this_year}-01-01",
-        "to": request.args.get("to") or f"{this_year}-12-31",
-        "page": _page(),
+        **_period(this_year),
     }
     errors: dict = {}
     board = {"items": [], "total": 0}
     try:
         board = _ledger("GET", "/standings", params=params)
     except DomainError as error:
-        if error.status != 422:
-            raise
-        errors = render_errors((error.errors or {}).get("query", error.errors or {}))
+        errors = _query_errors(error)
     return render_template(
         "points_standings.html",
         units=units,
@@ -107,18 +130,12 @@ def standings():
 def _community_standings():
     """A volunteer's rank and their community's standings, by names as on the honor roll."""
     this_year = date.today().year
-    params = {
-        "from": request.args.get("from") or f"{this_year}-01-01",
-        "to": request.args.get("to") or f"{this_year}-12-31",
-        "page": _page(),
-    }
+    params = _period(this_year)
     errors: dict = {}
     try:
         board = _ledger("GET", "/standings/community", params=params)
     except DomainError as error:
-        if error.status != 422:
-            raise
-        errors = render_errors((error.errors or {}).get("query", error.errors or {}))
+        errors = _query_errors(error)
         board = _ledger("GET", "/standings/community", params={"page": 1})
     return render_template(
         "points_community.html",
@@ -156,14 +173,10 @@ def rules():
                 and body[name].lstrip("-").isdigit()
             ):
                 body[name] = int(body[name])
-        try:
-            rule = _ledger("POST", "/rules", json=body)
+        rule, errors = _posted("/rules", body)
+        if rule is not None:
             flash(_("积分规则第 {version} 版已保存", version=rule["version"]), "success")
             return redirect(url_for("points.rules"))
-        except DomainError as error:
-            if error.status != 422:
-                raise
-            errors = _field_errors(error)
     listed = _ledger("GET", "/rules")
     is_city_admin = any(p.count("/") == 2 for p in current_principal().paths("admin"))
     return render_template(
@@ -185,14 +198,10 @@ def adjustments():
             "points": int(points) if points.lstrip("-").isdigit() else points,
             "reason": request.form.get("reason", ""),
         }
-        try:
-            _ledger("POST", "/adjustments", json=body)
+        asked, errors = _posted("/adjustments", body)
+        if asked is not None:
             flash(_("调整申请已提交，需另一位管理员审批后生效"), "success")
             return redirect(url_for("points.adjustments"))
-        except DomainError as error:
-            if error.status != 422:
-                raise
-            errors = _field_errors(error)
     return _adjustments_page(errors, 422 if errors else 200)
 
 

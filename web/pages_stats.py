@@ -27,21 +27,11 @@ from web.identity import access_token_for, current_principal, require_account
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
-# The figures of a row, in the table's order: the key in the API and the column's heading.
-COLUMNS = (
-    ("activities_held", "活动场次"),
-    ("attendances", "服务人次"),
-    ("volunteers", "参与志愿者数"),
-    ("hours", "志愿服务时长（小时）"),
-    ("audience", "受众人次"),
-    ("no_shows", "未到人次"),
-    ("no_show_rate", "未到率"),
-    ("new_volunteers", "新注册志愿者"),
-    ("stars_awarded", "民族团结之星"),
-    ("sanjiao", "三交指数"),
-)
+# The figures of a row, in the table's order: the key in the API and the column's heading —
+# the Excel file's figures (one list, so the page and the file never disagree) and the index.
+COLUMNS = (*stats_export.FIGURES, ("sanjiao", "三交指数"))
 SORTABLE = {"label", *(key for key, _label in COLUMNS)}
-NOT_SHOWN = "不足 5，不显示"
+NOT_SHOWN = stats_export.NOT_SHOWN
 BAD_DATE = "日期格式应为 年-月-日，例如 2026-01-31"
 MOST_MONTHS = 60  # the trend fills empty months up to five years; longer periods show the busy ones
 

@@ -55,6 +55,14 @@ def _safe(target: str | None, fallback: str) -> str:
     return target if ok else fallback
 
 
+def _back_to_activity(activity_id: str) -> str:
+    """Where a sign-up or its withdrawal returns: the page that posted it (``next``, a path on
+    this site only), else the activity's volunteering page."""
+    return _safe(
+        request.form.get("next"), url_for("volunteering.activity", activity_id=activity_id)
+    )
+
+
 @bp.app_template_filter("volunteering_time")
 def volunteering_time(moment, fmt: str = "%m月%d日 %H:%M") -> str:
     """Show an API time in the city's time zone, in the page's language."""
@@ -94,9 +102,7 @@ def activity(activity_id):
 @login_required
 def sign_up(activity_id):
     """Sign up (a place, or the waitlist) from the activity page."""
-    back = _safe(
-        request.form.get("next"), url_for("volunteering.activity", activity_id=activity_id)
-    )
+    back = _back_to_activity(activity_id)
     if not EmptyForm().validate_on_submit():
         return redirect(back)
     body: dict = {}
@@ -126,9 +132,7 @@ def sign_up(activity_id):
 @login_required
 def cancel(activity_id):
     """Withdraw one's sign-up before the start."""
-    back = _safe(
-        request.form.get("next"), url_for("volunteering.activity", activity_id=activity_id)
-    )
+    back = _back_to_activity(activity_id)
     if EmptyForm().validate_on_submit():
         try:
             _api("DELETE", f"/api/v1/activities/{activity_id}/signups/me")

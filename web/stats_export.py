@@ -16,6 +16,8 @@ from events.vocabulary import CATEGORIES, DIMENSIONS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_SHOWN = "不足 5，不显示"
+# The figures of a unit, a month or a breakdown's row: the key in the API and the heading (the
+# statistics page shows the same ones, in the same order).
 FIGURES = (
     ("activities_held", "活动场次"),
     ("attendances", "服务人次"),

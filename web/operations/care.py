@@ -68,6 +68,21 @@ def ensure_manages_account(session: Session, actor: Principal, account: Account)
             )
 
 
+def _mark_disabled(
+    session: Session, account: Account, at: datetime | None, reason: str | None
+) -> bool:
+    """Disable an account (``at``, with the reason) or enable it (None), in one statement that
+    takes only where the account is not so already: of two administrators acting at once, one
+    changes it and the other is told (False)."""
+    not_yet = Account.disabled_at.is_(None) if at else Account.disabled_at.is_not(None)
+    changed = session.execute(
+        update(Account)
+        .where(Account.id == account.id, not_yet)
+        .values(disabled_at=at, disabled_reason=reason)
+    )
+    return bool(changed.rowcount)
+
+
 def disable_account(session: Session, actor: Principal, account_id: str, reason: str) -> Account:
     """An administrator disables an account (with a reason): it cannot sign in, and its tokens,
     refresh tokens, sessions and reset codes end."""
@@ -79,12 +94,7 @@ def disable_account(session: Session, actor: Principal, account_id: str, reason:
     if not reason:
         raise DomainError("请填写停用原因", code="reason-required", errors={"reason": ["必填"]})
     now = utcnow()
-    done = session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.disabled_at.is_(None))
-        .values(disabled_at=now, disabled_reason=reason)
-    ).rowcount
-    if not done:
+    if not _mark_disabled(session, account, now, reason):
         raise Conflict("该账号已停用", code="already-disabled")
     _void_reset_codes(session, account.id, now)
     revoke_access(session, account.id, "disabled")
@@ -103,16 +113,22 @@ def enable_account(session: Session, actor: Principal, account_id: str) -> Accou
     """An administrator enables a disabled account again (it signs in anew)."""
     account = get_account(session, account_id)
     ensure_manages_account(session, actor, account)
-    done = session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.disabled_at.is_not(None))
-        .values(disabled_at=None, disabled_reason=None)
-    ).rowcount
-    if not done:
+    if not _mark_disabled(session, account, None, None):
         raise Conflict("该账号未停用", code="not-disabled")
     session.expire(account)
     audit(session, actor.account_id, "account.enabled", account.id, _account_path(session, account))
     return account
+
+
+def _usable(now: datetime) -> tuple:
+    """The conditions of a reset code that can still be spent at ``now``: not used, not voided,
+    not expired. Finding the live code and spending it test the same, so that a code racing
+    another use or its expiry is spent at most once."""
+    return (
+        PasswordReset.used_at.is_(None),
+        PasswordReset.voided_at.is_(None),
+        PasswordReset.expires_at > now,
+    )
 
 
 def _code_hash(code: str) -> str:
@@ -228,12 +244,7 @@ def redeem_password_reset(
     if account is not None:
         live = session.scalar(
             select(PasswordReset)
-            .where(
-                PasswordReset.account_id == account.id,
-                PasswordReset.used_at.is_(None),
-                PasswordReset.voided_at.is_(None),
-                PasswordReset.expires_at > now,
-            )
+            .where(PasswordReset.account_id == account.id, *_usable(now))
             .order_by(PasswordReset.id.desc())
         )
     if live is None or not hmac.compare_digest(live.code_hash, _code_hash(_typed_code(code))):
@@ -259,12 +270,7 @@ def redeem_password_reset(
         raise
     spent = session.execute(
         update(PasswordReset)
-        .where(
-            PasswordReset.id == live.id,
-            PasswordReset.used_at.is_(None),
-            PasswordReset.voided_at.is_(None),
-            PasswordReset.expires_at > now,
-        )
+        .where(PasswordReset.id == live.id, *_usable(now))
         .values(used_at=now)
         .returning(PasswordReset.id)
     ).first()
