@@ -25,10 +25,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("phone"),
         sa.UniqueConstraint("username"),
     )
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_accounts_home_unit_id"), ["home_unit_id"], unique=False
-        )
+    op.create_index(op.f("ix_accounts_home_unit_id"), "accounts", ["home_unit_id"])
 
     op.create_table(
         "audit_entries",
@@ -41,12 +38,9 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_entries_at"), ["at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_audit_entries_subject_id"), ["subject_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_audit_entries_unit_path"), ["unit_path"], unique=False)
+    op.create_index(op.f("ix_audit_entries_at"), "audit_entries", ["at"])
+    op.create_index(op.f("ix_audit_entries_subject_id"), "audit_entries", ["subject_id"])
+    op.create_index(op.f("ix_audit_entries_unit_path"), "audit_entries", ["unit_path"])
 
     op.create_table(
         "sign_in_failures",
@@ -74,8 +68,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("role_grants", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_role_grants_account_id"), ["account_id"], unique=False)
+    op.create_index(op.f("ix_role_grants_account_id"), "role_grants", ["account_id"])
 
     backbone.create_consumed_events()
     backbone.create_outbox()
@@ -84,19 +77,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     backbone.drop_outbox()
     op.drop_table("consumed_events")
-    with op.batch_alter_table("role_grants", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_role_grants_account_id"))
 
     op.drop_table("role_grants")
     backbone.drop_unit_views()
     op.drop_table("sign_in_failures")
-    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_entries_unit_path"))
-        batch_op.drop_index(batch_op.f("ix_audit_entries_subject_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_entries_at"))
 
     op.drop_table("audit_entries")
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_accounts_home_unit_id"))
 
     op.drop_table("accounts")

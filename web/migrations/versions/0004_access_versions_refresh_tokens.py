@@ -25,13 +25,10 @@ def upgrade() -> None:
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("token_hash", name="pk_refresh_tokens"),
     )
-    with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
-        batch_op.create_index("ix_refresh_tokens_account_id", ["account_id"], unique=False)
+    op.create_index("ix_refresh_tokens_account_id", "refresh_tokens", ["account_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
-        batch_op.drop_index("ix_refresh_tokens_account_id")
     op.drop_table("refresh_tokens")
     op.drop_table("account_access")
     with op.batch_alter_table("accounts", schema=None) as batch_op:

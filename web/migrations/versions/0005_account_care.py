@@ -26,10 +26,9 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("id", name="pk_password_resets"),
     )
-    with op.batch_alter_table("password_resets", schema=None) as batch_op:
-        batch_op.create_index("ix_password_resets_account_id", ["account_id"], unique=False)
-        batch_op.create_index("ix_password_resets_issued_at", ["issued_at"], unique=False)
-        batch_op.create_index("ix_password_resets_requested_from", ["requested_from"], unique=False)
+    op.create_index("ix_password_resets_account_id", "password_resets", ["account_id"])
+    op.create_index("ix_password_resets_issued_at", "password_resets", ["issued_at"])
+    op.create_index("ix_password_resets_requested_from", "password_resets", ["requested_from"])
     op.create_table(
         "sms_outbox",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -40,20 +39,12 @@ def upgrade() -> None:
         sa.Column("unit_path", sa.String(length=512), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_sms_outbox"),
     )
-    with op.batch_alter_table("sms_outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_sms_outbox_at", ["at"], unique=False)
-        batch_op.create_index("ix_sms_outbox_unit_path", ["unit_path"], unique=False)
+    op.create_index("ix_sms_outbox_at", "sms_outbox", ["at"])
+    op.create_index("ix_sms_outbox_unit_path", "sms_outbox", ["unit_path"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sms_outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_sms_outbox_unit_path")
-        batch_op.drop_index("ix_sms_outbox_at")
     op.drop_table("sms_outbox")
-    with op.batch_alter_table("password_resets", schema=None) as batch_op:
-        batch_op.drop_index("ix_password_resets_requested_from")
-        batch_op.drop_index("ix_password_resets_issued_at")
-        batch_op.drop_index("ix_password_resets_account_id")
     op.drop_table("password_resets")
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_column("disabled_reason")

@@ -27,8 +27,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("path"),
     )
-    with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_units_parent_id"), ["parent_id"], unique=False)
+    op.create_index(op.f("ix_units_parent_id"), "units", ["parent_id"])
 
     backbone.create_consumed_events()
     backbone.create_outbox()
@@ -37,7 +36,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     backbone.drop_outbox()
     op.drop_table("consumed_events")
-    with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_units_parent_id"))
 
     op.drop_table("units")

@@ -17,11 +17,8 @@ def upgrade() -> None:
         sa.Column("holds_place", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("signup_id"),
     )
-    with op.batch_alter_table("signups_seen", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_signups_seen_activity_id"), ["activity_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_signups_seen_shift_id"), ["shift_id"], unique=False)
+    op.create_index(op.f("ix_signups_seen_activity_id"), "signups_seen", ["activity_id"])
+    op.create_index(op.f("ix_signups_seen_shift_id"), "signups_seen", ["shift_id"])
 
     op.create_table(
         "activities",
@@ -54,12 +51,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_activities_host_unit_id"), ["host_unit_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_activities_starts_at"), ["starts_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_activities_status"), ["status"], unique=False)
+    op.create_index(op.f("ix_activities_host_unit_id"), "activities", ["host_unit_id"])
+    op.create_index(op.f("ix_activities_starts_at"), "activities", ["starts_at"])
+    op.create_index(op.f("ix_activities_status"), "activities", ["status"])
 
     op.create_table(
         "shifts",
@@ -75,23 +69,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("shifts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_shifts_activity_id"), ["activity_id"], unique=False)
+    op.create_index(op.f("ix_shifts_activity_id"), "shifts", ["activity_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("shifts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_shifts_activity_id"))
 
     op.drop_table("shifts")
-    with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_activities_status"))
-        batch_op.drop_index(batch_op.f("ix_activities_starts_at"))
-        batch_op.drop_index(batch_op.f("ix_activities_host_unit_id"))
 
     op.drop_table("activities")
-    with op.batch_alter_table("signups_seen", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_signups_seen_shift_id"))
-        batch_op.drop_index(batch_op.f("ix_signups_seen_activity_id"))
 
     op.drop_table("signups_seen")

@@ -17,16 +17,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("volunteer_id"),
     )
-    with op.batch_alter_table("volunteer_views", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_volunteer_views_home_unit_id"), ["home_unit_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_volunteer_views_team_id"), ["team_id"], unique=False)
+    op.create_index(op.f("ix_volunteer_views_home_unit_id"), "volunteer_views", ["home_unit_id"])
+    op.create_index(op.f("ix_volunteer_views_team_id"), "volunteer_views", ["team_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("volunteer_views", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_volunteer_views_team_id"))
-        batch_op.drop_index(batch_op.f("ix_volunteer_views_home_unit_id"))
 
     op.drop_table("volunteer_views")

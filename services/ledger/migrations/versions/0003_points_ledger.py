@@ -50,11 +50,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("requested_by", "idempotency_key"),
     )
-    with op.batch_alter_table("adjustments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_adjustments_status"), ["status"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_adjustments_volunteer_id"), ["volunteer_id"], unique=False
-        )
+    op.create_index(op.f("ix_adjustments_status"), "adjustments", ["status"])
+    op.create_index(op.f("ix_adjustments_volunteer_id"), "adjustments", ["volunteer_id"])
 
     op.create_table(
         "attendance_states",
@@ -75,13 +72,12 @@ def upgrade() -> None:
         sa.Column("award_date", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("attendance_id"),
     )
-    with op.batch_alter_table("attendance_states", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_attendance_states_activity", ["volunteer_id", "activity_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_attendance_states_day", ["volunteer_id", "activity_date"], unique=False
-        )
+    op.create_index(
+        "ix_attendance_states_activity", "attendance_states", ["volunteer_id", "activity_id"]
+    )
+    op.create_index(
+        "ix_attendance_states_day", "attendance_states", ["volunteer_id", "activity_date"]
+    )
 
     op.create_table(
         "audit_entries",
@@ -123,12 +119,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("entry_id"),
     )
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index("ix_ledger_entries_date", ["entry_date"], unique=False)
-        batch_op.create_index(
-            "ix_ledger_entries_standings", ["volunteer_id", "entry_date", "points"], unique=False
-        )
-        batch_op.create_index("ix_ledger_entries_volunteer", ["volunteer_id", "seq"], unique=False)
+    op.create_index("ix_ledger_entries_date", "ledger_entries", ["entry_date"])
+    op.create_index(
+        "ix_ledger_entries_standings", "ledger_entries", ["volunteer_id", "entry_date", "points"]
+    )
+    op.create_index("ix_ledger_entries_volunteer", "ledger_entries", ["volunteer_id", "seq"])
 
     op.create_table(
         "no_show_states",
@@ -140,10 +135,7 @@ def upgrade() -> None:
         sa.Column("penalty_points", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("signup_id"),
     )
-    with op.batch_alter_table("no_show_states", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_no_show_states_activity", ["volunteer_id", "activity_id"], unique=False
-        )
+    op.create_index("ix_no_show_states_activity", "no_show_states", ["volunteer_id", "activity_id"])
 
     op.create_table(
         "points_rules",
@@ -255,26 +247,14 @@ def downgrade() -> None:
     for statement in DROP_IMMUTABLE[op.get_bind().dialect.name]:
         op.execute(statement)
     op.drop_table("points_rules")
-    with op.batch_alter_table("no_show_states", schema=None) as batch_op:
-        batch_op.drop_index("ix_no_show_states_activity")
 
     op.drop_table("no_show_states")
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_ledger_entries_volunteer")
-        batch_op.drop_index("ix_ledger_entries_standings")
-        batch_op.drop_index("ix_ledger_entries_date")
 
     op.drop_table("ledger_entries")
     op.drop_table("ledger_chain")
     op.drop_table("audit_entries")
-    with op.batch_alter_table("attendance_states", schema=None) as batch_op:
-        batch_op.drop_index("ix_attendance_states_day")
-        batch_op.drop_index("ix_attendance_states_activity")
 
     op.drop_table("attendance_states")
-    with op.batch_alter_table("adjustments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_adjustments_volunteer_id"))
-        batch_op.drop_index(batch_op.f("ix_adjustments_status"))
 
     op.drop_table("adjustments")
     op.drop_table("activity_views")

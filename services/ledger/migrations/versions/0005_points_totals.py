@@ -23,20 +23,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("volunteer_id", "period"),
         sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("points_totals", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_points_totals_scope",
-            ["period", "home_unit_id"],
-            unique=False,
-            postgresql_include=["volunteer_id", "points", "entries"],
-        )
-        batch_op.create_index(
-            "ix_points_totals_team",
-            ["team_id", "period"],
-            unique=False,
-            sqlite_where=sa.text("team_id IS NOT NULL"),
-            postgresql_where=sa.text("team_id IS NOT NULL"),
-        )
+    op.create_index(
+        "ix_points_totals_scope",
+        "points_totals",
+        ["period", "home_unit_id"],
+        postgresql_include=["volunteer_id", "points", "entries"],
+    )
+    op.create_index(
+        "ix_points_totals_team",
+        "points_totals",
+        ["team_id", "period"],
+        sqlite_where=sa.text("team_id IS NOT NULL"),
+        postgresql_where=sa.text("team_id IS NOT NULL"),
+    )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_entries_standings")
     _fill_from_the_ledger()
@@ -99,11 +98,7 @@ def _fill_from_the_ledger() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_ledger_entries_standings", ["volunteer_id", "entry_date", "points"], unique=False
-        )
-    with op.batch_alter_table("points_totals", schema=None) as batch_op:
-        batch_op.drop_index("ix_points_totals_team")
-        batch_op.drop_index("ix_points_totals_scope")
+    op.create_index(
+        "ix_ledger_entries_standings", "ledger_entries", ["volunteer_id", "entry_date", "points"]
+    )
     op.drop_table("points_totals")

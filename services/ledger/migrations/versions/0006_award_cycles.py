@@ -37,10 +37,9 @@ def upgrade() -> None:
         sa.Column("closed_reason", sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("award_cycles", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_award_cycles_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_award_cycles_unit_id"), ["unit_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_award_cycles_unit_path"), ["unit_path"], unique=False)
+    op.create_index(op.f("ix_award_cycles_status"), "award_cycles", ["status"])
+    op.create_index(op.f("ix_award_cycles_unit_id"), "award_cycles", ["unit_id"])
+    op.create_index(op.f("ix_award_cycles_unit_path"), "award_cycles", ["unit_path"])
 
     op.create_table(
         "award_candidates",
@@ -70,8 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("cycle_id", "volunteer_id", name="uq_award_candidates_volunteer"),
     )
-    with op.batch_alter_table("award_candidates", schema=None) as batch_op:
-        batch_op.create_index("ix_award_candidates_cycle", ["cycle_id", "position"], unique=False)
+    op.create_index("ix_award_candidates_cycle", "award_candidates", ["cycle_id", "position"])
 
     op.create_table(
         "award_committee_members",
@@ -85,10 +83,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("cycle_id", "account_id"),
     )
-    with op.batch_alter_table("award_committee_members", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_award_committee_members_account_id"), ["account_id"], unique=False
-        )
+    op.create_index(
+        op.f("ix_award_committee_members_account_id"), "award_committee_members", ["account_id"]
+    )
 
     op.create_table(
         "award_certificates",
@@ -110,13 +107,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code"),
         sa.UniqueConstraint("candidate_id", name="uq_award_certificates_candidate"),
     )
-    with op.batch_alter_table("award_certificates", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_award_certificates_cycle_id"), ["cycle_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_award_certificates_volunteer_id"), ["volunteer_id"], unique=False
-        )
+    op.create_index(op.f("ix_award_certificates_cycle_id"), "award_certificates", ["cycle_id"])
+    op.create_index(
+        op.f("ix_award_certificates_volunteer_id"), "award_certificates", ["volunteer_id"]
+    )
 
     op.create_table(
         "award_objections",
@@ -142,10 +136,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("candidate_id", "lodged_by", name="uq_award_objections_once"),
     )
-    with op.batch_alter_table("award_objections", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_award_objections_cycle_id"), ["cycle_id"], unique=False
-        )
+    op.create_index(op.f("ix_award_objections_cycle_id"), "award_objections", ["cycle_id"])
 
     op.create_table(
         "award_votes",
@@ -174,26 +165,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("award_votes")
-    with op.batch_alter_table("award_objections", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_award_objections_cycle_id"))
 
     op.drop_table("award_objections")
-    with op.batch_alter_table("award_certificates", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_award_certificates_volunteer_id"))
-        batch_op.drop_index(batch_op.f("ix_award_certificates_cycle_id"))
 
     op.drop_table("award_certificates")
-    with op.batch_alter_table("award_committee_members", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_award_committee_members_account_id"))
 
     op.drop_table("award_committee_members")
-    with op.batch_alter_table("award_candidates", schema=None) as batch_op:
-        batch_op.drop_index("ix_award_candidates_cycle")
 
     op.drop_table("award_candidates")
-    with op.batch_alter_table("award_cycles", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_award_cycles_unit_path"))
-        batch_op.drop_index(batch_op.f("ix_award_cycles_unit_id"))
-        batch_op.drop_index(batch_op.f("ix_award_cycles_status"))
 
     op.drop_table("award_cycles")

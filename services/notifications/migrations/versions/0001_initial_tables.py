@@ -49,11 +49,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("notification_id"),
     )
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index("ix_deliveries_due", ["state", "next_attempt_at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_deliveries_recipient_id"), ["recipient_id"], unique=False
-        )
+    op.create_index("ix_deliveries_due", "deliveries", ["state", "next_attempt_at"])
+    op.create_index(op.f("ix_deliveries_recipient_id"), "deliveries", ["recipient_id"])
 
     op.create_table(
         "delivery_attempts",
@@ -65,10 +62,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_delivery_attempts_delivery_id"), ["delivery_id"], unique=False
-        )
+    op.create_index(op.f("ix_delivery_attempts_delivery_id"), "delivery_attempts", ["delivery_id"])
 
     op.create_table(
         "notifications",
@@ -88,10 +82,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("recipient_id", "dedupe_key", name="uq_notifications_dedupe"),
     )
-    with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_notifications_inbox", ["recipient_id", "created_at"], unique=False
-        )
+    op.create_index("ix_notifications_inbox", "notifications", ["recipient_id", "created_at"])
 
     op.create_table(
         "preferences",
@@ -114,10 +105,9 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("reminders", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_reminders_activity_id"), ["activity_id"], unique=False)
-        batch_op.create_index("ix_reminders_due", ["state", "due_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_reminders_signup_id"), ["signup_id"], unique=False)
+    op.create_index(op.f("ix_reminders_activity_id"), "reminders", ["activity_id"])
+    op.create_index("ix_reminders_due", "reminders", ["state", "due_at"])
+    op.create_index(op.f("ix_reminders_signup_id"), "reminders", ["signup_id"])
 
     op.create_table(
         "signup_views",
@@ -130,10 +120,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("signup_id"),
     )
-    with op.batch_alter_table("signup_views", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_signup_views_activity_id"), ["activity_id"], unique=False
-        )
+    op.create_index(op.f("ix_signup_views_activity_id"), "signup_views", ["activity_id"])
 
     op.create_table(
         "volunteer_views",
@@ -151,28 +138,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     backbone.drop_backbone()
     op.drop_table("volunteer_views")
-    with op.batch_alter_table("signup_views", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_signup_views_activity_id"))
 
     op.drop_table("signup_views")
-    with op.batch_alter_table("reminders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_reminders_signup_id"))
-        batch_op.drop_index("ix_reminders_due")
-        batch_op.drop_index(batch_op.f("ix_reminders_activity_id"))
 
     op.drop_table("reminders")
     op.drop_table("preferences")
-    with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.drop_index("ix_notifications_inbox")
 
     op.drop_table("notifications")
-    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_delivery_attempts_delivery_id"))
 
     op.drop_table("delivery_attempts")
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deliveries_recipient_id"))
-        batch_op.drop_index("ix_deliveries_due")
 
     op.drop_table("deliveries")
     op.drop_table("cycle_views")

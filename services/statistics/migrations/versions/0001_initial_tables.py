@@ -32,11 +32,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("activity_id"),
     )
-    with op.batch_alter_table("activity_facts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_activity_facts_host_unit_id"), ["host_unit_id"], unique=False
-        )
-        batch_op.create_index("ix_activity_facts_path_day", ["host_path", "day"], unique=False)
+    op.create_index(op.f("ix_activity_facts_host_unit_id"), "activity_facts", ["host_unit_id"])
+    op.create_index("ix_activity_facts_path_day", "activity_facts", ["host_path", "day"])
 
     op.create_table(
         "activity_groups",
@@ -63,8 +60,7 @@ def upgrade() -> None:
         sa.Column("revoked", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("cycle_id", "volunteer_id"),
     )
-    with op.batch_alter_table("award_facts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_award_facts_unit_id"), ["unit_id"], unique=False)
+    op.create_index(op.f("ix_award_facts_unit_id"), "award_facts", ["unit_id"])
 
     op.create_table(
         "volunteer_facts",
@@ -74,29 +70,19 @@ def upgrade() -> None:
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.PrimaryKeyConstraint("volunteer_id"),
     )
-    with op.batch_alter_table("volunteer_facts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_volunteer_facts_home_unit_id"), ["home_unit_id"], unique=False
-        )
+    op.create_index(op.f("ix_volunteer_facts_home_unit_id"), "volunteer_facts", ["home_unit_id"])
 
     backbone.create_backbone()
 
 
 def downgrade() -> None:
     backbone.drop_backbone()
-    with op.batch_alter_table("volunteer_facts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_volunteer_facts_home_unit_id"))
 
     op.drop_table("volunteer_facts")
-    with op.batch_alter_table("award_facts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_award_facts_unit_id"))
 
     op.drop_table("award_facts")
     op.drop_table("attendance_facts")
     op.drop_table("activity_groups")
-    with op.batch_alter_table("activity_facts", schema=None) as batch_op:
-        batch_op.drop_index("ix_activity_facts_path_day")
-        batch_op.drop_index(batch_op.f("ix_activity_facts_host_unit_id"))
 
     op.drop_table("activity_facts")
     op.drop_table("activity_dimensions")

@@ -22,20 +22,11 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("volunteers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_volunteers_home_unit_id"), ["home_unit_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_volunteers_home_unit_path"), ["home_unit_path"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_volunteers_team_id"), ["team_id"], unique=False)
+    op.create_index(op.f("ix_volunteers_home_unit_id"), "volunteers", ["home_unit_id"])
+    op.create_index(op.f("ix_volunteers_home_unit_path"), "volunteers", ["home_unit_path"])
+    op.create_index(op.f("ix_volunteers_team_id"), "volunteers", ["team_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("volunteers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_volunteers_team_id"))
-        batch_op.drop_index(batch_op.f("ix_volunteers_home_unit_path"))
-        batch_op.drop_index(batch_op.f("ix_volunteers_home_unit_id"))
 
     op.drop_table("volunteers")

@@ -33,13 +33,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("activity_id"),
     )
-    with op.batch_alter_table("activity_views", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_activity_views_host_unit_path"), ["host_unit_path"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_activity_views_starts_at"), ["starts_at"], unique=False
-        )
+    op.create_index(op.f("ix_activity_views_host_unit_path"), "activity_views", ["host_unit_path"])
+    op.create_index(op.f("ix_activity_views_starts_at"), "activity_views", ["starts_at"])
 
     op.create_table(
         "hours_certificates",
@@ -51,11 +46,10 @@ def upgrade() -> None:
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("code"),
     )
-    with op.batch_alter_table("hours_certificates", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_hours_certificates_digest"), ["digest"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_hours_certificates_volunteer_id"), ["volunteer_id"], unique=False
-        )
+    op.create_index(op.f("ix_hours_certificates_digest"), "hours_certificates", ["digest"])
+    op.create_index(
+        op.f("ix_hours_certificates_volunteer_id"), "hours_certificates", ["volunteer_id"]
+    )
 
     op.create_table(
         "attendance",
@@ -83,10 +77,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("activity_id", "volunteer_id", name="uq_attendance_once"),
     )
-    with op.batch_alter_table("attendance", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_attendance_volunteer_id"), ["volunteer_id"], unique=False
-        )
+    op.create_index(op.f("ix_attendance_volunteer_id"), "attendance", ["volunteer_id"])
 
     op.create_table(
         "shift_views",
@@ -105,10 +96,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("shift_id"),
     )
-    with op.batch_alter_table("shift_views", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_shift_views_activity_id"), ["activity_id"], unique=False
-        )
+    op.create_index(op.f("ix_shift_views_activity_id"), "shift_views", ["activity_id"])
 
     op.create_table(
         "signups",
@@ -135,44 +123,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("signups", schema=None) as batch_op:
-        batch_op.create_index("ix_signups_queue", ["shift_id", "status", "queue_no"], unique=False)
-        batch_op.create_index(batch_op.f("ix_signups_volunteer_id"), ["volunteer_id"], unique=False)
-        batch_op.create_index(
-            "uq_signups_live",
-            ["activity_id", "volunteer_id"],
-            unique=True,
-            sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"),
-            postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"),
-        )
+    op.create_index("ix_signups_queue", "signups", ["shift_id", "status", "queue_no"])
+    op.create_index(op.f("ix_signups_volunteer_id"), "signups", ["volunteer_id"])
+    op.create_index(
+        "uq_signups_live",
+        "signups",
+        ["activity_id", "volunteer_id"],
+        unique=True,
+        sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"),
+        postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("signups", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_signups_live",
-            sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"),
-            postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"),
-        )
-        batch_op.drop_index(batch_op.f("ix_signups_volunteer_id"))
-        batch_op.drop_index("ix_signups_queue")
 
     op.drop_table("signups")
-    with op.batch_alter_table("shift_views", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_shift_views_activity_id"))
 
     op.drop_table("shift_views")
-    with op.batch_alter_table("attendance", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_attendance_volunteer_id"))
 
     op.drop_table("attendance")
-    with op.batch_alter_table("hours_certificates", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_hours_certificates_volunteer_id"))
-        batch_op.drop_index(batch_op.f("ix_hours_certificates_digest"))
 
     op.drop_table("hours_certificates")
-    with op.batch_alter_table("activity_views", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_activity_views_starts_at"))
-        batch_op.drop_index(batch_op.f("ix_activity_views_host_unit_path"))
 
     op.drop_table("activity_views")
