@@ -22,7 +22,7 @@ from services.activities.schemas import (
     UnitOut,
     UnitQuery,
 )
-from services.common.api import Blueprint, public, roles
+from services.common.api import Blueprint, one_page, public, roles
 from services.common.app import db, transaction
 from services.common.auth import Forbidden, principal, require_principal, require_scope
 from services.common.errors import DomainError, NotFound
@@ -154,15 +154,11 @@ def list_activities(query):
     items, total = operations.list_activities(session, query, statuses, paths)
     taken = operations.places_taken(session, items)
     near = query.get("near")
-    return {
-        "items": [
-            {**present(a, taken), **({"distance_m": distance_m(near, a)} if near else {})}
-            for a in items
-        ],
-        "total": total,
-        "page": query["page"],
-        "per_page": query["per_page"],
-    }
+    shown = [
+        {**present(a, taken), **({"distance_m": distance_m(near, a)} if near else {})}
+        for a in items
+    ]
+    return one_page(shown, total, query)
 
 
 @activities.get("/<activity_id>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
@@ -168,3 +168,35 @@ class PageArgs(Schema):
     # marshmallow 4 ignores validators that return False: they must raise, as Range does.
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PageOut(Schema):
+    """One page of a list, as every list of the services answers it: the page's ``items``, how
+    many there are in all, and which page of what size this is. A page's schema derives from
+    this one and names its items (``items = fields.List(fields.Nested(ItemOut))``), which stay
+    the answer's first key; one that tells more about the page adds its own fields."""
+
+    items = fields.List(fields.Raw())
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+def one_page(items: list, total: int, args: dict) -> dict:
+    """The answer of a ``PageOut``: these items of ``total``, on the page ``args`` asked for
+    (a ``PageArgs``)."""
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_answer(data: bytes, mimetype: str, filename: str, *, inline: bool) -> Response:
+    """A document as the answer: shown in the browser (``inline``, a certificate's PDF) or saved
+    as a file (a committee's Excel), under ``filename`` either way."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.common.api import MessageOut, PageArgs
+from services.common.api import MessageOut, PageArgs, PageOut
 from services.common.fields import Date, Hours, Text
 from services.common.states import AdjustmentStatus
 
@@ -44,13 +44,10 @@ class EntryOut(Schema):
     occurred_at = fields.DateTime()
 
 
-class EntryPage(Schema):
+class EntryPage(PageOut):
     """One page of rows."""
 
     items = fields.List(fields.Nested(EntryOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class VolunteerLedgerOut(Schema):
@@ -92,13 +89,10 @@ class StandingOut(Schema):
     rank = fields.Integer()
 
 
-class StandingsOut(Schema):
+class StandingsOut(PageOut):
     """One page of standings."""
 
     items = fields.List(fields.Nested(StandingOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
     unit_id = Text(allow_none=True)
     team_id = Text(allow_none=True)
     from_ = Date(data_key="from")
@@ -136,16 +130,13 @@ class MyStandingOut(Schema):
     points = fields.Integer()
 
 
-class CommunityStandingsOut(Schema):
+class CommunityStandingsOut(PageOut):
     """A volunteer's own rank and one page of their home unit's standings."""
 
     unit_id = Text()
     unit_name = Text()
     mine = fields.Nested(MyStandingOut, allow_none=True)
     items = fields.List(fields.Nested(CommunityStandingOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
     from_ = Date(data_key="from")
     to = Date()
 
@@ -232,13 +223,10 @@ class AdjustmentArgs(PageArgs):
     )
 
 
-class AdjustmentPage(Schema):
+class AdjustmentPage(PageOut):
     """One page of adjustments."""
 
     items = fields.List(fields.Nested(AdjustmentOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class RuleIn(Schema):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import current_app
 
-from services.common.api import Blueprint, public, roles
+from services.common.api import XLSX, Blueprint, file_answer, one_page, public, roles
 from services.common.app import db, service_context, transaction
 from services.common.auth import principal, require_principal, verify_staff_statement
 from services.common.errors import Conflict
@@ -89,12 +89,7 @@ def list_cycles(args):
     who = require_principal()
     session = db()
     rows, total = ops.cycles_for(session, who, args["status"], args["page"], args["per_page"])
-    return {
-        "items": [ops.cycle_dict(session, row, who) for row in rows],
-        "total": total,
-        "page": args["page"],
-        "per_page": args["per_page"],
-    }
+    return one_page([ops.cycle_dict(session, row, who) for row in rows], total, args)
 
 
 @cycles.post("")
@@ -299,7 +294,7 @@ def audit_trail(cycle_id):
 @cycles.response(
     200,
     description="候选人、证据、投票与决定（Excel）",
-    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    content_type=XLSX,
 )
 def export(cycle_id):
     """The committee's file: candidates, evidence, votes, objections and decisions as Excel."""
@@ -310,11 +305,7 @@ def export(cycle_id):
         ops.objections(session, found, who),
         ops.audit_trail(session, found, who),
     )
-    return Response(
-        data,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="award-{found.id}.xlsx"'},
-    )
+    return file_answer(data, XLSX, f"award-{found.id}.xlsx", inline=False)
 
 
 @honors.get("/award-notices")
@@ -359,11 +350,7 @@ def certificate_pdf(code):
             values={"reason": check["revoked_reason"]},
         )
     pdf = documents.render_certificate(check, service_context().settings.public_url)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{check["code"]}.pdf"'},
-    )
+    return file_answer(pdf, "application/pdf", f"{check['code']}.pdf", inline=True)
 
 
 @honors.get("/award-certificates/mine")

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.api import MessageOut, PageArgs
+from services.common.api import MessageOut, PageArgs, PageOut
 from services.common.errors import Message
 from services.common.fields import Date, Hours, Text
 from services.common.states import CycleStatus
@@ -160,13 +160,10 @@ class AwardCycleOut(Schema):
     is_member = fields.Boolean()
 
 
-class AwardCyclePage(Schema):
+class AwardCyclePage(PageOut):
     """One page of cycles."""
 
     items = fields.List(fields.Nested(AwardCycleOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class AwardCycleArgs(PageArgs):
