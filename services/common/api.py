@@ -12,7 +12,9 @@ from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from events.settings import Settings
 from services.common import auth
+from services.common.app import create_base_app
 
 PROBLEM = "application/problem+json"
 
@@ -71,6 +73,18 @@ def make_api(app: Flask, title: str) -> Api:
     if "shiliu_http_error" in app.extensions:
         app.register_error_handler(HTTPException, app.extensions["shiliu_http_error"])
     return api
+
+
+def create_service_app(
+    name: str, config: Settings | None, import_name: str, *blueprints: SmorestBlueprint
+) -> Flask:
+    """A service's app as every service wires it: the shared behaviour (``create_base_app``),
+    its JSON API titled "石榴 NAME", and the service's own blueprints on that API."""
+    app = create_base_app(name, config, import_name)
+    api = make_api(app, f"石榴 {name}")
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    return app
 
 
 class Parser(FlaskParser):
