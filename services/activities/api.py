@@ -120,6 +120,13 @@ def _organized(session, activity_id: str, lock: bool = True) -> Activity:
     return activity
 
 
+def _act(activity_id: str, operation, *args) -> dict:
+    """Run one organizer's act on the activity (``operation(session, activity, *args)``) in a
+    transaction, the activity locked and in the caller's scope, and answer the activity."""
+    with transaction() as session:
+        return _one(session, operation(session, _organized(session, activity_id), *args))
+
+
 @activities.post("")
 @roles("organizer", "admin")
 @idempotent
@@ -192,8 +199,7 @@ def change_activity(body, activity_id):
 @activities.response(200, ActivityOut)
 def publish(activity_id):
     """Publish a draft."""
-    with transaction() as session:
-        return _one(session, operations.publish_activity(session, _organized(session, activity_id)))
+    return _act(activity_id, operations.publish_activity)
 
 
 @activities.post("/<activity_id>/cancel")
@@ -202,9 +208,7 @@ def publish(activity_id):
 @activities.response(200, ActivityOut)
 def cancel(body, activity_id):
     """Cancel before completion, with the reason volunteers are told."""
-    with transaction() as session:
-        activity = _organized(session, activity_id)
-        return _one(session, operations.cancel_activity(session, activity, body["reason"]))
+    return _act(activity_id, operations.cancel_activity, body["reason"])
 
 
 @activities.post("/<activity_id>/complete")
@@ -213,11 +217,7 @@ def cancel(body, activity_id):
 @activities.response(200, ActivityOut)
 def complete(body, activity_id):
     """Mark a published activity as held, with its audience (受众人次) if counted."""
-    with transaction() as session:
-        activity = _organized(session, activity_id)
-        return _one(
-            session, operations.complete_activity(session, activity, (body or {}).get("audience"))
-        )
+    return _act(activity_id, operations.complete_activity, (body or {}).get("audience"))
 
 
 @activities.post("/<activity_id>/close")
@@ -225,8 +225,7 @@ def complete(body, activity_id):
 @activities.response(200, ActivityOut)
 def close(activity_id):
     """Close a completed activity."""
-    with transaction() as session:
-        return _one(session, operations.close_activity(session, _organized(session, activity_id)))
+    return _act(activity_id, operations.close_activity)
 
 
 @activities.post("/<activity_id>/copy")
