@@ -69,6 +69,28 @@ def reader_from_start(settings: Settings, topic: str, poll_records: int = 500):
     return reader
 
 
+def raw_consume_insert(
+    settings: Settings, topic: str, factory, table, row, count: int, poll_records: int
+) -> float:
+    """The baseline a consumer is measured beside, in events/s: read ``topic`` from its start
+    with kafka-python and bulk-insert each poll's rows (``row(record)`` of each record) into
+    ``table`` of the same database, nothing else."""
+    reader = reader_from_start(settings, topic, poll_records)
+    seen = 0
+    with tqdm(total=count, desc="raw consume + insert", unit="event", leave=False) as bar:
+        started = time.perf_counter()
+        while seen < count:
+            rows = [row(r) for records in reader.poll(timeout_ms=1000).values() for r in records]
+            if rows:
+                with factory() as session, session.begin():
+                    session.execute(insert(table), rows)
+            seen += len(rows)
+            bar.update(len(rows))
+        seconds = time.perf_counter() - started
+    reader.close()
+    return count / seconds
+
+
 def _raw_consume(settings: Settings, topic: str, count: int) -> float:
     reader = reader_from_start(settings, topic)
     seen = 0
