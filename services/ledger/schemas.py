@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.common.api import MessageOut, PageArgs, PageOut
-from services.common.fields import Date, Hours, Text
+from services.common.fields import Date, Hours, Text, check_period
 from services.common.states import AdjustmentStatus
 
 
@@ -61,6 +61,11 @@ class VolunteerLedgerOut(Schema):
     entries = fields.Nested(EntryPage)
 
 
+def _check_from_to(data: dict) -> None:
+    """The standings' period, ``from`` and ``to`` (see check_period)."""
+    check_period(data.get("from_"), data.get("to"), "to", "时间范围最长十年", "from")
+
+
 class StandingsArgs(PageArgs):
     """Which volunteers and which period to rank."""
 
@@ -73,11 +78,7 @@ class StandingsArgs(PageArgs):
     def _scope_and_period(self, data, **_kwargs):
         if not data.get("unit_id") and not data.get("team_id"):
             raise ValidationError("请指定单位（unit_id）或志愿服务队（team_id）", "unit_id")
-        start, end = data.get("from_"), data.get("to")
-        if start and end and start > end:
-            raise ValidationError("结束日期不能早于开始日期", "to")
-        if start and end and (end - start).days > 3660:
-            raise ValidationError("时间范围最长十年", "from")
+        _check_from_to(data)
 
 
 class StandingOut(Schema):
@@ -107,11 +108,7 @@ class CommunityStandingsArgs(PageArgs):
 
     @validates_schema
     def _period(self, data, **_kwargs):
-        start, end = data.get("from_"), data.get("to")
-        if start and end and start > end:
-            raise ValidationError("结束日期不能早于开始日期", "to")
-        if start and end and (end - start).days > 3660:
-            raise ValidationError("时间范围最长十年", "from")
+        _check_from_to(data)
 
 
 class CommunityStandingOut(Schema):
