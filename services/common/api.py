@@ -145,6 +145,20 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
+    def act(self, rule: str, answer: type, role_names: tuple[str, ...], schema=None, **reading):
+        """Offer an act on one thing: ``POST rule`` for callers holding one of ``role_names``,
+        the body read with ``schema`` where the act takes one (``reading`` as ``arguments``
+        takes it, such as ``required=False``), and the thing as it now stands (``answer``) as
+        the answer. The acts of a kind (on an activity, on an award cycle) differ only in that."""
+
+        def offer(view):
+            view = self.response(200, answer)(view)
+            if schema is not None:
+                view = self.arguments(schema, **reading)(view)
+            return self.post(rule)(roles(*role_names)(view))
+
+        return offer
+
 
 def public(view):
     """Mark an operation anyone may call (a token, if sent, is still read); put it right under

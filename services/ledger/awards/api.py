@@ -124,9 +124,13 @@ def _act(cycle_id: str, operation, *args):
         return _cycle_answer(session, found, who)
 
 
-@cycles.post("/<cycle_id>/open")
-@roles("committee", "admin")
-@cycles.response(200, AwardCycleOut)
+def _cycle_act(path: str, schema: type | None = None):
+    """Offer a committee act on a whole cycle, run by ``_act``: for committee members and
+    administrators, answering the cycle."""
+    return cycles.act(f"/<cycle_id>{path}", AwardCycleOut, ("committee", "admin"), schema)
+
+
+@_cycle_act("/open")
 def open_cycle(cycle_id):
     """List the candidates from the ledger and open the vote."""
     return _act(cycle_id, ops.open_cycle)
@@ -186,18 +190,13 @@ def recuse(body, cycle_id):
         return _vote_answer(vote)
 
 
-@cycles.post("/<cycle_id>/tie-break")
-@roles("committee", "admin")
-@cycles.arguments(AwardTieIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/tie-break", AwardTieIn)
 def break_tie(body, cycle_id):
     """The committee decides which tied candidates take the places left at the quota line."""
     return _act(cycle_id, ops.break_tie, body["candidate_ids"], body["reason"])
 
 
-@cycles.post("/<cycle_id>/notice")
-@roles("committee", "admin")
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/notice")
 def start_notice(cycle_id):
     """Close the vote and put the winners on public notice (公示)."""
     return _act(cycle_id, ops.start_notice)
@@ -247,36 +246,25 @@ def decide_objection(body, cycle_id, objection_id):
         return next(o for o in ops.objections(session, found, who) if o["id"] == objection.id)
 
 
-@cycles.post("/<cycle_id>/proposals")
-@roles("committee", "admin")
-@cycles.arguments(AwardProposalIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/proposals", AwardProposalIn)
 def propose(body, cycle_id):
     """Propose the next approved candidate in rank after an upheld objection."""
     return _act(cycle_id, ops.propose, body["candidate_id"])
 
 
-@cycles.post("/<cycle_id>/publish")
-@roles("committee", "admin")
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/publish")
 def publish(cycle_id):
     """After the notice: publish the honor roll and issue the certificates."""
     return _act(cycle_id, ops.publish)
 
 
-@cycles.post("/<cycle_id>/revoke")
-@roles("committee", "admin")
-@cycles.arguments(AwardRevokeIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/revoke", AwardRevokeIn)
 def revoke(body, cycle_id):
     """Revoke one winner's award (``candidate_id``) or every award of the cycle, with a reason."""
     return _act(cycle_id, ops.revoke, body["candidate_id"], body["reason"])
 
 
-@cycles.post("/<cycle_id>/cancel")
-@roles("committee", "admin")
-@cycles.arguments(AwardReasonIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/cancel", AwardReasonIn)
 def cancel(body, cycle_id):
     """Stop a cycle before publication, with a reason."""
     return _act(cycle_id, ops.cancel, body["reason"])
