@@ -7,6 +7,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -166,12 +168,26 @@ def bench_broker(workdir: Path, prefix: str) -> tuple[Settings, EmbeddedBroker |
     return settings, broker
 
 
+@contextmanager
+def bench_run(name: str, prefix: str) -> Iterator[tuple[Path, Settings, EmbeddedBroker | None]]:
+    """A benchmark's scratch folder (``shiliu-NAME-…``) and its broker (``bench_broker``, topics
+    prefixed ``prefix``), both gone when it ends: the broker stopped, the folder with its
+    databases and the broker's log removed."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"shiliu-{name}-"))
+    broker = None
+    try:
+        settings, broker = bench_broker(workdir, prefix)
+        yield workdir, settings, broker
+    finally:
+        if broker:
+            broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
     """Measure outbox → relay → broker → consumer against raw kafka-python on one broker."""
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-bench-"))
-    settings, broker = bench_broker(workdir, "bench")
-    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-    try:
+    with bench_run("bench", "bench") as (workdir, settings, broker):
+        url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         upgrade("volunteers", url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -208,10 +224,6 @@ def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
         _runner, consume_seconds = _consume_all(factory, settings, count, "consumer")
         redrive = _redrive(broker, settings, factory, count) if broker else None
         engine.dispose()
-    finally:
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)  # the database and the broker's log
 
     report = {
         "events": count,

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import click
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert, text
@@ -21,7 +18,7 @@ from events import kafka as kafka_clients
 from events.consumer import ConsumerRunner
 from events.envelope import Event
 from events.settings import Settings
-from infra.bench import bench_broker, raw_consume_insert
+from infra.bench import bench_run, raw_consume_insert
 from services.common.db import make_engine, make_session_factory, upgrade
 from services.ledger import operations
 from services.ledger.handlers import HANDLERS
@@ -89,10 +86,8 @@ def run_ingest_bench(
     count: int, volunteers: int, database_url: str | None, poll_records: int = 500
 ) -> dict:
     """Ledger consumer events/s beside raw consume + bulk insert into the same database."""
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-ledger-bench-"))
-    settings, broker = bench_broker(workdir, "lbench")
-    url = database_url or f"sqlite:///{workdir / 'ledger.db'}"
-    try:
+    with bench_run("ledger-bench", "lbench") as (workdir, settings, _broker):
+        url = database_url or f"sqlite:///{workdir / 'ledger.db'}"
         upgrade("ledger", url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -133,10 +128,6 @@ def run_ingest_bench(
         # is wider than the ledger's, so the ratio is taken to the mean of the two.
         raw_after = _raw_consume_insert(settings, topic, factory, count, poll_records)
         engine.dispose()
-    finally:
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)  # the databases and the broker's log
     first, last = _rate(marks, 0, tenth), _rate(marks, count - tenth, count)
     report = {
         "events": count,
