@@ -7,6 +7,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,6 +69,28 @@ def reader_from_start(settings: Settings, topic: str, poll_records: int = 500):
     reader.assign(partitions)
     reader.seek_to_beginning(*partitions)
     return reader
+
+
+def raw_consume_insert(
+    settings: Settings, topic: str, factory, table, row, count: int, poll_records: int
+) -> float:
+    """The baseline a consumer is measured beside, in events/s: read ``topic`` from its start
+    with kafka-python and bulk-insert each poll's rows (``row(record)`` of each record) into
+    ``table`` of the same database, nothing else."""
+    reader = reader_from_start(settings, topic, poll_records)
+    seen = 0
+    with tqdm(total=count, desc="raw consume + insert", unit="event", leave=False) as bar:
+        started = time.perf_counter()
+        while seen < count:
+            rows = [row(r) for records in reader.poll(timeout_ms=1000).values() for r in records]
+            if rows:
+                with factory() as session, session.begin():
+                    session.execute(insert(table), rows)
+            seen += len(rows)
+            bar.update(len(rows))
+        seconds = time.perf_counter() - started
+    reader.close()
+    return count / seconds
 
 
 def _raw_consume(settings: Settings, topic: str, count: int) -> float:
@@ -144,12 +168,26 @@ def bench_broker(workdir: Path, prefix: str) -> tuple[Settings, EmbeddedBroker |
     return settings, broker
 
 
+@contextmanager
+def bench_run(name: str, prefix: str) -> Iterator[tuple[Path, Settings, EmbeddedBroker | None]]:
+    """A benchmark's scratch folder (``shiliu-NAME-…``) and its broker (``bench_broker``, topics
+    prefixed ``prefix``), both gone when it ends: the broker stopped, the folder with its
+    databases and the broker's log removed."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"shiliu-{name}-"))
+    broker = None
+    try:
+        settings, broker = bench_broker(workdir, prefix)
+        yield workdir, settings, broker
+    finally:
+        if broker:
+            broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
     """Measure outbox → relay → broker → consumer against raw kafka-python on one broker."""
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-bench-"))
-    settings, broker = bench_broker(workdir, "bench")
-    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-    try:
+    with bench_run("bench", "bench") as (workdir, settings, broker):
+        url = database_url or f"sqlite:///{workdir / 'bench.db'}"
         upgrade("volunteers", url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -186,10 +224,6 @@ def run_backbone_bench(count: int, database_url: str | None = None) -> dict:
         _runner, consume_seconds = _consume_all(factory, settings, count, "consumer")
         redrive = _redrive(broker, settings, factory, count) if broker else None
         engine.dispose()
-    finally:
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)  # the database and the broker's log
 
     report = {
         "events": count,

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import click
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert, text
@@ -21,7 +18,7 @@ from events import kafka as kafka_clients
 from events.consumer import ConsumerRunner
 from events.envelope import Event
 from events.settings import Settings
-from infra.bench import bench_broker, reader_from_start
+from infra.bench import bench_run, raw_consume_insert
 from services.common.db import make_engine, make_session_factory, upgrade
 from services.ledger import operations
 from services.ledger.handlers import HANDLERS
@@ -69,26 +66,12 @@ def _attendance_events(count: int, volunteers: int) -> list[Event]:
 
 
 def _raw_consume_insert(settings: Settings, topic: str, factory, count: int, poll_records: int):
-    """The baseline, in events/s: read the topic from its start with kafka-python and
-    bulk-insert each poll into one table of the same database, nothing else."""
-    reader = reader_from_start(settings, topic, poll_records)
-    seen = 0
-    with tqdm(total=count, desc="raw consume + insert", unit="event", leave=False) as bar:
-        started = time.perf_counter()
-        while seen < count:
-            rows = [
-                {"event_id": str(uuid.uuid4()), "key": r.key.decode(), "value": r.value}
-                for records in reader.poll(timeout_ms=1000).values()
-                for r in records
-            ]
-            if rows:
-                with factory() as session, session.begin():
-                    session.execute(insert(raw_events), rows)
-            seen += len(rows)
-            bar.update(len(rows))
-        seconds = time.perf_counter() - started
-    reader.close()
-    return count / seconds
+    """The baseline, in events/s: each record as it came (key and value) in one table."""
+
+    def row(record) -> dict:
+        return {"event_id": str(uuid.uuid4()), "key": record.key.decode(), "value": record.value}
+
+    return raw_consume_insert(settings, topic, factory, raw_events, row, count, poll_records)
 
 
 def _rate(marks: list[tuple[int, float]], start: int, end: int) -> float:
@@ -103,10 +86,8 @@ def run_ingest_bench(
     count: int, volunteers: int, database_url: str | None, poll_records: int = 500
 ) -> dict:
     """Ledger consumer events/s beside raw consume + bulk insert into the same database."""
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-ledger-bench-"))
-    settings, broker = bench_broker(workdir, "lbench")
-    url = database_url or f"sqlite:///{workdir / 'ledger.db'}"
-    try:
+    with bench_run("ledger-bench", "lbench") as (workdir, settings, _broker):
+        url = database_url or f"sqlite:///{workdir / 'ledger.db'}"
         upgrade("ledger", url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -147,10 +128,6 @@ def run_ingest_bench(
         # is wider than the ledger's, so the ratio is taken to the mean of the two.
         raw_after = _raw_consume_insert(settings, topic, factory, count, poll_records)
         engine.dispose()
-    finally:
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)  # the databases and the broker's log
     first, last = _rate(marks, 0, tenth), _rate(marks, count - tenth, count)
     report = {
         "events": count,

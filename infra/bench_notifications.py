@@ -22,7 +22,7 @@ from events import kafka as kafka_clients
 from events.envelope import Event, utcnow
 from events.settings import city_zone
 from events.store import outbox
-from infra.bench import bench_broker
+from infra.bench import bench_run
 from services.common.app import BrokerProbe, ServiceContext
 from services.common.db import make_engine, make_session_factory, upgrade
 from services.common.states import ActivityStatus
@@ -324,56 +324,52 @@ def run_lag_bench(rate: int, seconds: float, database_url: str | None = None) ->
     from infra.registry import PARTS
     from infra.workers import Workers
 
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-notify-bench-"))
-    settings, broker = bench_broker(workdir, "nbench")
-    count = max(1, round(rate * seconds))
-    activities = 50
-    day = datetime.now(city_zone()).date()
-    workers = Workers()
-    engines = []
-    try:
-        with fresh_databases(workdir, database_url, "ledger", "notifications") as urls:
-            contexts = {}
-            for name, url in urls.items():
-                upgrade(name, url)
-                engine = make_engine(url)
-                engines.append(engine)
-                contexts[name] = ServiceContext(
-                    name, settings, engine, make_session_factory(engine), BrokerProbe(settings)
-                )
-            inbox = contexts["notifications"].session_factory
-            _known_activities(inbox, activities, day)
-            workers.add(PARTS["ledger"], contexts["ledger"])  # its consumer and relay
-            workers.add(PARTS["notifications"], contexts["notifications"], relay=False)
-            topic = settings.topic("shiliu.attendance")
-            producer = kafka_clients.producer(settings)
-            # A first event through the whole path: every consumer has joined its group.
-            warm_up = _attendance(count, day, activities)
-            producer.send(topic, key=warm_up.key.encode(), value=warm_up.encode())
-            if not _wait_for(inbox, 1, 120):
-                raise click.ClickException("the warm-up event never reached the inbox")
-            events = [_attendance(n, day, activities) for n in range(count)]
-            published: dict[str, datetime] = {}
-            started = time.perf_counter()
-            for n, event in enumerate(tqdm(events, desc="publish", unit="event", leave=False)):
-                pause = started + n / rate - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                published[event.key] = utcnow()
-                producer.send(topic, key=event.key.encode(), value=event.encode())
-            publish_seconds = time.perf_counter() - started
-            producer.flush(30)
-            producer.close()
-            told = _wait_for(inbox, count + 1, 60 + seconds)
-            drained = time.perf_counter() - started
-            relayed = _relayed(contexts["ledger"].session_factory)
-    finally:
-        workers.shutdown()
-        for engine in engines:
-            engine.dispose()
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with bench_run("notify-bench", "nbench") as (workdir, settings, _broker):
+        count = max(1, round(rate * seconds))
+        activities = 50
+        day = datetime.now(city_zone()).date()
+        workers = Workers()
+        engines = []
+        try:
+            with fresh_databases(workdir, database_url, "ledger", "notifications") as urls:
+                contexts = {}
+                for name, url in urls.items():
+                    upgrade(name, url)
+                    engine = make_engine(url)
+                    engines.append(engine)
+                    contexts[name] = ServiceContext(
+                        name, settings, engine, make_session_factory(engine), BrokerProbe(settings)
+                    )
+                inbox = contexts["notifications"].session_factory
+                _known_activities(inbox, activities, day)
+                workers.add(PARTS["ledger"], contexts["ledger"])  # its consumer and relay
+                workers.add(PARTS["notifications"], contexts["notifications"], relay=False)
+                topic = settings.topic("shiliu.attendance")
+                producer = kafka_clients.producer(settings)
+                # A first event through the whole path: every consumer has joined its group.
+                warm_up = _attendance(count, day, activities)
+                producer.send(topic, key=warm_up.key.encode(), value=warm_up.encode())
+                if not _wait_for(inbox, 1, 120):
+                    raise click.ClickException("the warm-up event never reached the inbox")
+                events = [_attendance(n, day, activities) for n in range(count)]
+                published: dict[str, datetime] = {}
+                started = time.perf_counter()
+                for n, event in enumerate(tqdm(events, desc="publish", unit="event", leave=False)):
+                    pause = started + n / rate - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    published[event.key] = utcnow()
+                    producer.send(topic, key=event.key.encode(), value=event.encode())
+                publish_seconds = time.perf_counter() - started
+                producer.flush(30)
+                producer.close()
+                told = _wait_for(inbox, count + 1, 60 + seconds)
+                drained = time.perf_counter() - started
+                relayed = _relayed(contexts["ledger"].session_factory)
+        finally:
+            workers.shutdown()
+            for engine in engines:
+                engine.dispose()
     lags = [_ms(at, told[key]) for key, at in published.items() if key in told]
     if not lags:
         raise click.ClickException("no hours message reached the inbox")

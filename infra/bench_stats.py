@@ -23,7 +23,7 @@ from events import kafka as kafka_clients
 from events.consumer import ConsumerRunner
 from events.settings import Settings
 from events.vocabulary import CATEGORIES, DIMENSIONS
-from infra.bench import bench_broker, reader_from_start
+from infra.bench import bench_run, raw_consume_insert
 from infra.bench_notifications import fresh_databases
 from infra.registry import PARTS
 from services.common.db import make_engine, make_session_factory, upgrade
@@ -324,36 +324,24 @@ def _produce(settings: Settings, events: list) -> None:
 
 
 def _raw_consume_insert(settings: Settings, factory, count: int, poll_records: int) -> float:
-    """The baseline, in events/s: read the attendance topic from its start with kafka-python and
-    bulk-insert each poll's rows (the attendance facts' columns) into a bare table."""
+    """The baseline, in events/s: the attendance topic's records as the attendance facts'
+    columns in a bare table."""
     with factory() as session, session.begin():
         session.execute(delete(bare_rows))
-    reader = reader_from_start(settings, settings.topic("shiliu.attendance"), poll_records)
-    now, seen = datetime.now(UTC), 0
-    with tqdm(total=count, desc="raw consume + insert", unit="event", leave=False) as bar:
-        started = time.perf_counter()
-        while seen < count:
-            rows = []
-            for records in reader.poll(timeout_ms=1000).values():
-                for record in records:
-                    payload = json.loads(record.value)["payload"]
-                    rows.append(
-                        {
-                            "activity_id": payload["activity_id"],
-                            "volunteer_id": payload["volunteer_id"],
-                            "status": "confirmed",
-                            "hours_halves": int(float(payload["hours"]) * 2),
-                            "updated_at": now,
-                        }
-                    )
-            if rows:
-                with factory() as session, session.begin():
-                    session.execute(insert(bare_rows), rows)
-            seen += len(rows)
-            bar.update(len(rows))
-        seconds = time.perf_counter() - started
-    reader.close()
-    return count / seconds
+    now = datetime.now(UTC)
+
+    def row(record) -> dict:
+        payload = json.loads(record.value)["payload"]
+        return {
+            "activity_id": payload["activity_id"],
+            "volunteer_id": payload["volunteer_id"],
+            "status": "confirmed",
+            "hours_halves": int(float(payload["hours"]) * 2),
+            "updated_at": now,
+        }
+
+    topic = settings.topic("shiliu.attendance")
+    return raw_consume_insert(settings, topic, factory, bare_rows, row, count, poll_records)
 
 
 def _apply(runner: ConsumerRunner, count: int, desc: str) -> float:
@@ -371,38 +359,34 @@ def run_consumer_bench(
     count: int, database_url: str | None = None, poll_records: int = 500
 ) -> dict:
     """Statistics consumer events/s beside raw consume + bulk insert into the same database."""
-    workdir = Path(tempfile.mkdtemp(prefix="shiliu-stats-bench-"))
-    settings, broker = bench_broker(workdir, "sbench")
-    try:
-        with _statistics_db(workdir, database_url) as (engine, factory):
-            _bare.create_all(engine)
-            with factory() as session, session.begin():
-                units, _ = _tree(1)
-                session.execute(insert(UnitView), units)
-            activities, attendance = _events(count)
-            runner = ConsumerRunner(
-                "statistics",
-                HANDLERS,
-                factory,
-                settings,
-                group_id=f"{settings.topic_prefix}statistics",
-                max_records=poll_records,
-                reader_process=PARTS["statistics"].reader_process,  # as it runs
-            )
-            runner.wait_for_assignment()
-            _produce(settings, activities)
-            _apply(runner, len(activities), "the activities first")  # not timed
-            _produce(settings, attendance)
-            raw_before = _raw_consume_insert(settings, factory, count, poll_records)
-            seconds = _apply(runner, count, "statistics consumer")
-            runner.close()
-            raw_after = _raw_consume_insert(settings, factory, count, poll_records)
-            with factory() as session:
-                applied = session.scalar(text("SELECT count(*) FROM attendance_facts"))
-    finally:
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with (
+        bench_run("stats-bench", "sbench") as (workdir, settings, _broker),
+        _statistics_db(workdir, database_url) as (engine, factory),
+    ):
+        _bare.create_all(engine)
+        with factory() as session, session.begin():
+            units, _ = _tree(1)
+            session.execute(insert(UnitView), units)
+        activities, attendance = _events(count)
+        runner = ConsumerRunner(
+            "statistics",
+            HANDLERS,
+            factory,
+            settings,
+            group_id=f"{settings.topic_prefix}statistics",
+            max_records=poll_records,
+            reader_process=PARTS["statistics"].reader_process,  # as it runs
+        )
+        runner.wait_for_assignment()
+        _produce(settings, activities)
+        _apply(runner, len(activities), "the activities first")  # not timed
+        _produce(settings, attendance)
+        raw_before = _raw_consume_insert(settings, factory, count, poll_records)
+        seconds = _apply(runner, count, "statistics consumer")
+        runner.close()
+        raw_after = _raw_consume_insert(settings, factory, count, poll_records)
+        with factory() as session:
+            applied = session.scalar(text("SELECT count(*) FROM attendance_facts"))
     report = {
         "events": count,
         "database": (database_url or "sqlite").split(":", 1)[0].split("+")[0],

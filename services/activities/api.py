@@ -22,7 +22,7 @@ from services.activities.schemas import (
     UnitOut,
     UnitQuery,
 )
-from services.common.api import Blueprint, public, roles
+from services.common.api import Blueprint, one_page, public, roles
 from services.common.app import db, transaction
 from services.common.auth import Forbidden, principal, require_principal, require_scope
 from services.common.errors import DomainError, NotFound
@@ -120,6 +120,20 @@ def _organized(session, activity_id: str, lock: bool = True) -> Activity:
     return activity
 
 
+def _act(activity_id: str, operation, *args) -> dict:
+    """Run one organizer's act on the activity (``operation(session, activity, *args)``) in a
+    transaction, the activity locked and in the caller's scope, and answer the activity."""
+    with transaction() as session:
+        return _one(session, operation(session, _organized(session, activity_id), *args))
+
+
+def _activity_act(path: str, schema: type | None = None, **reading):
+    """Offer an organizer's act on an activity, run by ``_act``: for organizers and
+    administrators, answering the activity."""
+    rule = f"/<activity_id>{path}"
+    return activities.act(rule, ActivityOut, ("organizer", "admin"), schema, **reading)
+
+
 @activities.post("")
 @roles("organizer", "admin")
 @idempotent
@@ -154,15 +168,11 @@ def list_activities(query):
     items, total = operations.list_activities(session, query, statuses, paths)
     taken = operations.places_taken(session, items)
     near = query.get("near")
-    return {
-        "items": [
-            {**present(a, taken), **({"distance_m": distance_m(near, a)} if near else {})}
-            for a in items
-        ],
-        "total": total,
-        "page": query["page"],
-        "per_page": query["per_page"],
-    }
+    shown = [
+        {**present(a, taken), **({"distance_m": distance_m(near, a)} if near else {})}
+        for a in items
+    ]
+    return one_page(shown, total, query)
 
 
 @activities.get("/<activity_id>")
@@ -191,46 +201,28 @@ def change_activity(body, activity_id):
         return _one(session, operations.update_activity(session, activity, body, who))
 
 
-@activities.post("/<activity_id>/publish")
-@roles("organizer", "admin")
-@activities.response(200, ActivityOut)
+@_activity_act("/publish")
 def publish(activity_id):
     """Publish a draft."""
-    with transaction() as session:
-        return _one(session, operations.publish_activity(session, _organized(session, activity_id)))
+    return _act(activity_id, operations.publish_activity)
 
 
-@activities.post("/<activity_id>/cancel")
-@roles("organizer", "admin")
-@activities.arguments(CancelIn)
-@activities.response(200, ActivityOut)
+@_activity_act("/cancel", CancelIn)
 def cancel(body, activity_id):
     """Cancel before completion, with the reason volunteers are told."""
-    with transaction() as session:
-        activity = _organized(session, activity_id)
-        return _one(session, operations.cancel_activity(session, activity, body["reason"]))
+    return _act(activity_id, operations.cancel_activity, body["reason"])
 
 
-@activities.post("/<activity_id>/complete")
-@roles("organizer", "admin")
-@activities.arguments(CompleteIn, required=False)
-@activities.response(200, ActivityOut)
+@_activity_act("/complete", CompleteIn, required=False)
 def complete(body, activity_id):
     """Mark a published activity as held, with its audience (受众人次) if counted."""
-    with transaction() as session:
-        activity = _organized(session, activity_id)
-        return _one(
-            session, operations.complete_activity(session, activity, (body or {}).get("audience"))
-        )
+    return _act(activity_id, operations.complete_activity, (body or {}).get("audience"))
 
 
-@activities.post("/<activity_id>/close")
-@roles("organizer", "admin")
-@activities.response(200, ActivityOut)
+@_activity_act("/close")
 def close(activity_id):
     """Close a completed activity."""
-    with transaction() as session:
-        return _one(session, operations.close_activity(session, _organized(session, activity_id)))
+    return _act(activity_id, operations.close_activity)
 
 
 @activities.post("/<activity_id>/copy")

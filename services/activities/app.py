@@ -6,16 +6,11 @@ from flask import Flask
 
 from events.settings import Settings
 from services.activities.api import activities, blp
-from services.common.api import make_api
-from services.common.app import create_base_app
+from services.common.api import create_service_app
 
 NAME = "activities"
 
 
 def create_app(config: Settings | None = None) -> Flask:
     """Create the activities service app."""
-    app = create_base_app(NAME, config, __name__)
-    api = make_api(app, "石榴 activities")
-    api.register_blueprint(blp)
-    api.register_blueprint(activities)
-    return app
+    return create_service_app(NAME, config, __name__, blp, activities)

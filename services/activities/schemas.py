@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from events.schemas import UNIT_KINDS
 from events.vocabulary import CATEGORIES, DIMENSIONS
+from services.common.api import PageOut
 from services.common.fields import INT32_MAX, AwareDateTime, Text
 from services.common.states import ActivityStatus
 
@@ -266,13 +267,10 @@ class ActivityOut(Schema):
     updated_at = AwareDateTime()
 
 
-class ActivityPage(Schema):
+class ActivityPage(PageOut):
     """A page of activities."""
 
     items = fields.List(fields.Nested(ActivityOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 NEAR = "位置须为“纬度,经度”，如 29.87,121.55（纬度在 -90 到 90 之间，经度在 -180 到 180 之间）"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
@@ -12,7 +12,9 @@ from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from events.settings import Settings
 from services.common import auth
+from services.common.app import create_base_app
 
 PROBLEM = "application/problem+json"
 
@@ -73,6 +75,18 @@ def make_api(app: Flask, title: str) -> Api:
     return api
 
 
+def create_service_app(
+    name: str, config: Settings | None, import_name: str, *blueprints: SmorestBlueprint
+) -> Flask:
+    """A service's app as every service wires it: the shared behaviour (``create_base_app``),
+    its JSON API titled "石榴 NAME", and the service's own blueprints on that API."""
+    app = create_base_app(name, config, import_name)
+    api = make_api(app, f"石榴 {name}")
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    return app
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser, answering a body that is not JSON, or JSON nested too deep for
     Python's parser (a RecursionError), with a 400 that names the body."""
@@ -131,6 +145,20 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
+    def act(self, rule: str, answer: type, role_names: tuple[str, ...], schema=None, **reading):
+        """Offer an act on one thing: ``POST rule`` for callers holding one of ``role_names``,
+        the body read with ``schema`` where the act takes one (``reading`` as ``arguments``
+        takes it, such as ``required=False``), and the thing as it now stands (``answer``) as
+        the answer. The acts of a kind (on an activity, on an award cycle) differ only in that."""
+
+        def offer(view):
+            view = self.response(200, answer)(view)
+            if schema is not None:
+                view = self.arguments(schema, **reading)(view)
+            return self.post(rule)(roles(*role_names)(view))
+
+        return offer
+
 
 def public(view):
     """Mark an operation anyone may call (a token, if sent, is still read); put it right under
@@ -168,3 +196,35 @@ class PageArgs(Schema):
     # marshmallow 4 ignores validators that return False: they must raise, as Range does.
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PageOut(Schema):
+    """One page of a list, as every list of the services answers it: the page's ``items``, how
+    many there are in all, and which page of what size this is. A page's schema derives from
+    this one and names its items (``items = fields.List(fields.Nested(ItemOut))``), which stay
+    the answer's first key; one that tells more about the page adds its own fields."""
+
+    items = fields.List(fields.Raw())
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+def one_page(items: list, total: int, args: dict) -> dict:
+    """The answer of a ``PageOut``: these items of ``total``, on the page ``args`` asked for
+    (a ``PageArgs``)."""
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_answer(data: bytes, mimetype: str, filename: str, *, inline: bool) -> Response:
+    """A document as the answer: shown in the browser (``inline``, a certificate's PDF) or saved
+    as a file (a committee's Excel), under ``filename`` either way."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )

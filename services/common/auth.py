@@ -79,6 +79,45 @@ class Principal:
         return [grant.unit_path for grant in self.grants if grant.role in roles]
 
 
+def _signed(secret: str, audience: str, lifetime: timedelta, claims: dict) -> str:
+    """A JWT of the platform: ``claims`` for ``audience`` from its issuer, good from now for
+    ``lifetime`` (an access token and a staff statement differ only in audience and claims)."""
+    now = utcnow()
+    return jwt.encode(
+        {
+            **claims,
+            "aud": audience,
+            "iss": ISSUER,
+            "iat": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+        },
+        secret,
+        algorithm=ALGORITHM,
+    )
+
+
+def _claims(secret: str, token: str, audience: str, required: list[str]) -> dict:
+    """The claims of a JWT of the platform for ``audience``, with the ``required`` ones, after
+    checking its signature, expiry and issuer (PyJWT's errors say what is wrong)."""
+    return jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        audience=audience,
+        issuer=ISSUER,
+        options={"require": required},
+    )
+
+
+def _grant_claims(grants) -> list[dict]:
+    return [{"role": g.role, "unit_id": g.unit_id, "unit_path": g.unit_path} for g in grants]
+
+
+def _grants_of(items) -> tuple[Grant, ...]:
+    """The grants a token or statement lists (KeyError or TypeError if they are malformed)."""
+    return tuple(Grant(str(g["role"]), str(g["unit_id"]), str(g["unit_path"])) for g in items)
+
+
 def issue_token(
     secret: str,
     account_id: str,
@@ -92,38 +131,20 @@ def issue_token(
 ) -> str:
     """Sign an access token for an account and its grants at its access version (and, for web's
     calls on behalf of a person in a browser, the address web saw them at)."""
-    now = utcnow()
-    claims = {
-        "sub": account_id,
-        "name": name,
-        "aud": audience,
-        "iss": ISSUER,
-        "iat": int(now.timestamp()),
-        "exp": int((now + lifetime).timestamp()),
-        "grants": [
-            {"role": g.role, "unit_id": g.unit_id, "unit_path": g.unit_path} for g in grants
-        ],
-    }
+    claims = {"sub": account_id, "name": name, "grants": _grant_claims(grants)}
     if system:
         claims["system"] = True
     if address:
         claims["addr"] = address
     if access_version:
         claims["ver"] = access_version
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return _signed(secret, audience, lifetime, claims)
 
 
 def verify_token(secret: str, token: str) -> Principal:
     """Check a token's signature, expiry, audience and issuer; return its principal."""
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
-        )
+        claims = _claims(secret, token, AUDIENCE, ["exp", "iat", "sub", "aud", "iss"])
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("登录已过期，请重新获取令牌", code="token-expired") from exc
     except jwt.InvalidAudienceError as exc:
@@ -131,10 +152,7 @@ def verify_token(secret: str, token: str) -> Principal:
     except jwt.PyJWTError as exc:
         raise Unauthenticated("令牌无效", code="token-invalid") from exc
     try:
-        grants = tuple(
-            Grant(str(item["role"]), str(item["unit_id"]), str(item["unit_path"]))
-            for item in claims.get("grants", [])
-        )
+        grants = _grants_of(claims.get("grants", []))
     except (KeyError, TypeError) as exc:
         raise Unauthenticated("令牌无效", code="token-invalid") from exc
     address = claims.get("addr")
@@ -165,47 +183,25 @@ def issue_staff_statement(
     secret: str, accounts: list[Principal], lifetime: timedelta = TOKEN_LIFETIME
 ) -> str:
     """Sign web's statement of the staff grants the given accounts hold now."""
-    now = utcnow()
-    claims = {
-        "aud": STAFF_STATEMENT_AUDIENCE,
-        "iss": ISSUER,
-        "iat": int(now.timestamp()),
-        "exp": int((now + lifetime).timestamp()),
-        "accounts": [
-            {
-                "id": who.account_id,
-                "name": who.name,
-                "grants": [
-                    {"role": g.role, "unit_id": g.unit_id, "unit_path": g.unit_path}
-                    for g in who.grants
-                    if g.role in STAFF_ROLES
-                ],
-            }
-            for who in accounts
-        ],
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    vouched = [
+        {
+            "id": who.account_id,
+            "name": who.name,
+            "grants": _grant_claims(g for g in who.grants if g.role in STAFF_ROLES),
+        }
+        for who in accounts
+    ]
+    return _signed(secret, STAFF_STATEMENT_AUDIENCE, lifetime, {"accounts": vouched})
 
 
 def verify_staff_statement(secret: str, statement: str) -> dict[str, Principal]:
     """Check a staff statement's signature and expiry; return the accounts it vouches for."""
     try:
-        claims = jwt.decode(
-            statement,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=STAFF_STATEMENT_AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "aud", "iss"]},
-        )
+        required = ["exp", "iat", "aud", "iss"]
+        claims = _claims(secret, statement, STAFF_STATEMENT_AUDIENCE, required)
         return {
             str(item["id"]): Principal(
-                str(item["id"]),
-                str(item.get("name", "")),
-                tuple(
-                    Grant(str(g["role"]), str(g["unit_id"]), str(g["unit_path"]))
-                    for g in item.get("grants", [])
-                ),
+                str(item["id"]), str(item.get("name", "")), _grants_of(item.get("grants", []))
             )
             for item in claims.get("accounts", [])
         }

@@ -15,7 +15,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
@@ -97,6 +97,21 @@ class AwareDateTime(fields.AwareDateTime):
         if not date_in_range(moment.date()):
             raise self.make_error("date_range")
         return moment
+
+
+LONGEST_PERIOD_DAYS = 3660  # ten years and their leap days, with room to spare
+
+
+def check_period(
+    start: date | None, end: date | None, end_field: str, too_long: str, too_long_field: str
+) -> None:
+    """Refuse a period (its two dates when both are given) that ends before it starts, on
+    ``end_field``, or that is longer than ten years, with ``too_long`` on ``too_long_field`` (each
+    schema words that in its own terms); a schema's ``validates_schema`` calls it."""
+    if start and end and start > end:
+        raise ValidationError("结束日期不能早于开始日期", end_field)
+    if start and end and (end - start).days > LONGEST_PERIOD_DAYS:
+        raise ValidationError(too_long, too_long_field)
 
 
 def integer_id(maximum: int = INT64_MAX) -> validate.Range:

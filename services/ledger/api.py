@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.common.api import Blueprint, public, roles
+from services.common.api import Blueprint, one_page, public, roles
 from services.common.app import db, service_context, transaction
 from services.common.auth import (
     STAFF_ROLES,
@@ -113,10 +113,7 @@ def standings(args):
         per_page=args["per_page"],
     )
     return {
-        "items": items,
-        "total": total,
-        "page": args["page"],
-        "per_page": args["per_page"],
+        **one_page(items, total, args),
         "unit_id": args["unit_id"],
         "team_id": args["team_id"],
         "from_": start,
@@ -163,7 +160,7 @@ def list_adjustments(args):
     items, total = operations.list_adjustments(
         db(), who, args["status"], args["page"], args["per_page"]
     )
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return one_page(items, total, args)
 
 
 @blp.post("/adjustments")

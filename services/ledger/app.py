@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from events.settings import Settings
-from services.common.api import make_api
-from services.common.app import create_base_app
+from services.common.api import create_service_app
 from services.ledger.api import blp
 from services.ledger.awards.api import cycles, honors
 
@@ -15,8 +14,4 @@ NAME = "ledger"
 
 def create_app(config: Settings | None = None) -> Flask:
     """Create the ledger service app."""
-    app = create_base_app(NAME, config, __name__)
-    api = make_api(app, "石榴 ledger")
-    for blueprint in (blp, cycles, honors):
-        api.register_blueprint(blueprint)
-    return app
+    return create_service_app(NAME, config, __name__, blp, cycles, honors)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.common.api import MessageOut, PageArgs
-from services.common.fields import Date, Hours, Text
+from services.common.api import MessageOut, PageArgs, PageOut
+from services.common.fields import Date, Hours, Text, check_period
 from services.common.states import AdjustmentStatus
 
 
@@ -44,13 +44,10 @@ class EntryOut(Schema):
     occurred_at = fields.DateTime()
 
 
-class EntryPage(Schema):
+class EntryPage(PageOut):
     """One page of rows."""
 
     items = fields.List(fields.Nested(EntryOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class VolunteerLedgerOut(Schema):
@@ -62,6 +59,11 @@ class VolunteerLedgerOut(Schema):
     hours = Hours()
     stars = fields.Integer()
     entries = fields.Nested(EntryPage)
+
+
+def _check_from_to(data: dict) -> None:
+    """The standings' period, ``from`` and ``to`` (see check_period)."""
+    check_period(data.get("from_"), data.get("to"), "to", "时间范围最长十年", "from")
 
 
 class StandingsArgs(PageArgs):
@@ -76,11 +78,7 @@ class StandingsArgs(PageArgs):
     def _scope_and_period(self, data, **_kwargs):
         if not data.get("unit_id") and not data.get("team_id"):
             raise ValidationError("请指定单位（unit_id）或志愿服务队（team_id）", "unit_id")
-        start, end = data.get("from_"), data.get("to")
-        if start and end and start > end:
-            raise ValidationError("结束日期不能早于开始日期", "to")
-        if start and end and (end - start).days > 3660:
-            raise ValidationError("时间范围最长十年", "from")
+        _check_from_to(data)
 
 
 class StandingOut(Schema):
@@ -92,13 +90,10 @@ class StandingOut(Schema):
     rank = fields.Integer()
 
 
-class StandingsOut(Schema):
+class StandingsOut(PageOut):
     """One page of standings."""
 
     items = fields.List(fields.Nested(StandingOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
     unit_id = Text(allow_none=True)
     team_id = Text(allow_none=True)
     from_ = Date(data_key="from")
@@ -113,11 +108,7 @@ class CommunityStandingsArgs(PageArgs):
 
     @validates_schema
     def _period(self, data, **_kwargs):
-        start, end = data.get("from_"), data.get("to")
-        if start and end and start > end:
-            raise ValidationError("结束日期不能早于开始日期", "to")
-        if start and end and (end - start).days > 3660:
-            raise ValidationError("时间范围最长十年", "from")
+        _check_from_to(data)
 
 
 class CommunityStandingOut(Schema):
@@ -136,16 +127,13 @@ class MyStandingOut(Schema):
     points = fields.Integer()
 
 
-class CommunityStandingsOut(Schema):
+class CommunityStandingsOut(PageOut):
     """A volunteer's own rank and one page of their home unit's standings."""
 
     unit_id = Text()
     unit_name = Text()
     mine = fields.Nested(MyStandingOut, allow_none=True)
     items = fields.List(fields.Nested(CommunityStandingOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
     from_ = Date(data_key="from")
     to = Date()
 
@@ -232,13 +220,10 @@ class AdjustmentArgs(PageArgs):
     )
 
 
-class AdjustmentPage(Schema):
+class AdjustmentPage(PageOut):
     """One page of adjustments."""
 
     items = fields.List(fields.Nested(AdjustmentOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class RuleIn(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.common.api import MessageOut, PageArgs
+from services.common.api import MessageOut, PageArgs, PageOut
 from services.notifications.kinds import ANSWERS, KINDS
 
 
@@ -32,14 +32,11 @@ class NotificationOut(Schema):
     answer = fields.String(allow_none=True, metadata={"example": "coming"})
 
 
-class InboxOut(Schema):
+class InboxOut(PageOut):
     """A page of the caller's messages, newest first, and how many are unread."""
 
     items = fields.List(fields.Nested(NotificationOut))
-    total = fields.Integer()
     unread = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class UnreadOut(Schema):
@@ -113,10 +110,7 @@ class DeliveryArgs(PageArgs):
     state = fields.String(load_default=None, validate=validate.OneOf(("pending", "sent", "failed")))
 
 
-class DeliveryPage(Schema):
+class DeliveryPage(PageOut):
     """A page of deliveries, newest first."""
 
     items = fields.List(fields.Nested(DeliveryOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from events.settings import Settings
-from services.common.api import make_api
-from services.common.app import create_base_app
+from services.common.api import create_service_app
 from services.statistics.api import blp
 
 NAME = "statistics"
@@ -14,7 +13,4 @@ NAME = "statistics"
 
 def create_app(config: Settings | None = None) -> Flask:
     """Create the statistics service app."""
-    app = create_base_app(NAME, config, __name__)
-    api = make_api(app, "石榴 statistics")
-    api.register_blueprint(blp)
-    return app
+    return create_service_app(NAME, config, __name__, blp)

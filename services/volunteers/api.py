@@ -8,7 +8,7 @@ from flask import Response, current_app, request
 from marshmallow import fields
 
 from events.envelope import utcnow
-from services.common.api import Blueprint, PageArgs, public, roles
+from services.common.api import Blueprint, PageArgs, file_answer, one_page, public, roles
 from services.common.app import connection_transaction, db, service_context, transaction
 from services.common.auth import (
     STAFF_ROLES,
@@ -102,7 +102,7 @@ def list_volunteers(args):
     if not paths:
         raise Forbidden("只有工作人员可以查看志愿者名单", code="staff-only")
     items, total = operations.list_volunteers(db(), paths, args["page"], args["per_page"])
-    return {"items": items, "total": total, **args}
+    return one_page(items, total, args)
 
 
 # ---- shaping -----------------------------------------------------------------------------
@@ -276,7 +276,7 @@ def list_signups(args, activity_id):
             checked_in_at=item["checked_in_at"],
         )
         rows.append(row)
-    return {"activity": brief(activity), "shifts": shifts, "items": rows, "total": total, **args}
+    return {"activity": brief(activity), "shifts": shifts, **one_page(rows, total, args)}
 
 
 # ---- check-in ----------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def list_my_signups(args):
                 "attendance": item["attendance"],
             }
         )
-    return {"items": rows, "total": total, **args}
+    return one_page(rows, total, args)
 
 
 @blp.get("/me/hours")
@@ -444,11 +444,7 @@ def my_certificate():
     home = units.get(volunteer.home_unit_id, "")
     public = service_context().settings.public_url
     pdf = render_certificate(certificate, volunteer, records, home, public)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{certificate.code}.pdf"'},
-    )
+    return file_answer(pdf, "application/pdf", f"{certificate.code}.pdf", inline=True)
 
 
 @certificates.get("/<code>")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from events.settings import Settings
-from services.common.api import make_api
-from services.common.app import NoCookieSessions, create_base_app
+from services.common.api import create_service_app
+from services.common.app import NoCookieSessions
 from services.volunteers.api import blp, certificates, signups
 
 NAME = "volunteers"
@@ -14,9 +14,6 @@ NAME = "volunteers"
 
 def create_app(config: Settings | None = None) -> Flask:
     """Create the volunteers service app."""
-    app = create_base_app(NAME, config, __name__)
+    app = create_service_app(NAME, config, __name__, blp, signups, certificates)
     app.session_interface = NoCookieSessions()
-    api = make_api(app, "石榴 volunteers")
-    for blueprint in (blp, signups, certificates):
-        api.register_blueprint(blueprint)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from services.common.api import PageOut
 from services.common.fields import Date, Text
 
 
@@ -40,13 +41,10 @@ class VolunteerPrivateOut(VolunteerOut):
     ethnicity_consent_at = fields.DateTime(allow_none=True)
 
 
-class VolunteerPage(Schema):
+class VolunteerPage(PageOut):
     """One page of volunteers."""
 
     items = fields.List(fields.Nested(VolunteerOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 # ---- sign-ups ----------------------------------------------------------------------------
@@ -128,15 +126,12 @@ class RosterEntry(SignupOut):
     checked_in_at = fields.DateTime(allow_none=True)
 
 
-class RosterPage(Schema):
+class RosterPage(PageOut):
     """One page of an activity's roster, with its shifts."""
 
     activity = fields.Nested(ActivityBrief)
     shifts = fields.List(fields.Nested(ShiftPlacesOut))
     items = fields.List(fields.Nested(RosterEntry))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class AttendanceOut(Schema):
@@ -164,13 +159,10 @@ class MySignup(Schema):
     attendance = fields.Nested(AttendanceOut, allow_none=True)
 
 
-class MySignupPage(Schema):
+class MySignupPage(PageOut):
     """One page of a volunteer's sign-ups."""
 
     items = fields.List(fields.Nested(MySignup))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class MySignupForActivity(Schema):

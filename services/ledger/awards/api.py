@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import current_app
 
-from services.common.api import Blueprint, public, roles
+from services.common.api import XLSX, Blueprint, file_answer, one_page, public, roles
 from services.common.app import db, service_context, transaction
 from services.common.auth import principal, require_principal, verify_staff_statement
 from services.common.errors import Conflict
@@ -89,12 +89,7 @@ def list_cycles(args):
     who = require_principal()
     session = db()
     rows, total = ops.cycles_for(session, who, args["status"], args["page"], args["per_page"])
-    return {
-        "items": [ops.cycle_dict(session, row, who) for row in rows],
-        "total": total,
-        "page": args["page"],
-        "per_page": args["per_page"],
-    }
+    return one_page([ops.cycle_dict(session, row, who) for row in rows], total, args)
 
 
 @cycles.post("")
@@ -129,9 +124,13 @@ def _act(cycle_id: str, operation, *args):
         return _cycle_answer(session, found, who)
 
 
-@cycles.post("/<cycle_id>/open")
-@roles("committee", "admin")
-@cycles.response(200, AwardCycleOut)
+def _cycle_act(path: str, schema: type | None = None):
+    """Offer a committee act on a whole cycle, run by ``_act``: for committee members and
+    administrators, answering the cycle."""
+    return cycles.act(f"/<cycle_id>{path}", AwardCycleOut, ("committee", "admin"), schema)
+
+
+@_cycle_act("/open")
 def open_cycle(cycle_id):
     """List the candidates from the ledger and open the vote."""
     return _act(cycle_id, ops.open_cycle)
@@ -191,18 +190,13 @@ def recuse(body, cycle_id):
         return _vote_answer(vote)
 
 
-@cycles.post("/<cycle_id>/tie-break")
-@roles("committee", "admin")
-@cycles.arguments(AwardTieIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/tie-break", AwardTieIn)
 def break_tie(body, cycle_id):
     """The committee decides which tied candidates take the places left at the quota line."""
     return _act(cycle_id, ops.break_tie, body["candidate_ids"], body["reason"])
 
 
-@cycles.post("/<cycle_id>/notice")
-@roles("committee", "admin")
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/notice")
 def start_notice(cycle_id):
     """Close the vote and put the winners on public notice (公示)."""
     return _act(cycle_id, ops.start_notice)
@@ -252,36 +246,25 @@ def decide_objection(body, cycle_id, objection_id):
         return next(o for o in ops.objections(session, found, who) if o["id"] == objection.id)
 
 
-@cycles.post("/<cycle_id>/proposals")
-@roles("committee", "admin")
-@cycles.arguments(AwardProposalIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/proposals", AwardProposalIn)
 def propose(body, cycle_id):
     """Propose the next approved candidate in rank after an upheld objection."""
     return _act(cycle_id, ops.propose, body["candidate_id"])
 
 
-@cycles.post("/<cycle_id>/publish")
-@roles("committee", "admin")
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/publish")
 def publish(cycle_id):
     """After the notice: publish the honor roll and issue the certificates."""
     return _act(cycle_id, ops.publish)
 
 
-@cycles.post("/<cycle_id>/revoke")
-@roles("committee", "admin")
-@cycles.arguments(AwardRevokeIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/revoke", AwardRevokeIn)
 def revoke(body, cycle_id):
     """Revoke one winner's award (``candidate_id``) or every award of the cycle, with a reason."""
     return _act(cycle_id, ops.revoke, body["candidate_id"], body["reason"])
 
 
-@cycles.post("/<cycle_id>/cancel")
-@roles("committee", "admin")
-@cycles.arguments(AwardReasonIn)
-@cycles.response(200, AwardCycleOut)
+@_cycle_act("/cancel", AwardReasonIn)
 def cancel(body, cycle_id):
     """Stop a cycle before publication, with a reason."""
     return _act(cycle_id, ops.cancel, body["reason"])
@@ -299,7 +282,7 @@ def audit_trail(cycle_id):
 @cycles.response(
     200,
     description="候选人、证据、投票与决定（Excel）",
-    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    content_type=XLSX,
 )
 def export(cycle_id):
     """The committee's file: candidates, evidence, votes, objections and decisions as Excel."""
@@ -310,11 +293,7 @@ def export(cycle_id):
         ops.objections(session, found, who),
         ops.audit_trail(session, found, who),
     )
-    return Response(
-        data,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="award-{found.id}.xlsx"'},
-    )
+    return file_answer(data, XLSX, f"award-{found.id}.xlsx", inline=False)
 
 
 @honors.get("/award-notices")
@@ -359,11 +338,7 @@ def certificate_pdf(code):
             values={"reason": check["revoked_reason"]},
         )
     pdf = documents.render_certificate(check, service_context().settings.public_url)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{check["code"]}.pdf"'},
-    )
+    return file_answer(pdf, "application/pdf", f"{check['code']}.pdf", inline=True)
 
 
 @honors.get("/award-certificates/mine")

@@ -7,9 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.common.api import MessageOut, PageArgs
+from services.common.api import MessageOut, PageArgs, PageOut
 from services.common.errors import Message
-from services.common.fields import Date, Hours, Text
+from services.common.fields import Date, Hours, Text, check_period
 from services.common.states import CycleStatus
 from services.ledger.awards.tally import DECISIONS
 
@@ -85,10 +85,7 @@ class AwardCycleIn(Schema):
     @validates_schema
     def _consistent(self, data, **_kwargs):
         start, end = data.get("period_start"), data.get("period_end")
-        if start and end and start > end:
-            raise ValidationError("结束日期不能早于开始日期", "period_end")
-        if start and end and (end - start).days > 3660:
-            raise ValidationError("评选期最长十年", "period_end")
+        check_period(start, end, "period_end", "评选期最长十年", "period_end")
         committee = data.get("committee") or []
         if len(set(committee)) != len(committee):
             raise ValidationError("评审委员不能重复", "committee")
@@ -160,13 +157,10 @@ class AwardCycleOut(Schema):
     is_member = fields.Boolean()
 
 
-class AwardCyclePage(Schema):
+class AwardCyclePage(PageOut):
     """One page of cycles."""
 
     items = fields.List(fields.Nested(AwardCycleOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class AwardCycleArgs(PageArgs):

@@ -54,17 +54,26 @@ def _days(first: date, last: date) -> list[tuple[int, int]]:
     return [(1, periods_of(first + timedelta(days=n))[2]) for n in range(max(0, count))]
 
 
+def _parts_or_whole_less(
+    first: date, last: date, whole: int, whole_start: date, whole_end: date, parts
+) -> list[tuple[int, int]]:
+    """``first``..``last`` within the period ``whole`` (``whole_start``..``whole_end``): as its
+    ``parts`` (``parts(first, last)``: days, or months), or as the whole period less the parts
+    outside it, whichever is cheaper to read."""
+    if first == whole_start and last == whole_end:
+        return [(1, whole)]
+    less = [(1, whole)]
+    if first > whole_start:
+        less += _negated(parts(whole_start, first - timedelta(days=1)))
+    if last < whole_end:
+        less += _negated(parts(last + timedelta(days=1), whole_end))
+    return min(parts(first, last), less, key=_cost)
+
+
 def _within_month(first: date, last: date) -> list[tuple[int, int]]:
     """Days of one month: the days themselves, or the month less the other days."""
-    month_start, month_end = first.replace(day=1), _month_end(first)
-    if first == month_start and last == month_end:
-        return [(1, periods_of(first)[1])]
-    less = [(1, periods_of(first)[1])]
-    if first > month_start:
-        less += _negated(_days(month_start, first - timedelta(days=1)))
-    if last < month_end:
-        less += _negated(_days(last + timedelta(days=1), month_end))
-    return min(_days(first, last), less, key=_cost)
+    month = periods_of(first)[1]
+    return _parts_or_whole_less(first, last, month, first.replace(day=1), _month_end(first), _days)
 
 
 def _months(first: date, last: date) -> list[tuple[int, int]]:
@@ -83,14 +92,7 @@ def _months(first: date, last: date) -> list[tuple[int, int]]:
 def _within_year(first: date, last: date) -> list[tuple[int, int]]:
     """Days of one year: its months and days, or the year less the other months and days."""
     year_start, year_end = date(first.year, 1, 1), date(first.year, 12, 31)
-    if first == year_start and last == year_end:
-        return [(1, first.year)]
-    less = [(1, first.year)]
-    if first > year_start:
-        less += _negated(_months(year_start, first - timedelta(days=1)))
-    if last < year_end:
-        less += _negated(_months(last + timedelta(days=1), year_end))
-    return min(_months(first, last), less, key=_cost)
+    return _parts_or_whole_less(first, last, first.year, year_start, year_end, _months)
 
 
 def periods_between(start: date, end: date) -> list[tuple[int, int]]:

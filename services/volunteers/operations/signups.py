@@ -302,6 +302,12 @@ def cancel_signup(
     return signup
 
 
+# A sign-up's attendance record (joined outer: there is none before check-in).
+SIGNUPS_ATTENDANCE = (Attendance.activity_id == Signup.activity_id) & (
+    Attendance.volunteer_id == Signup.volunteer_id
+)
+
+
 def roster(session: Session, activity_id: str, page: int, per_page: int):
     """The live sign-ups of an activity: places in order of sign-up, then the waitlist in order."""
     condition = (Signup.activity_id == activity_id) & Signup.status.in_(LIVE)
@@ -309,12 +315,7 @@ def roster(session: Session, activity_id: str, page: int, per_page: int):
     rows = session.execute(
         select(Signup, Volunteer.display_name, Attendance.checked_in_at)
         .join(Volunteer, Volunteer.id == Signup.volunteer_id, isouter=True)
-        .join(
-            Attendance,
-            (Attendance.activity_id == Signup.activity_id)
-            & (Attendance.volunteer_id == Signup.volunteer_id),
-            isouter=True,
-        )
+        .join(Attendance, SIGNUPS_ATTENDANCE, isouter=True)
         .where(condition)
         .order_by(
             case((Signup.status == SignupStatus.CONFIRMED, 0), else_=1),
@@ -352,12 +353,7 @@ def my_signups(session: Session, volunteer_id: str, page: int, per_page: int):
         select(Signup, ActivityView, ShiftView, Attendance)
         .join(ActivityView, ActivityView.activity_id == Signup.activity_id)
         .join(ShiftView, ShiftView.shift_id == Signup.shift_id)
-        .join(
-            Attendance,
-            (Attendance.activity_id == Signup.activity_id)
-            & (Attendance.volunteer_id == Signup.volunteer_id),
-            isouter=True,
-        )
+        .join(Attendance, SIGNUPS_ATTENDANCE, isouter=True)
         .where(condition)
         .order_by(ActivityView.starts_at.desc(), Signup.created_at.desc())
         .offset((page - 1) * per_page)

@@ -15,7 +15,7 @@ from services.ledger.awards.models import (
     AwardCycle,
     CommitteeMember,
 )
-from services.ledger.awards.operations._common import MANAGERS, _invalid, audit
+from services.ledger.awards.operations._common import MANAGERS, _invalid, audit, check_move, cycle
 from services.ledger.models import (
     UnitView,
 )
@@ -52,6 +52,16 @@ def require_manage(session: Session, who: Principal, cycle: AwardCycle) -> None:
     """Refuse with 403 unless the caller may run the cycle."""
     if not can_manage(session, who, cycle):
         raise Forbidden("只有本评选的评审委员可以执行此操作", code="committee-only")
+
+
+def managed_cycle(session: Session, who: Principal, cycle_id: str, act: str) -> AwardCycle:
+    """The cycle a committee act is about to change, after the checks every such act starts with:
+    locked for the rest of the transaction, the caller one who may run it (403), the act one
+    its status allows (409)."""
+    found = cycle(session, cycle_id, lock=True)
+    require_manage(session, who, found)
+    check_move(found, act)
+    return found
 
 
 def require_view(session: Session, who: Principal, cycle: AwardCycle) -> None:

@@ -30,7 +30,7 @@ from services.ledger.awards.operations._common import (
     move_cycle,
     recusal_comment,
 )
-from services.ledger.awards.operations.access import _members, require_manage, require_view
+from services.ledger.awards.operations.access import _members, managed_cycle, require_view
 from services.ledger.models import (
     ActivityView,
     AttendanceState,
@@ -44,9 +44,7 @@ from services.ledger.models import (
 def open_cycle(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     """List the candidates from the ledger, recuse members from their own and their team's
     candidacies, and open the vote."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "open")
+    found = managed_cycle(session, who, cycle_id, "open")
     members = _members(session, found.id)
     for member in members.values():
         view = session.get(VolunteerView, member.account_id)

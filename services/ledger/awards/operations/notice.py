@@ -30,7 +30,7 @@ from services.ledger.awards.operations._common import (
     move_cycle,
     today,
 )
-from services.ledger.awards.operations.access import is_member, require_manage
+from services.ledger.awards.operations.access import is_member, managed_cycle
 from services.ledger.awards.operations.candidates import _candidates, _hours, candidate
 from services.ledger.awards.operations.voting import standing
 
@@ -43,9 +43,7 @@ def _notice_end(found: AwardCycle) -> date:
 
 def start_notice(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     """Close the vote and put the winners it gives on public notice (公示)."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "start_notice")
+    found = managed_cycle(session, who, cycle_id, "start_notice")
     candidates = _candidates(session, found.id)
     _tallies, selection = standing(session, found, candidates)
     if selection.tie:
@@ -126,9 +124,7 @@ def decide_objection(
     session: Session, who: Principal, cycle_id: str, objection_id: str, body: dict
 ) -> Objection:
     """The committee upholds (the candidate is removed) or dismisses an objection, with a reason."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "decide_objection")
+    found = managed_cycle(session, who, cycle_id, "decide_objection")
     objection = session.get(Objection, objection_id)
     if objection is None or objection.cycle_id != found.id:
         raise NotFound("没有这条异议", code="unknown-objection")
@@ -191,9 +187,7 @@ def next_in_rank(session: Session, found: AwardCycle) -> Candidate | None:
 def propose(session: Session, who: Principal, cycle_id: str, candidate_id: str) -> AwardCycle:
     """After an upheld objection, propose the next approved candidate in rank; the notice runs
     its full length again from today so that the public can object to them too."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "propose")
+    found = managed_cycle(session, who, cycle_id, "propose")
     picked = candidate(session, found, candidate_id)
     following = next_in_rank(session, found)
     if following is None:

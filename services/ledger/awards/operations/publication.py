@@ -26,12 +26,11 @@ from services.ledger.awards.operations._common import (
     _event,
     _invalid,
     audit,
-    check_move,
     cycle,
     move_cycle,
     today,
 )
-from services.ledger.awards.operations.access import require_manage
+from services.ledger.awards.operations.access import managed_cycle, require_manage
 from services.ledger.awards.operations.candidates import _candidates, candidate
 from services.ledger.models import (
     UnitView,
@@ -47,9 +46,7 @@ def _new_code(session: Session, year: int) -> str:
 
 def publish(session: Session, who: Principal, cycle_id: str) -> AwardCycle:
     """After the notice, publish the honor roll and issue each winner's certificate."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "publish")
+    found = managed_cycle(session, who, cycle_id, "publish")
     if today() <= found.notice_ends_on:
         raise Conflict(
             "公示期至 {day} 结束，之后才能发布",
@@ -105,9 +102,7 @@ def revoke(
     session: Session, who: Principal, cycle_id: str, candidate_id: str | None, reason: str
 ) -> AwardCycle:
     """Take back one winner's award, or (without a candidate) every award of the cycle."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "revoke")
+    found = managed_cycle(session, who, cycle_id, "revoke")
     winners = [c for c in _candidates(session, found.id) if c.status == CandidateStatus.WINNER]
     if candidate_id is not None:
         picked = candidate(session, found, candidate_id)

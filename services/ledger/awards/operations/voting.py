@@ -26,7 +26,7 @@ from services.ledger.awards.operations._common import (
     check_move,
     cycle,
 )
-from services.ledger.awards.operations.access import _members, require_manage
+from services.ledger.awards.operations.access import _members, managed_cycle
 from services.ledger.awards.operations.candidates import _candidates, candidate
 
 
@@ -188,9 +188,7 @@ def standing(session: Session, found: AwardCycle, candidates: list[Candidate] | 
 
 def break_tie(session: Session, who: Principal, cycle_id: str, chosen: list[str], reason: str):
     """The committee decides which of the candidates tied at the quota line take the places."""
-    found = cycle(session, cycle_id, lock=True)
-    require_manage(session, who, found)
-    check_move(found, "break_tie")
+    found = managed_cycle(session, who, cycle_id, "break_tie")
     found.tie_break = None
     _tallies, selection = standing(session, found)
     if not selection.tie:
