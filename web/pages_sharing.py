@@ -8,9 +8,10 @@ from datetime import datetime
 from urllib.parse import quote
 
 import segno
-from flask import Blueprint, Response, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from icalendar import Calendar, Event
 
+from services.common.api import file_answer
 from web.i18n import _
 from web.pages_activities import readable
 
@@ -58,10 +59,8 @@ def calendar(activity_id):
     calendar_.add("prodid", "-//Shiliu//Activities//ZH")
     calendar_.add("version", "2.0")
     calendar_.add_component(event)
-    return Response(
-        calendar_.to_ical(),
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="activity-{activity["id"]}.ics"'},
+    return file_answer(
+        calendar_.to_ical(), "text/calendar", f"activity-{activity['id']}.ics", inline=False
     )
 
 

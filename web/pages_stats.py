@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
 from events.settings import city_zone
 from events.vocabulary import CATEGORIES, DIMENSIONS
+from services.common.api import file_answer
 from services.common.app import db
 from services.common.auth import STAFF_ROLES
 from services.common.errors import DomainError
@@ -223,11 +224,7 @@ def export():
     ledger = read(found.pop("token"), unit["unit_id"], start, end, "activities")
     data = stats_export.workbook(found, ledger["items"])
     name = f"stats-{unit['unit_id']}-{start.isoformat()}-{end.isoformat()}.xlsx"
-    return Response(
-        data,
-        content_type=stats_export.XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return file_answer(data, stats_export.XLSX, name, inline=False)
 
 
 @bp.app_template_filter("figure")

@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 import segno
 from flask import (
     Blueprint,
-    Response,
     flash,
     jsonify,
     redirect,
@@ -26,6 +25,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from events.settings import city_zone
+from services.common.api import file_answer
 from services.common.errors import DomainError
 from services.common.states import ACTIVITY_FOR_VOLUNTEERS, SignupStatus
 from web import services_client
@@ -185,11 +185,7 @@ def certificate():
     if status != 200:
         flash(_("还没有经组织者确认的服务时长，暂不能开具证明"), "error")
         return redirect(url_for("volunteering.mine"))
-    return Response(
-        data,
-        content_type=content_type,
-        headers={"Content-Disposition": 'attachment; filename="shiliu-hours-certificate.pdf"'},
-    )
+    return file_answer(data, content_type, "shiliu-hours-certificate.pdf", inline=False)
 
 
 @bp.get("/volunteering/verify/<code>")

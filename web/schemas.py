@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.common.api import PageOut
 from services.common.auth import STAFF_ROLES
 from services.common.fields import Text
 from web.ethnic_groups import ETHNIC_GROUPS
@@ -229,13 +230,10 @@ class AuditOut(Schema):
     detail = fields.Dict()
 
 
-class AuditPage(Schema):
+class AuditPage(PageOut):
     """A page of the audit trail."""
 
     items = fields.List(fields.Nested(AuditOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class DisableIn(Schema):
