@@ -22,6 +22,9 @@ log = structlog.get_logger(__name__)
 RECONNECT_BACKOFF_MAX_MS = 2000
 
 
+DELIVERY_TIMEOUT_S = 30  # how long a producer keeps trying to deliver what it was given
+
+
 def producer(settings: Settings, **overrides) -> KafkaProducer:
     """Return an idempotent producer (acks=all, the kafka-python 3 default, never weakened)."""
     config = {
@@ -30,7 +33,7 @@ def producer(settings: Settings, **overrides) -> KafkaProducer:
         "linger_ms": 5,
         "max_block_ms": 10000,
         "request_timeout_ms": 10000,
-        "delivery_timeout_ms": 30000,
+        "delivery_timeout_ms": DELIVERY_TIMEOUT_S * 1000,
         "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     config.update(overrides)

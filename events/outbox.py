@@ -15,7 +15,7 @@ import time
 from datetime import datetime
 
 import structlog
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from events import catalog
 from events import kafka as kafka_clients
 from events.envelope import Event, utcnow
+from events.kafka import DELIVERY_TIMEOUT_S
 from events.settings import Settings
 from events.store import outbox, relay_state
 
@@ -193,6 +194,10 @@ class Relay:
         self._identity_checked = time.monotonic()
         if current == self._broker_id:
             return 0
+        if self._broker_id is not None:
+            # The producer's id was issued by the other broker, which this one refuses
+            # (UnknownProducerIdError, retried until the delivery timeout): start afresh.
+            self._drop_producer()
         marked = 0
         with self.session_factory() as session, session.begin():
             stored = session.scalar(
@@ -245,7 +250,7 @@ class Relay:
             )
             for row in rows
         ]
-        producer.flush(timeout=30)
+        self._await(producer)
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not acknowledge
         sent_at: datetime = utcnow()
@@ -257,6 +262,21 @@ class Relay:
             )
         self.published += len(rows)
         return len(rows)
+
+    def _await(self, producer) -> None:
+        """Wait up to the delivery timeout for what was sent, asking who the broker is every
+        ``identity_interval`` meanwhile. A broker that started again in the meantime refuses
+        this producer's id (UnknownProducerIdError, retried until the timeout): it is dropped
+        at once, and its rows go again with a new producer."""
+        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        while True:
+            try:
+                producer.flush(timeout=self.identity_interval)
+                return
+            except KafkaTimeoutError:
+                self.check_broker()  # raises while no broker answers
+                if self._producer is not producer or time.monotonic() >= deadline:
+                    raise
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set, backing off while the broker is unreachable."""
@@ -283,12 +303,18 @@ class Relay:
         self.close()
         self.log.info("relay stopped")
 
-    def _drop_clients(self) -> None:
-        # Broken clients are discarded whatever their close says.
+    def _drop_producer(self) -> None:
+        # Discarded whatever its close says: kafka-python's close gives up when records are
+        # still pending, and its sender then retries them until they expire. Those rows are
+        # still unsent here, so whatever it still delivers only arrives twice.
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 self._producer.close(timeout=1)
             self._producer = None
+
+    def _drop_clients(self) -> None:
+        # Broken clients are discarded whatever their close says.
+        self._drop_producer()
         if self._admin is not None:
             with contextlib.suppress(Exception):
                 self._admin.close()

@@ -40,10 +40,12 @@ def test_an_event_emitted_in_a_rolled_back_transaction_is_never_published(settin
 
 @pytest.mark.parametrize("engine_name", ["sqlite"])
 def test_with_the_broker_down_actions_succeed_and_the_new_broker_gets_the_whole_outbox_in_order(
-    make_settings, engine_name, tmp_path
+    make_settings, engine_name, tmp_path, caplog
 ):
     """The embedded broker keeps nothing: the one started again holds none of what the first
-    acknowledged, so the relay publishes its whole outbox again, in commit order."""
+    acknowledged, so the relay publishes its whole outbox again, in commit order. It does so with
+    a new producer as soon as it learns the broker changed: the old producer's id was the dead
+    broker's, and the new broker refuses it until the delivery timeout expires the records."""
     # This test stops its broker, so it gets one of its own rather than the session's.
     port = free_port()
     settings = make_settings(engine_name, bootstrap=f"127.0.0.1:{port}")
@@ -73,6 +75,8 @@ def test_with_the_broker_down_actions_succeed_and_the_new_broker_gets_the_whole_
         records = read_topic(settings, "shiliu.units", 6)
         assert [decode(r.value).payload["name"] for r in records] == ["0", "1", "2", "3", "4", "5"]
         assert [decode(r.value).type for r in records] == ["unit.created"] + ["unit.updated"] * 5
+        expired = [r.getMessage() for r in caplog.records if "Expiring" in r.getMessage()]
+        assert expired == [], "the relay waited out the delivery timeout with a dead producer id"
     finally:
         stop.set()
         relay.wakeup.set()
