@@ -312,26 +312,13 @@ def routes(city) -> set[tuple[str, str, str]]:
 
 def prepare(city):
     """The demo city plus an organizer of another street and a grant that can be revoked."""
-    admin = city.as_("admin")
-    created = city.client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "username": "organizer-hs",
-            "name": "横山社区 王主任",
-            "password": "hengshan2026",
-            "role": "organizer",
-            "unit_id": city.unit("/nb/bl/dq/hs/").unit_id,
-        },
+    created = city.add_staff(
+        "organizer-hs", "横山社区 王主任", "hengshan2026", "organizer", "/nb/bl/dq/hs/"
     )
     assert created.status_code == 201, created.get_data(as_text=True)
-    city._tokens["organizer-hs"] = city.token("organizer-hs", "hengshan2026")
+    city.token("organizer-hs", "hengshan2026")
     resident = city.register("13700009999", name="被授权的居民").get_json()["id"]
-    grant = city.client.post(
-        f"/api/v1/accounts/{resident}/roles",
-        headers=admin,
-        json={"role": "organizer", "unit_id": city.unit(FC).unit_id},
-    )
+    grant = city.grant(resident, "organizer", FC)
     city.resident, city.grant_to_revoke = resident, grant.get_json()["id"]
     # A second administrator asks for an adjustment that the first may approve; the ledger
     # must know the demo volunteer first.
@@ -344,19 +331,9 @@ def prepare(city):
         ),
         message="the ledger to know the demo volunteer",
     )
-    second = city.client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "username": "admin-two",
-            "name": "第二位管理员",
-            "password": "second2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/").unit_id,
-        },
-    )
+    second = city.add_staff("admin-two", "第二位管理员", "second2026", "admin", "/nb/")
     assert second.status_code == 201, second.get_data(as_text=True)
-    city._tokens["admin-two"] = city.token("admin-two", "second2026")
+    city.token("admin-two", "second2026")
     asked = city.call(
         "POST",
         "/api/v1/ledger/adjustments",

@@ -111,27 +111,11 @@ def live_a_year(city) -> Year:
         logins[key] = phone
         city.token(phone, PASSWORD)
     ids = {key: city.account(login).id for key, login in logins.items()}
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{ids['li']}/roles",
-        "admin",
-        json={"role": "committee", "unit_id": district},
-    )
+    granted = city.grant(ids["li"], "committee", "/nb/bl/")
     assert granted.status_code == 201, granted.get_json()
     city._tokens.pop(logins["li"])
     city.token(logins["li"], PASSWORD)  # a fresh token that carries the committee role
-    staff = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "zhao-committee",
-            "name": "赵委员",
-            "password": PASSWORD,
-            "role": "committee",
-            "unit_id": district,
-        },
-    )
+    staff = city.add_staff("zhao-committee", "赵委员", PASSWORD, "committee", "/nb/bl/")
     assert staff.status_code == 201, staff.get_json()
     city.token("zhao-committee", PASSWORD)
     logins["zhao"], ids["zhao"] = "zhao-committee", staff.get_json()["id"]

@@ -291,17 +291,6 @@ def standings_from_rows(session, *, path, team_id, start, end, page, per_page):
 
 def second_administrator(city) -> None:
     """Create 北仑区管理员 (``admin-bl``), who decides what the city's administrator asks for."""
-    created = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "admin-bl",
-            "name": "北仑区管理员",
-            "password": "beilun2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/bl/").unit_id,
-        },
-    )
+    created = city.add_staff("admin-bl", "北仑区管理员", "beilun2026", "admin", "/nb/bl/")
     assert created.status_code == 201, created.get_data(as_text=True)
-    city._tokens["admin-bl"] = city.token("admin-bl", "beilun2026")
+    city.token("admin-bl", "beilun2026")

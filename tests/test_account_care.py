@@ -202,24 +202,8 @@ def test_disabling_needs_a_reason_an_account_in_scope_and_someone_else(city):
 def test_a_district_administrator_cannot_take_over_a_city_administrator_who_also_works_there(city):
     """An account holding roles beyond one's units is not one's own to disable or reset, even when
     it also holds a role inside them (else a district administrator could take over the city's)."""
-    created = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "city-deputy",
-            "name": "市局副局长",
-            "password": "deputy2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/").unit_id,
-        },
-    ).get_json()
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{created['id']}/roles",
-        "admin",
-        json={"role": "organizer", "unit_id": city.unit("/nb/bl/xq/fc/").unit_id},
-    )
+    created = city.add_staff("city-deputy", "市局副局长", "deputy2026", "admin", "/nb/").get_json()
+    granted = city.grant(created["id"], "organizer", "/nb/bl/xq/fc/")
     assert granted.status_code == 201
     assert city.call("GET", "/api/v1/accounts?q=city-deputy", "bl-admin").get_json()["total"] == 1
     takeover = _issue(city, created["id"], admin="bl-admin")
@@ -409,18 +393,7 @@ def test_a_resident_who_forgot_gets_a_code_by_sms_that_an_administrator_can_read
     for username in ("admin", "bl-admin"):
         assert code in city.page_client(username).get("/admin/sms").get_data(as_text=True)
     assert city.page_client("organizer").get("/admin/sms").status_code == 403
-    city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "hs-admin",
-            "name": "海曙区管理员",
-            "password": "haishu2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/hs/").unit_id,
-        },
-    )
+    city.add_staff("hs-admin", "海曙区管理员", "haishu2026", "admin", "/nb/hs/")
     other = city.page_client("hs-admin").get("/admin/sms")
     assert other.status_code == 200 and code not in other.get_data(as_text=True)
 

@@ -238,12 +238,7 @@ def test_tampered_expired_and_wrong_audience_tokens_get_401_and_wrong_scope_403(
 def test_an_administrator_grants_and_revokes_a_role_and_both_are_audited(city):
     resident = city.register("13911118888", name="李师傅").get_json()
     community = city.unit("/nb/bl/xq/fc/")
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{resident['id']}/roles",
-        "admin",
-        json={"role": "organizer", "unit_id": community.unit_id},
-    )
+    granted = city.grant(resident["id"], "organizer", "/nb/bl/xq/fc/")
     assert granted.status_code == 201
     token = city.client.post(
         "/api/v1/auth/token", json={"username": "13911118888", "password": "pomegranate8"}
@@ -265,19 +260,9 @@ def test_an_administrator_cannot_grant_outside_their_units(city):
     resident = city.register("13911119999").get_json()
     # The demo organizer becomes admin of one community only, then tries a unit outside it.
     account = city.account("organizer")
-    city.call(
-        "POST",
-        f"/api/v1/accounts/{account.id}/roles",
-        "admin",
-        json={"role": "admin", "unit_id": city.unit("/nb/bl/xq/fc/").unit_id},
-    )
+    city.grant(account.id, "admin", "/nb/bl/xq/fc/")
     city._tokens.pop("organizer", None)
-    outside = city.call(
-        "POST",
-        f"/api/v1/accounts/{resident['id']}/roles",
-        "organizer",
-        json={"role": "organizer", "unit_id": city.unit("/nb/hs/").unit_id},
-    )
+    outside = city.grant(resident["id"], "organizer", "/nb/hs/", by="organizer")
     assert outside.status_code == 403
 
 
@@ -385,12 +370,7 @@ def test_a_revoked_administrator_s_old_token_stops_working_in_every_part_within_
     travelled (account.access_revoked), every part refuses it, and so does its refresh token."""
     resident = city.register("13911117070", name="赵干事").get_json()
     district = city.unit("/nb/bl/")
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{resident['id']}/roles",
-        "admin",
-        json={"role": "admin", "unit_id": district.unit_id},
-    ).get_json()
+    granted = city.grant(resident["id"], "admin", "/nb/bl/").get_json()
     old = _tokens(city, "13911117070")
     made = city.client.post(
         "/api/v1/units",

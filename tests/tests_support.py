@@ -122,6 +122,26 @@ class City:
         }
         return self.client.post("/api/v1/accounts", json=body)
 
+    def add_staff(
+        self, username: str, name: str, password: str, role: str, unit: str, by: str = "admin"
+    ):
+        """Create a staff account holding ``role`` at the unit of path ``unit`` through the API,
+        as the administrator ``by``; return the response (the callers' cases refuse some)."""
+        body = {
+            "username": username,
+            "name": name,
+            "password": password,
+            "role": role,
+            "unit_id": self.unit(unit).unit_id,
+        }
+        return self.call("POST", "/api/v1/staff", by, json=body)
+
+    def grant(self, account_id: str, role: str, unit: str, by: str = "admin"):
+        """Grant an account ``role`` at the unit of path ``unit`` through the API, as ``by``;
+        return the response (refused where ``by`` holds no administrator role over the unit)."""
+        body = {"role": role, "unit_id": self.unit(unit).unit_id}
+        return self.call("POST", f"/api/v1/accounts/{account_id}/roles", by, json=body)
+
 
 class InProcessPlatform(Platform):
     """The platform with the in-process runner (events/runner.py) in place of its relays and
