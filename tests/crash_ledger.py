@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from sqlalchemy import func, select
+from backbone import count, run_until
 
 from events.consumer import ConsumerRunner
 from events.settings import Settings
@@ -30,15 +29,7 @@ def main() -> None:
         reader_process=True,  # as services/ledger runs (infra/registry.py)
         max_transaction_records=poll,  # one poll a transaction: the kills fall all along the stream
     )
-
-    def applied() -> int:
-        with factory() as session:
-            return session.scalar(select(func.count()).select_from(consumed_events))
-
-    while applied() < expected:
-        runner.poll_once(timeout_ms=500)
-    runner.close()
-    print(json.dumps(dict(runner.counts)))
+    run_until(runner, lambda: count(factory, consumed_events) >= expected)
 
 
 if __name__ == "__main__":

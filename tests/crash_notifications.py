@@ -3,10 +3,9 @@ applied as it is told (SHILIU_FAULT may kill it first), then prints its counts."
 
 from __future__ import annotations
 
-import json
 import sys
 
-from sqlalchemy import func, select
+from backbone import count, run_until
 
 from events.consumer import ConsumerRunner
 from events.settings import Settings
@@ -28,15 +27,7 @@ def main() -> None:
         group_id=part.group_id(settings),
         max_records=4,
     )
-
-    def applied() -> int:
-        with factory() as session:
-            return session.scalar(select(func.count()).select_from(consumed_events))
-
-    while applied() < expected:
-        runner.poll_once(timeout_ms=500)
-    runner.close()
-    print(json.dumps(dict(runner.counts)))
+    run_until(runner, lambda: count(factory, consumed_events) >= expected)
 
 
 if __name__ == "__main__":
