@@ -33,6 +33,18 @@ def account_id(live, username: str) -> str:
         return session.scalar(select(Account.id).where(Account.username == username))
 
 
+def bearer(live, username: str, password: str) -> dict:
+    """Authorization headers of an account, from a token asked for through the API (for the
+    set-up a journey does behind the browser's back)."""
+    answer = requests.post(
+        f"{live.url}/api/v1/auth/token",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     """Sign a page in through the login form."""
     page.goto("/login")
