@@ -161,6 +161,20 @@ def desk(make_settings, engine_name):
     made.app.extensions["shiliu"].engine.dispose()
 
 
+@pytest.fixture
+def ledger(make_settings, engine_name):
+    """A migrated ledger database on each engine, with a consumer that needs no broker (see
+    tests/ledger_support.py); ``settings`` are the test's."""
+    from ledger_support import Ledger
+
+    built = make_settings(engine_name)
+    migrate("ledger", built.database_url("ledger"))
+    made = Ledger(built.database_url("ledger"))
+    made.settings = built
+    yield made
+    made.close()
+
+
 @pytest.fixture(scope="module", params=ENGINES)
 def city_engine(request) -> str:
     """The database engine of a module's city; a module may narrow it by redefining this."""
