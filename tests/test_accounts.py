@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import jwt
 import pytest
 from backbone import wait_for
 from sqlalchemy import func, select
+from tests_support import submit
 
 from events.envelope import utcnow
 from services.common.app import service_context
@@ -349,10 +349,6 @@ def test_shiliu_accounts_create_makes_the_first_administrator(city, monkeypatch)
     assert me["roles"][0]["unit_path"] == "/nb/bl/dq/"
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
 def _tokens(city, username: str, password: str = "pomegranate8") -> dict:
     answer = city.client.post(
         "/api/v1/auth/token", json={"username": username, "password": password}
@@ -413,26 +409,12 @@ def test_a_password_change_ends_other_sessions_and_tokens_but_not_the_one_that_c
     old = _tokens(city, "13911116060")
     elsewhere, here = city.page_client(None), city.page_client(None)
     for client in (elsewhere, here):
-        form = client.get("/login").get_data(as_text=True)
-        signed = client.post(
-            "/login",
-            data={
-                "username": "13911116060",
-                "password": "pomegranate8",
-                "csrf_token": _csrf(form),
-            },
-        )
+        signed = submit(client, "/login", username="13911116060", password="pomegranate8")
         assert signed.status_code == 302
     assert elsewhere.get("/me").status_code == 200
 
-    form = here.get("/me/password").get_data(as_text=True)
-    changed = here.post(
-        "/me/password",
-        data={
-            "current_password": "pomegranate8",
-            "new_password": "garnet2026y",
-            "csrf_token": _csrf(form),
-        },
+    changed = submit(
+        here, "/me/password", current_password="pomegranate8", new_password="garnet2026y"
     )
     assert changed.status_code == 302, changed.get_data(as_text=True)
     assert here.get("/me").status_code == 200  # the session that changed it stays
