@@ -334,22 +334,15 @@ def prepare(city):
     second = city.add_staff("admin-two", "第二位管理员", "second2026", "admin", "/nb/")
     assert second.status_code == 201, second.get_data(as_text=True)
     city.token("admin-two", "second2026")
-    asked = city.call(
-        "POST",
-        "/api/v1/ledger/adjustments",
-        "admin-two",
-        json={"volunteer_id": demo_volunteer(city), "points": 3, "reason": "补记讲解岗位"},
-    )
-    assert asked.status_code == 201, asked.get_data(as_text=True)
-    city.adjustment_to_approve = asked.get_json()["id"]
-    to_reject = city.call(
-        "POST",
-        "/api/v1/ledger/adjustments",
-        "admin-two",
-        json={"volunteer_id": demo_volunteer(city), "points": 4, "reason": "重复申请"},
-    )
-    assert to_reject.status_code == 201, to_reject.get_data(as_text=True)
-    city.adjustment_to_reject = to_reject.get_json()["id"]
+
+    def asked(points: int, reason: str) -> str:
+        body = {"volunteer_id": demo_volunteer(city), "points": points, "reason": reason}
+        answer = city.call("POST", "/api/v1/ledger/adjustments", "admin-two", json=body)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        return answer.get_json()["id"]
+
+    city.adjustment_to_approve = asked(3, "补记讲解岗位")
+    city.adjustment_to_reject = asked(4, "重复申请")
     second_resident = city.register("13700009998", name="另一位居民").get_json()["id"]
     for volunteer, hours in ((demo_volunteer(city), "2"), (resident, "1"), (second_resident, "1")):
         wait_for(

@@ -119,20 +119,15 @@ def test_messages_are_marked_read_and_only_their_recipient_touches_them(city):
     assert _inbox(city, reader)["unread"] == before - 1
     unread_only = _inbox(city, reader, unread="true")["items"]
     assert message["id"] not in {m["id"] for m in unread_only}
-    not_reminder = city.call(
-        "POST",
-        f"/api/v1/notifications/{message['id']}/answer",
-        reader,
-        json={"answer": "coming"},
-    )
-    assert not_reminder.status_code == 409
-    bad = city.call(
-        "POST",
-        f"/api/v1/notifications/{message['id']}/answer",
-        reader,
-        json={"answer": "maybe"},
-    )
-    assert bad.status_code == 422
+    # Only a reminder takes an answer (409), and only one it knows (422).
+    for answer, refused in (("coming", 409), ("maybe", 422)):
+        answered = city.call(
+            "POST",
+            f"/api/v1/notifications/{message['id']}/answer",
+            reader,
+            json={"answer": answer},
+        )
+        assert answered.status_code == refused, answer
     assert city.call("POST", "/api/v1/notifications/read-all", reader).status_code == 200
     assert _inbox(city, reader)["unread"] == 0
     assert city.call("GET", "/api/v1/notifications").status_code == 401
