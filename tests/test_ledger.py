@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from databases import database_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from ledger_support import (
     Ledger,
@@ -331,11 +332,7 @@ def _interleave(events: list, seed: int) -> list:
     return mixed
 
 
-@settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(80)
 @given(
     words=st.lists(attendance_words, max_size=14),
     absences=st.lists(no_shows, max_size=5),

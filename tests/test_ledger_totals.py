@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from alembic import command
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from databases import database_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from ledger_support import (
     Ledger,
@@ -138,11 +139,7 @@ def _attendance_events(drawn, absences) -> list:
     return events
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(60)
 @given(
     drawn=st.lists(words, max_size=16),
     absences=st.lists(
