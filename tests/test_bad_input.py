@@ -9,31 +9,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from test_activities import activities_count, new_activity
 from tests_support import submit
-
-from services.activities.models import Activity
-from services.common.app import service_context
 
 FC = "/nb/bl/xq/fc/"
 DEEP = "[" * 1000 + "]" * 1000
-
-
-def activities_count(city) -> int:
-    with service_context(city.apps["activities"]).session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Activity))
-
-
-def new_activity(city, **overrides) -> dict:
-    return {
-        "title": "邻里节",
-        "category": "festival",
-        "dimensions": ["culture"],
-        "host_unit_id": city.unit(FC).unit_id,
-        "starts_at": "2030-03-08T09:00:00+08:00",
-        "ends_at": "2030-03-08T12:00:00+08:00",
-        **overrides,
-    }
 
 
 def send_json(city, method, path, username, text: str):
