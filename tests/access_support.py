@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,6 +60,38 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
+PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")  # <name> or <converter:name> of a URL rule
+
+
+def filled(rule: str, **fill):
+    """The concrete path of a rule as a function of the city: each placeholder replaced by
+    ``fill[name]`` (a function of the city, or a value)."""
+
+    def value(city, name: str) -> str:
+        given = fill[name]
+        return str(given(city) if callable(given) else given)
+
+    return lambda city: PLACEHOLDER.sub(lambda m: value(city, m.group(1)), rule)
+
+
+def api(app: str, method: str, rule: str, expect: dict[str, int], body=None, **fill) -> Case:
+    """A case of a JSON route of ``app``, called with a bearer token; ``fill`` gives the rule's
+    placeholders, if it has any (see ``filled``), ``body`` the JSON body (a function of the
+    city)."""
+    return Case(app, method, rule, expect, path=filled(rule, **fill) if fill else None, body=body)
+
+
+def page(method: str, rule: str, expect: dict[str, int], **fill) -> Case:
+    """A case of one of web's pages, called through a signed-in session; ``fill`` gives the
+    rule's placeholders, if it has any (see ``filled``)."""
+    return Case("web", method, rule, expect, page=True, path=filled(rule, **fill) if fill else None)
+
+
+def form(rule: str, **fill) -> Case:
+    """A page's form posted without its CSRF token: refused for everyone, and nothing changes."""
+    return page("POST", rule, CSRF_REFUSED, **fill)
+
+
 def organizers(status: int) -> dict[str, int]:
     """Organizers of the host unit (and administrators above it) may; nobody else."""
     return {**admin_only(status), "organizer_in": status}
@@ -93,19 +126,49 @@ def unit_id(path):
     return lambda city: city.unit(path).unit_id
 
 
+def prepared_resident(city) -> str:
+    """The resident ``prepare`` made (holding a role that can be revoked)."""
+    return city.resident
+
+
+def draft(city) -> str:
+    """A fresh draft of 富春社区 (its id)."""
+    return fresh_activity(city, "draft")
+
+
+def published(city) -> str:
+    """A fresh published activity of 富春社区 (its id)."""
+    return fresh_activity(city, "published")
+
+
+def upcoming(city) -> str:
+    """A fresh upcoming activity of 富春社区 the volunteers service knows (its id)."""
+    return city_activity(city)["activity_id"]
+
+
+def starting_soon(city) -> str:
+    """Like ``upcoming``, starting in a few minutes (its check-in open)."""
+    return city_activity(city, starts_in=SOON)["activity_id"]
+
+
 def demo_volunteer(city):
     return city.account("13800000001").id
 
 
-def activity_path(suffix: str = "", prepare=None, **overrides):
-    """A path under a fresh activity of 富春社区 (prepared as the case needs)."""
+def activity_case(
+    method: str, suffix: str, expect: dict[str, int], body=None, prepare=None, **made
+):
+    """A case of the volunteers service's route ``/api/v1/activities/<activity_id>`` + suffix, on
+    a fresh activity of 富春社区 (``made`` as ``city_activity`` takes it), prepared by
+    ``prepare(city, activity)`` where the case needs it: what that returns fills <signup_id>."""
+    rule = f"/api/v1/activities/<activity_id>{suffix}"
 
-    def make(city):
-        activity = city_activity(city, **overrides)
+    def path(city):
+        activity = city_activity(city, **made)
         extra = prepare(city, activity) if prepare else None
-        return f"/api/v1/activities/{activity['activity_id']}{suffix}".format(extra=extra)
+        return filled(rule, activity_id=activity["activity_id"], signup_id=extra)(city)
 
-    return make
+    return Case("volunteers", method, rule, expect, path=path, body=body)
 
 
 def volunteer_signed_up(city, activity):
@@ -149,11 +212,6 @@ def disabled_resident(city) -> str:
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return account_id
-
-
-def organize_path(page: str):
-    """The path of an organizer's volunteering page of a fresh activity."""
-    return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
 
 
 # ---- award cycles ------------------------------------------------------------------------
@@ -222,9 +280,17 @@ def award_cycle(city, state: str = "open", quota: int = 1, unit_id=None, period=
     return base
 
 
-def cycle_path(state: str = "open", suffix: str = "", quota: int = 1):
-    """The path of (something under) a fresh cycle in a state."""
-    return lambda c: award_cycle(c, state, quota) + suffix
+def cycle_case(
+    method: str, suffix: str, expect: dict[str, int], state: str = "open", body=None, quota=1
+) -> Case:
+    """A case of the ledger's route ``/api/v1/award-cycles/<cycle_id>`` + suffix, on a fresh
+    cycle brought to ``state`` (see ``award_cycle``)."""
+
+    def path(city):
+        return award_cycle(city, state, quota) + suffix
+
+    rule = f"/api/v1/award-cycles/<cycle_id>{suffix}"
+    return Case("ledger", method, rule, expect, path=path, body=body)
 
 
 def case_cycle(city) -> str:
