@@ -175,6 +175,14 @@ def ledger(make_settings, engine_name):
     made.close()
 
 
+@pytest.fixture(scope="module")
+def year(city):
+    """The demonstration city after a year of volunteering (see tests/awards_support.py)."""
+    from awards_support import live_a_year
+
+    return live_a_year(city)
+
+
 @pytest.fixture(scope="module", params=ENGINES)
 def city_engine(request) -> str:
     """The database engine of a module's city; a module may narrow it by redefining this."""

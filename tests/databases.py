@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, make_url, text
 
@@ -151,3 +152,15 @@ def database_examples(max_examples: int) -> settings:
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
+
+
+def one_engine(why: str, engine: str = "sqlite"):
+    """A module's ``city_engine`` fixture (conftest.py runs a module's city on every engine)
+    narrowed to one engine, ``why`` saying why; a module writes
+    ``city_engine = one_engine("...")``."""
+
+    def city_engine() -> str:
+        return engine
+
+    city_engine.__doc__ = why
+    return pytest.fixture(scope="module")(city_engine)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 from backbone import wait_for
+from databases import one_engine
 from sqlalchemy import func, select
 from tests_support import submit
 
@@ -15,11 +16,9 @@ from services.common.app import service_context
 from services.common.auth import Grant, issue_token
 from web.models import Account
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Accounts run on SQLite here; the services' PostgreSQL paths are covered elsewhere."""
-    return "sqlite"
+city_engine = one_engine(
+    "Accounts run on SQLite here; the services' PostgreSQL paths are covered elsewhere."
+)
 
 
 def accounts_count(city) -> int:

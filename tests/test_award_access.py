@@ -15,21 +15,12 @@ import json
 import re
 
 import pytest
-from awards_support import cycle_body, live_a_year, with_statement
+from awards_support import cycle_body, with_statement
+from databases import one_engine
 from notifications_support import told_of
 from openpyxl import load_workbook
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Who may read what does not depend on the database engine: SQLite only."""
-    return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def year(city):
-    """The demonstration city after a year of volunteering (see awards_support)."""
-    return live_a_year(city)
+city_engine = one_engine("Who may read what does not depend on the database engine: SQLite only.")
 
 
 @pytest.fixture(scope="module")

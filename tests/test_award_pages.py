@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from awards_support import PASSWORD, cycle_body, days_later, live_a_year, with_statement
+from awards_support import PASSWORD, cycle_body, days_later, with_statement
+from databases import one_engine
 from pdf_support import qr_codes
 
 from services.common.app import service_context
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Pages do not depend on the database engine (test_awards covers both): SQLite only."""
-    return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def year(city):
-    """The demonstration city after a year of volunteering (see awards_support)."""
-    return live_a_year(city)
+city_engine = one_engine(
+    "Pages do not depend on the database engine (test_awards covers both): SQLite only."
+)
 
 
 def _csrf(html: str) -> str:

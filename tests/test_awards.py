@@ -15,7 +15,6 @@ from awards_support import (
     candidates_of,
     cycle_body,
     days_later,
-    live_a_year,
     new_cycle,
     problem_fields,
     snapshot,
@@ -25,12 +24,6 @@ from awards_support import (
 from notifications_support import told_of
 from openpyxl import load_workbook
 from pypdf import PdfReader
-
-
-@pytest.fixture(scope="module")
-def year(city):
-    """The demonstration city after a year of volunteering (see awards_support)."""
-    return live_a_year(city)
 
 
 def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, monkeypatch):

@@ -7,15 +7,14 @@ from dataclasses import replace
 
 import pytest
 from argon2 import Type
+from databases import one_engine
 from tests_support import submit
 
 from events.settings import Settings
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Pages and headers run on SQLite here; the database plays no part in them."""
-    return "sqlite"
+city_engine = one_engine(
+    "Pages and headers run on SQLite here; the database plays no part in them."
+)
 
 
 def login_form(city, next_value: str):
