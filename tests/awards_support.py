@@ -234,6 +234,30 @@ def vote(city, cycle_id, who, candidate, decision="approve", comment="事迹突�
     )
 
 
+def recuse(city, cycle_id, who, candidate, reason: str):
+    """A committee member steps aside from a candidate; the answer."""
+    body = {"candidate_id": candidate["candidate_id"], "reason": reason}
+    return city.call("POST", f"/api/v1/award-cycles/{cycle_id}/recusals", who, json=body)
+
+
+def object_to(city, cycle_id, who, candidate, reason: str):
+    """A resident objects to a proposed winner while the cycle is on notice; the answer."""
+    body = {"candidate_id": candidate["candidate_id"], "reason": reason}
+    return city.call("POST", f"/api/v1/award-cycles/{cycle_id}/objections", who, json=body)
+
+
+def decide_objection(city, cycle_id, objection_id, decision: str, reason: str, who="committee"):
+    """The committee upholds or dismisses an objection; the answer."""
+    path = f"/api/v1/award-cycles/{cycle_id}/objections/{objection_id}/decision"
+    return city.call("POST", path, who, json={"decision": decision, "reason": reason})
+
+
+def break_tie(city, cycle_id, candidate_ids: list, reason: str, who="committee"):
+    """The committee chooses among candidates tied at the quota line; the answer."""
+    body = {"candidate_ids": candidate_ids, "reason": reason}
+    return city.call("POST", f"/api/v1/award-cycles/{cycle_id}/tie-break", who, json=body)
+
+
 def problem_fields(answer) -> dict:
     """The per-field messages of a 422 (schema errors come under ``json``)."""
     errors = answer.get_json()["errors"]
