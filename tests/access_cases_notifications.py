@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from access_support import (
     ADMIN_PAGES,
-    CSRF_REFUSED,
     PAGES_NEEDING_SIGN_IN,
     Case,
     admin_only,
+    api,
+    demo_volunteer,
     every,
+    form,
+    page,
     signed_in,
 )
 
@@ -22,19 +25,19 @@ NOTIFICATION_CASES = [
     Case("notifications", "GET", API, signed_in(200)),
     Case("notifications", "GET", f"{API}/unread", signed_in(200)),
     Case("notifications", "POST", f"{API}/read-all", signed_in(200)),
-    Case(
+    api(
         "notifications",
         "POST",
         f"{API}/<notification_id>/read",
         signed_in(404),
-        path=lambda c: f"{API}/{NOBODY}/read",
+        notification_id=NOBODY,
     ),
-    Case(
+    api(
         "notifications",
         "POST",
         f"{API}/<notification_id>/answer",
         signed_in(404),
-        path=lambda c: f"{API}/{NOBODY}/answer",
+        notification_id=NOBODY,
         body=lambda c: {"answer": "coming"},
     ),
     Case("notifications", "GET", f"{API}/preferences", signed_in(200)),
@@ -48,33 +51,19 @@ NOTIFICATION_CASES = [
     Case("notifications", "GET", f"{API}/deliveries", admin_only(200)),
     # web: a phone number for the notifications worker's SMS adapter: a system token only, so no
     # person, administrators included.
-    Case(
+    api(
         "web",
         "GET",
         "/api/v1/accounts/<account_id>/contact",
         {**every(403), "anonymous": 401},
-        path=lambda c: f"/api/v1/accounts/{c.account('13800000001').id}/contact",
+        account_id=demo_volunteer,
     ),
     # web: the inbox pages (a form posted without its CSRF token changes nothing).
-    Case("web", "GET", "/inbox", PAGES_NEEDING_SIGN_IN, page=True),
-    Case(
-        "web",
-        "GET",
-        "/inbox/<notification_id>",
-        signed_in(404, anonymous=302),
-        path=lambda c: f"/inbox/{NOBODY}",
-        page=True,
-    ),
-    Case("web", "POST", "/inbox/read-all", CSRF_REFUSED, page=True),
-    Case(
-        "web",
-        "POST",
-        "/inbox/<notification_id>/answer",
-        CSRF_REFUSED,
-        path=lambda c: f"/inbox/{NOBODY}/answer",
-        page=True,
-    ),
-    Case("web", "GET", "/inbox/preferences", PAGES_NEEDING_SIGN_IN, page=True),
-    Case("web", "POST", "/inbox/preferences", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/admin/notifications", ADMIN_PAGES, page=True),
+    page("GET", "/inbox", PAGES_NEEDING_SIGN_IN),
+    page("GET", "/inbox/<notification_id>", signed_in(404, anonymous=302), notification_id=NOBODY),
+    form("/inbox/read-all"),
+    form("/inbox/<notification_id>/answer", notification_id=NOBODY),
+    page("GET", "/inbox/preferences", PAGES_NEEDING_SIGN_IN),
+    form("/inbox/preferences"),
+    page("GET", "/admin/notifications", ADMIN_PAGES),
 ]

@@ -15,21 +15,25 @@ from access_support import (
     XQ,
     Case,
     activity_body,
-    activity_path,
+    activity_case,
     admin_only,
+    api,
     case_cycle,
     certificate,
     certificate_code,
     current_code,
-    cycle_path,
+    cycle_case,
     demo_volunteer,
+    draft,
     every,
     first_candidate,
     fresh_activity,
     objection_path,
     organizers,
+    published,
     serial,
     signed_in,
+    unit_id,
     volunteer_checked_in,
     volunteer_signed_up,
     voted_path,
@@ -49,7 +53,7 @@ SERVICE_CASES = [
     Case("web", "GET", "/readyz/parts", every(200)),
     # services/activities
     Case("activities", "GET", "/api/v1/units", every(200)),
-    Case(
+    api(
         "activities",
         "POST",
         "/api/v1/units",
@@ -60,42 +64,32 @@ SERVICE_CASES = [
             "parent_id": c.unit(XQ).unit_id,
         },
     ),
-    Case(
+    api(
         "activities",
         "PATCH",
         "/api/v1/units/<unit_id>",
         admin_only(200),
-        path=lambda c: f"/api/v1/units/{c.unit(SH).unit_id}",
+        unit_id=unit_id(SH),
         body=lambda c: {"name": f"松花江社区{next(serial)}"},
     ),
-    Case(
-        "activities", "POST", "/api/v1/activities", organizers(201), body=lambda c: activity_body(c)
-    ),
+    api("activities", "POST", "/api/v1/activities", organizers(201), body=activity_body),
     Case("activities", "GET", "/api/v1/activities", every(200)),
-    Case(
-        "activities",
-        "GET",
-        "/api/v1/activities/<activity_id>",
-        every(200),
-        path=lambda c: f"/api/v1/activities/{fresh_activity(c, 'published')}",
-    ),
-    Case(
+    api("activities", "GET", "/api/v1/activities/<activity_id>", every(200), activity_id=published),
+    api(
         "activities",
         "PATCH",
         "/api/v1/activities/<activity_id>",
         organizers(200),
-        path=lambda c: f"/api/v1/activities/{fresh_activity(c, 'draft')}",
+        activity_id=draft,
         body=lambda c: {"title": "改过的标题"},
     ),
     *[
-        Case(
+        api(
             "activities",
             "POST",
             f"/api/v1/activities/<activity_id>/{step}",
             organizers(200),
-            path=lambda c, step=step, status=status: (
-                f"/api/v1/activities/{fresh_activity(c, status)}/{step}"
-            ),
+            activity_id=lambda c, status=status: fresh_activity(c, status),
             body=(lambda c: {"reason": "天气原因"}) if step == "cancel" else None,
         )
         for step, status in (
@@ -105,110 +99,72 @@ SERVICE_CASES = [
             ("close", "completed"),
         )
     ],
-    Case(
+    api(
         "activities",
         "POST",
         "/api/v1/activities/<activity_id>/copy",
         organizers(201),
-        path=lambda c: f"/api/v1/activities/{fresh_activity(c, 'published')}/copy",
+        activity_id=published,
         body=lambda c: {
             "starts_at": "2031-05-01T06:00:00+00:00",
             "ends_at": "2031-05-01T09:00:00+00:00",
         },
     ),
     # services/volunteers
-    Case(
+    api(
         "volunteers",
         "PUT",
         "/api/v1/volunteers/<volunteer_id>",
         {**every(403), "anonymous": 401},
-        path=lambda c: f"/api/v1/volunteers/{demo_volunteer(c)}",
+        volunteer_id=demo_volunteer,
         body=lambda c: {"display_name": "冒名", "home_unit_id": c.unit(FC).unit_id},
     ),
-    Case(
+    api(
         "volunteers",
         "GET",
         "/api/v1/volunteers/<volunteer_id>",
         {**signed_in(200), "organizer_out": 403},
-        path=lambda c: f"/api/v1/volunteers/{demo_volunteer(c)}",
+        volunteer_id=demo_volunteer,
     ),
     Case("volunteers", "GET", "/api/v1/volunteers", {**signed_in(200), "volunteer": 403}),
     # services/volunteers: sign-up, check-in, attendance (staff accounts have no volunteer
     # profile, so they cannot sign up or check in for themselves)
-    Case(
-        "volunteers",
+    activity_case("POST", "/signups", {**signed_in(409), "volunteer": 201}, body=lambda c: {}),
+    activity_case("GET", "/signups/me", signed_in(200)),
+    activity_case(
+        "DELETE", "/signups/me", {**signed_in(404), "volunteer": 200}, prepare=volunteer_signed_up
+    ),
+    activity_case(
         "POST",
-        "/api/v1/activities/<activity_id>/signups",
-        {**signed_in(409), "volunteer": 201},
-        path=activity_path("/signups"),
-        body=lambda c: {},
-    ),
-    Case(
-        "volunteers",
-        "GET",
-        "/api/v1/activities/<activity_id>/signups/me",
-        signed_in(200),
-        path=activity_path("/signups/me"),
-    ),
-    Case(
-        "volunteers",
-        "DELETE",
-        "/api/v1/activities/<activity_id>/signups/me",
-        {**signed_in(404), "volunteer": 200},
-        path=activity_path("/signups/me", prepare=volunteer_signed_up),
-    ),
-    Case(
-        "volunteers",
-        "POST",
-        "/api/v1/activities/<activity_id>/signups/<signup_id>/removal",
+        "/signups/<signup_id>/removal",
         ORGANIZERS_ONLY,
-        path=activity_path("/signups/{extra}/removal", prepare=volunteer_signed_up),
         body=lambda c: {"reason": "测试移出"},
+        prepare=volunteer_signed_up,
     ),
-    Case(
-        "volunteers",
-        "GET",
-        "/api/v1/activities/<activity_id>/signups",
-        ORGANIZERS_ONLY,
-        path=activity_path("/signups"),
-    ),
-    Case(
-        "volunteers",
-        "GET",
-        "/api/v1/activities/<activity_id>/checkin-code",
-        ORGANIZERS_ONLY,
-        path=activity_path("/checkin-code", starts_in=SOON),
-    ),
-    Case(
-        "volunteers",
+    activity_case("GET", "/signups", ORGANIZERS_ONLY),
+    activity_case("GET", "/checkin-code", ORGANIZERS_ONLY, starts_in=SOON),
+    activity_case(
         "POST",
-        "/api/v1/activities/<activity_id>/checkins",
+        "/checkins",
         {**signed_in(409), "volunteer": 201},
-        path=activity_path("/checkins", starts_in=SOON, walk_ins_allowed=True),
         body=current_code,
+        starts_in=SOON,
+        walk_ins_allowed=True,
     ),
-    Case(
-        "volunteers",
+    activity_case(
         "POST",
-        "/api/v1/activities/<activity_id>/checkouts",
+        "/checkouts",
         {**signed_in(409), "volunteer": 200},
-        path=activity_path("/checkouts", prepare=volunteer_checked_in),
         body=current_code,
+        prepare=volunteer_checked_in,
     ),
-    Case(
-        "volunteers",
-        "GET",
-        "/api/v1/activities/<activity_id>/attendance",
-        ORGANIZERS_ONLY,
-        path=activity_path("/attendance"),
-    ),
-    Case(
-        "volunteers",
+    activity_case("GET", "/attendance", ORGANIZERS_ONLY),
+    activity_case(
         "POST",
-        "/api/v1/activities/<activity_id>/attendance/confirm",
+        "/attendance/confirm",
         ORGANIZERS_ONLY,
-        path=activity_path("/attendance/confirm", starts_in=-SOON),
         body=lambda c: {"entries": [], "no_shows": []},
+        starts_in=-SOON,
     ),
     Case("volunteers", "GET", "/api/v1/volunteers/me/signups", signed_in(200)),
     Case("volunteers", "GET", "/api/v1/volunteers/me/hours", signed_in(200)),
@@ -219,20 +175,16 @@ SERVICE_CASES = [
         {**signed_in(404), "volunteer": 200},  # staff have no volunteer profile
         path=lambda c: (certificate_code(c), "/api/v1/volunteers/me/certificate.pdf")[1],
     ),
-    Case(
-        "volunteers",
-        "GET",
-        "/api/v1/hours-certificates/<code>",
-        every(200),
-        path=lambda c: f"/api/v1/hours-certificates/{certificate_code(c)}",
+    api(
+        "volunteers", "GET", "/api/v1/hours-certificates/<code>", every(200), code=certificate_code
     ),
     # services/ledger
-    Case(
+    api(
         "ledger",
         "GET",
         "/api/v1/ledger/volunteers/<volunteer_id>",
         {**signed_in(200), "organizer_out": 403},
-        path=lambda c: f"/api/v1/ledger/volunteers/{demo_volunteer(c)}",
+        volunteer_id=demo_volunteer,
     ),
     Case(
         "ledger",
@@ -249,30 +201,30 @@ SERVICE_CASES = [
     ),
     Case("ledger", "GET", "/api/v1/ledger/verify", admin_only(200)),
     Case("ledger", "GET", "/api/v1/ledger/adjustments", admin_only(200)),
-    Case(
+    api(
         "ledger",
         "POST",
         "/api/v1/ledger/adjustments",
         admin_only(201),
         body=lambda c: {"volunteer_id": demo_volunteer(c), "points": 2, "reason": "补记签到"},
     ),
-    Case(
+    api(
         "ledger",
         "POST",
         "/api/v1/ledger/adjustments/<adjustment_id>/approve",
         admin_only(200),
-        path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_approve}/approve",
+        adjustment_id=lambda c: c.adjustment_to_approve,
     ),
-    Case(
+    api(
         "ledger",
         "POST",
         "/api/v1/ledger/adjustments/<adjustment_id>/reject",
         admin_only(200),
-        path=lambda c: f"/api/v1/ledger/adjustments/{c.adjustment_to_reject}/reject",
+        adjustment_id=lambda c: c.adjustment_to_reject,
         body=lambda c: {"reason": "重复申请，驳回"},
     ),
     Case("ledger", "GET", "/api/v1/ledger/rules", every(200)),
-    Case(
+    api(
         "ledger",
         "POST",
         "/api/v1/ledger/rules",
@@ -281,7 +233,7 @@ SERVICE_CASES = [
     ),
     # services/ledger: award cycles
     Case("ledger", "GET", "/api/v1/award-cycles", signed_in(200)),
-    Case(
+    api(
         "ledger",
         "POST",
         "/api/v1/award-cycles",
@@ -299,35 +251,19 @@ SERVICE_CASES = [
             },
         ),
     ),
-    Case("ledger", "GET", "/api/v1/award-cycles/<cycle_id>", CYCLE_READERS, path=cycle_path()),
-    Case(
-        "ledger",
+    cycle_case("GET", "", CYCLE_READERS),
+    cycle_case("POST", "/open", CYCLE_RUNNERS, "draft"),
+    cycle_case("GET", "/candidates", CYCLE_READERS),
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/open",
-        CYCLE_RUNNERS,
-        path=cycle_path("draft", "/open"),
-    ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/award-cycles/<cycle_id>/candidates",
-        CYCLE_READERS,
-        path=cycle_path("open", "/candidates"),
-    ),
-    Case(
-        "ledger",
-        "POST",
-        "/api/v1/award-cycles/<cycle_id>/nominations",
+        "/nominations",
         {**CYCLE_READERS, "organizer_out": 403},  # only staff over the candidate's community
-        path=cycle_path("open", "/nominations"),
         body=lambda c: {"volunteer_id": demo_volunteer(c), "story": "多年坚持为各族邻居义务翻译。"},
     ),
-    Case(
-        "ledger",
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/votes",
+        "/votes",
         {**admin_only(403), "committee": 201},  # members only, administrators too
-        path=cycle_path("open", "/votes"),
         body=lambda c: {"candidate_id": first_candidate(c), "decision": "approve"},
     ),
     Case(
@@ -338,52 +274,31 @@ SERVICE_CASES = [
         path=voted_path,
         body=lambda c: {"decision": "abstain", "comment": "再想想"},
     ),
-    Case(
-        "ledger",
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/recusals",
+        "/recusals",
         {**admin_only(403), "committee": 201},
-        path=cycle_path("open", "/recusals"),
         body=lambda c: {"candidate_id": first_candidate(c), "reason": "亲属关系"},
     ),
-    Case(
-        "ledger",
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/tie-break",
+        "/tie-break",
         CYCLE_RUNNERS,
-        path=cycle_path("voted", "/tie-break", quota=2),
+        "voted",
+        quota=2,
         body=lambda c: {
             "candidate_ids": [c.call("GET", case_cycle(c), "committee").get_json()["tie"][0]],
             "reason": "服务时长相同，按报名先后",
         },
     ),
-    Case(
-        "ledger",
+    cycle_case("POST", "/notice", CYCLE_RUNNERS, "voted"),
+    cycle_case("GET", "/notice", every(200), "notice"),
+    cycle_case("GET", "/objections", CYCLE_READERS, "notice"),
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/notice",
-        CYCLE_RUNNERS,
-        path=cycle_path("voted", "/notice"),
-    ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/award-cycles/<cycle_id>/notice",
-        every(200),
-        path=cycle_path("notice", "/notice"),
-    ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/award-cycles/<cycle_id>/objections",
-        CYCLE_READERS,
-        path=cycle_path("notice", "/objections"),
-    ),
-    Case(
-        "ledger",
-        "POST",
-        "/api/v1/award-cycles/<cycle_id>/objections",
+        "/objections",
         signed_in(201),
-        path=cycle_path("notice", "/objections"),
+        "notice",
         body=lambda c: {
             "candidate_id": c.call("GET", case_cycle(c), "committee").get_json()["winners"][0],
             "reason": "请核实服务时长",
@@ -397,53 +312,31 @@ SERVICE_CASES = [
         path=objection_path,
         body=lambda c: {"decision": "dismiss", "reason": "经核实，时长无误"},
     ),
-    Case(
-        "ledger",
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/proposals",
+        "/proposals",
         CYCLE_RUNNERS,
-        path=cycle_path("upheld", "/proposals"),
+        "upheld",
         body=lambda c: {
             "candidate_id": c.call("GET", case_cycle(c), "committee").get_json()["next_in_rank"]
         },
     ),
-    Case(
-        "ledger",
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/publish",
+        "/publish",
         {**CYCLE_RUNNERS, "committee": 409, "admin": 409},  # allowed, once the notice is over
-        path=cycle_path("notice", "/publish"),
+        "notice",
     ),
-    Case(
-        "ledger",
+    cycle_case(
         "POST",
-        "/api/v1/award-cycles/<cycle_id>/revoke",
+        "/revoke",
         CYCLE_RUNNERS,
-        path=cycle_path("published", "/revoke"),
+        "published",
         body=lambda c: {"reason": "评选程序有误，全部撤销"},
     ),
-    Case(
-        "ledger",
-        "POST",
-        "/api/v1/award-cycles/<cycle_id>/cancel",
-        CYCLE_RUNNERS,
-        path=cycle_path("open", "/cancel"),
-        body=lambda c: {"reason": "重新发起"},
-    ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/award-cycles/<cycle_id>/audit",
-        CYCLE_READERS,
-        path=cycle_path("open", "/audit"),
-    ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/award-cycles/<cycle_id>/export.xlsx",
-        CYCLE_READERS,
-        path=cycle_path("voted", "/export.xlsx"),
-    ),
+    cycle_case("POST", "/cancel", CYCLE_RUNNERS, body=lambda c: {"reason": "重新发起"}),
+    cycle_case("GET", "/audit", CYCLE_READERS),
+    cycle_case("GET", "/export.xlsx", CYCLE_READERS, "voted"),
     Case("ledger", "GET", "/api/v1/award-notices", every(200)),
     Case(
         "ledger",
@@ -452,20 +345,8 @@ SERVICE_CASES = [
         every(200),
         path=lambda c: f"/api/v1/honor-roll?unit_id={c.unit('/nb/bl/').unit_id}",
     ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/certificates/<code>",
-        every(200),
-        path=lambda c: f"/api/v1/certificates/{certificate(c)}",
-    ),
-    Case(
-        "ledger",
-        "GET",
-        "/api/v1/certificates/<code>/pdf",
-        every(200),
-        path=lambda c: f"/api/v1/certificates/{certificate(c)}/pdf",
-    ),
+    api("ledger", "GET", "/api/v1/certificates/<code>", every(200), code=certificate),
+    api("ledger", "GET", "/api/v1/certificates/<code>/pdf", every(200), code=certificate),
     Case("ledger", "GET", "/api/v1/award-certificates/mine", signed_in(200)),
     Case("ledger", "GET", "/api/v1/award-objections/mine", signed_in(200)),
 ]

@@ -5,28 +5,31 @@ from __future__ import annotations
 
 from access_support import (
     ADMIN_PAGES,
-    CSRF_REFUSED,
     CYCLE_PAGES,
     FC,
     ORGANIZER_PAGES,
     PAGES_NEEDING_SIGN_IN,
-    SOON,
     UNIT_ORGANIZER_PAGES,
     Case,
     admin_only,
+    api,
     award_certificate,
     certificate_code,
     demo_volunteer,
     disabled_resident,
+    draft,
     every,
-    fresh_activity,
+    form,
     fresh_resident,
-    organize_path,
+    page,
     page_cycle,
+    prepared_resident,
+    published,
     serial,
     signed_in,
+    starting_soon,
+    upcoming,
 )
-from volunteering import city_activity
 
 WEB_CASES = [
     # web: JSON API
@@ -93,43 +96,44 @@ WEB_CASES = [
         },
     ),
     Case("web", "GET", "/api/v1/accounts", admin_only(200)),
-    Case(
+    api(
         "web",
         "POST",
         "/api/v1/accounts/<account_id>/roles",
         admin_only(201),
-        path=lambda c: f"/api/v1/accounts/{c.resident}/roles",
+        account_id=prepared_resident,
         body=lambda c: {"role": "committee", "unit_id": c.unit(FC).unit_id},
     ),
-    Case(
+    api(
         "web",
         "DELETE",
         "/api/v1/accounts/<account_id>/roles/<int:grant_id>",
         admin_only(204),
-        path=lambda c: f"/api/v1/accounts/{c.resident}/roles/{c.grant_to_revoke}",
+        account_id=prepared_resident,
+        grant_id=lambda c: c.grant_to_revoke,
     ),
     # Account care: each call disables (or enables) an account of its own.
-    Case(
+    api(
         "web",
         "POST",
         "/api/v1/accounts/<account_id>/disable",
         admin_only(200),
-        path=lambda c: f"/api/v1/accounts/{fresh_resident(c)}/disable",
+        account_id=fresh_resident,
         body=lambda c: {"reason": "矩阵测试"},
     ),
-    Case(
+    api(
         "web",
         "POST",
         "/api/v1/accounts/<account_id>/enable",
         admin_only(200),
-        path=lambda c: f"/api/v1/accounts/{disabled_resident(c)}/enable",
+        account_id=disabled_resident,
     ),
-    Case(
+    api(
         "web",
         "POST",
         "/api/v1/accounts/<account_id>/password-reset",
         admin_only(201),
-        path=lambda c: f"/api/v1/accounts/{c.resident}/password-reset",
+        account_id=prepared_resident,
     ),
     # Anyone may set a password with a code; a code that was never issued is refused for all.
     Case(
@@ -163,176 +167,74 @@ WEB_CASES = [
         path=lambda c: "/api/v1/docs/swagger-ui.css",
     ),
     # web: pages
-    Case("web", "GET", "/", every(200), page=True),
-    Case("web", "GET", "/favicon.ico", every(301), page=True),
-    Case("web", "GET", "/register", every(200), page=True),
-    Case("web", "POST", "/register", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/login", every(200), page=True),
-    Case("web", "POST", "/login", CSRF_REFUSED, page=True),
-    Case("web", "POST", "/logout", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/me", PAGES_NEEDING_SIGN_IN, page=True),
-    Case("web", "POST", "/me", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/me/password", PAGES_NEEDING_SIGN_IN, page=True),
-    Case("web", "POST", "/me/password", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/admin/units", ADMIN_PAGES, page=True),
-    Case("web", "POST", "/admin/units", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/admin/accounts", ADMIN_PAGES, page=True),
-    Case("web", "POST", "/admin/accounts", CSRF_REFUSED, page=True),
-    Case(
-        "web",
-        "GET",
-        "/admin/accounts/<account_id>",
-        ADMIN_PAGES,
-        page=True,
-        path=lambda c: f"/admin/accounts/{demo_volunteer(c)}",
-    ),
-    Case(
-        "web",
-        "POST",
-        "/admin/accounts/<account_id>",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/admin/accounts/{demo_volunteer(c)}",
-    ),
-    Case(
-        "web",
-        "POST",
+    page("GET", "/", every(200)),
+    page("GET", "/favicon.ico", every(301)),
+    page("GET", "/register", every(200)),
+    form("/register"),
+    page("GET", "/login", every(200)),
+    form("/login"),
+    form("/logout"),
+    page("GET", "/me", PAGES_NEEDING_SIGN_IN),
+    form("/me"),
+    page("GET", "/me/password", PAGES_NEEDING_SIGN_IN),
+    form("/me/password"),
+    page("GET", "/admin/units", ADMIN_PAGES),
+    form("/admin/units"),
+    page("GET", "/admin/accounts", ADMIN_PAGES),
+    form("/admin/accounts"),
+    page("GET", "/admin/accounts/<account_id>", ADMIN_PAGES, account_id=demo_volunteer),
+    form("/admin/accounts/<account_id>", account_id=demo_volunteer),
+    form(
         "/admin/accounts/<account_id>/roles/<int:grant_id>/revoke",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/admin/accounts/{c.resident}/roles/{c.grant_to_revoke}/revoke",
+        account_id=prepared_resident,
+        grant_id=lambda c: c.grant_to_revoke,
     ),
-    Case(
-        "web",
-        "POST",
-        "/admin/accounts/<account_id>/disable",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/admin/accounts/{c.resident}/disable",
-    ),
-    Case(
-        "web",
-        "POST",
-        "/admin/accounts/<account_id>/enable",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/admin/accounts/{c.resident}/enable",
-    ),
-    Case(
-        "web",
-        "POST",
-        "/admin/accounts/<account_id>/password-reset",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/admin/accounts/{c.resident}/password-reset",
-    ),
-    Case("web", "GET", "/admin/sms", ADMIN_PAGES, page=True),
-    Case("web", "GET", "/password/forgot", every(200), page=True),
-    Case("web", "POST", "/password/forgot", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/password/reset", every(200), page=True),
-    Case("web", "POST", "/password/reset", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/admin/audit", ADMIN_PAGES, page=True),
-    Case("web", "GET", "/activities", every(200), page=True),
-    Case(
-        "web",
-        "GET",
-        "/activities/<activity_id>",
-        every(200),
-        page=True,
-        path=lambda c: f"/activities/{fresh_activity(c, 'published')}",
-    ),
+    *[
+        form(f"/admin/accounts/<account_id>/{act}", account_id=prepared_resident)
+        for act in ("disable", "enable", "password-reset")
+    ],
+    page("GET", "/admin/sms", ADMIN_PAGES),
+    page("GET", "/password/forgot", every(200)),
+    form("/password/forgot"),
+    page("GET", "/password/reset", every(200)),
+    form("/password/reset"),
+    page("GET", "/admin/audit", ADMIN_PAGES),
+    page("GET", "/activities", every(200)),
+    page("GET", "/activities/<activity_id>", every(200), activity_id=published),
     # Taking a published activity along (issue 20 item 16): anyone may, as anyone may read it.
     *[
-        Case(
-            "web",
-            "GET",
-            f"/activities/<activity_id>/{what}",
-            every(200),
-            page=True,
-            path=lambda c, what=what: f"/activities/{fresh_activity(c, 'published')}/{what}",
-        )
+        page("GET", f"/activities/<activity_id>/{what}", every(200), activity_id=published)
         for what in ("calendar.ics", "share")
     ],
     # A draft is its organizers' alone: to anyone else it does not exist.
     *[
-        Case(
-            "web",
-            "GET",
-            f"/activities/<activity_id>/{what}",
-            {**every(404), "organizer_in": 200, "admin": 200},
-            page=True,
-            path=lambda c, what=what: f"/activities/{fresh_activity(c, 'draft')}/{what}",
+        page("GET", rule, {**every(404), "organizer_in": 200, "admin": 200}, activity_id=draft)
+        for rule in (
+            "/activities/<activity_id>/calendar.ics",
+            "/activities/<activity_id>/share",
+            "/activities/<activity_id>",
         )
-        for what in ("calendar.ics", "share")
     ],
-    Case(
-        "web",
-        "GET",
-        "/activities/<activity_id>",
-        {**every(404), "organizer_in": 200, "admin": 200},
-        page=True,
-        path=lambda c: f"/activities/{fresh_activity(c, 'draft')}",
-    ),
-    Case("web", "GET", "/organize", ORGANIZER_PAGES, page=True),
-    Case("web", "GET", "/organize/activities/new", ORGANIZER_PAGES, page=True),
-    Case("web", "POST", "/organize/activities/new", CSRF_REFUSED, page=True),
+    page("GET", "/organize", ORGANIZER_PAGES),
+    page("GET", "/organize/activities/new", ORGANIZER_PAGES),
+    form("/organize/activities/new"),
     *[
-        Case(
-            "web",
-            "GET",
-            # Another unit's draft does not exist for an organizer outside it.
-            rule,
-            {**ORGANIZER_PAGES, "organizer_out": 404},
-            page=True,
-            path=lambda c, rule=rule: rule.replace("<activity_id>", fresh_activity(c, "draft")),
-        )
+        # Another unit's draft does not exist for an organizer outside it.
+        page("GET", rule, {**ORGANIZER_PAGES, "organizer_out": 404}, activity_id=draft)
         for rule in (
             "/organize/activities/<activity_id>",
             "/organize/activities/<activity_id>/edit",
         )
     ],
-    Case(
-        "web",
-        "POST",
-        "/organize/activities/<activity_id>/edit",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/organize/activities/{fresh_activity(c, 'draft')}/edit",
-    ),
-    Case(
-        "web",
-        "POST",
-        "/organize/activities/<activity_id>/<step>",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/organize/activities/{fresh_activity(c, 'draft')}/publish",
-    ),
+    form("/organize/activities/<activity_id>/edit", activity_id=draft),
+    form("/organize/activities/<activity_id>/<step>", activity_id=draft, step="publish"),
     # web: volunteering pages
-    Case(
-        "web",
-        "GET",
-        "/volunteering/activities/<activity_id>",
-        PAGES_NEEDING_SIGN_IN,
-        page=True,
-        path=lambda c: f"/volunteering/activities/{city_activity(c)['activity_id']}",
+    page(
+        "GET", "/volunteering/activities/<activity_id>", PAGES_NEEDING_SIGN_IN, activity_id=upcoming
     ),
-    Case(
-        "web",
-        "POST",
-        "/activities/<activity_id>/signup",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/activities/{city_activity(c)['activity_id']}/signup",
-    ),
-    Case(
-        "web",
-        "POST",
-        "/activities/<activity_id>/signup/cancel",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/activities/{city_activity(c)['activity_id']}/signup/cancel",
-    ),
-    Case("web", "GET", "/volunteering/me", PAGES_NEEDING_SIGN_IN, page=True),
+    form("/activities/<activity_id>/signup", activity_id=upcoming),
+    form("/activities/<activity_id>/signup/cancel", activity_id=upcoming),
+    page("GET", "/volunteering/me", PAGES_NEEDING_SIGN_IN),
     Case(
         "web",
         "GET",
@@ -341,65 +243,35 @@ WEB_CASES = [
         page=True,
         path=lambda c: (certificate_code(c), "/volunteering/me/certificate.pdf")[1],
     ),
-    Case(
-        "web",
-        "GET",
-        "/volunteering/verify/<code>",
-        every(200),
-        page=True,
-        path=lambda c: f"/volunteering/verify/{certificate_code(c)}",
-    ),
-    Case(
-        "web",
+    page("GET", "/volunteering/verify/<code>", every(200), code=certificate_code),
+    page(
         "GET",
         "/volunteering/checkin/<activity_id>",
         PAGES_NEEDING_SIGN_IN,
-        page=True,
-        path=lambda c: f"/volunteering/checkin/{city_activity(c, starts_in=SOON)['activity_id']}",
+        activity_id=starting_soon,
     ),
-    Case(
-        "web",
-        "POST",
-        "/volunteering/checkin/<activity_id>",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/volunteering/checkin/{city_activity(c, starts_in=SOON)['activity_id']}",
-    ),
+    form("/volunteering/checkin/<activity_id>", activity_id=starting_soon),
     *[
-        Case(
-            "web",
+        page(
             "GET",
-            f"/volunteering/organize/<activity_id>/{page}",
+            f"/volunteering/organize/<activity_id>/{what}",
             UNIT_ORGANIZER_PAGES,
-            page=True,
-            path=organize_path(page),
+            activity_id=upcoming,
         )
-        for page in ("roster", "live", "live.json", "attendance")
+        for what in ("roster", "live", "live.json", "attendance")
     ],
     *[
-        Case(
-            "web",
-            "POST",
-            f"/volunteering/organize/<activity_id>/{action}",
-            CSRF_REFUSED,
-            page=True,
-            path=organize_path(action.replace("<signup_id>", "s-1")),
+        form(
+            f"/volunteering/organize/<activity_id>/{action}", activity_id=upcoming, signup_id="s-1"
         )
         for action in ("signups/<signup_id>/remove", "checkins", "attendance")
     ],
     # web: 民族团结之星 pages
-    Case("web", "GET", "/awards", PAGES_NEEDING_SIGN_IN, page=True),
-    Case("web", "GET", "/awards/new", {**ADMIN_PAGES, "committee": 200}, page=True),
-    Case("web", "POST", "/awards/new", CSRF_REFUSED, page=True),
+    page("GET", "/awards", PAGES_NEEDING_SIGN_IN),
+    page("GET", "/awards/new", {**ADMIN_PAGES, "committee": 200}),
+    form("/awards/new"),
     *[
-        Case(
-            "web",
-            "GET",
-            rule,
-            CYCLE_PAGES,
-            page=True,
-            path=lambda c, rule=rule: rule.replace("<cycle_id>", page_cycle(c, "draft")),
-        )
+        page("GET", rule, CYCLE_PAGES, cycle_id=lambda c: page_cycle(c, "draft"))
         for rule in (
             "/awards/<cycle_id>",
             "/awards/<cycle_id>/audit",
@@ -407,18 +279,12 @@ WEB_CASES = [
         )
     ],
     *[
-        Case(
-            "web",
-            "POST",
+        form(
             rule,
-            CSRF_REFUSED,
-            page=True,
-            path=lambda c, rule=rule: (
-                rule.replace("<cycle_id>", page_cycle(c, "draft"))
-                .replace("<candidate_id>", "c-1")
-                .replace("<objection_id>", "o-1")
-                .replace("<step>", "open")
-            ),
+            cycle_id=lambda c: page_cycle(c, "draft"),
+            candidate_id="c-1",
+            objection_id="o-1",
+            step="open",
         )
         for rule in (
             "/awards/<cycle_id>/<step>",
@@ -428,67 +294,25 @@ WEB_CASES = [
             "/awards/<cycle_id>/objections/<objection_id>/decision",
         )
     ],
-    Case("web", "GET", "/notices", every(200), page=True),
-    Case(
-        "web",
-        "GET",
-        "/notices/<cycle_id>",
-        every(200),
-        page=True,
-        path=lambda c: f"/notices/{page_cycle(c, 'notice')}",
-    ),
-    Case(
-        "web",
-        "POST",
-        "/notices/<cycle_id>/objections",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/notices/{page_cycle(c, 'notice')}/objections",
-    ),
-    Case("web", "GET", "/honors", every(200), page=True),
-    Case("web", "GET", "/honors/verify", every(200), page=True),
-    Case(
-        "web",
-        "GET",
-        "/honors/verify/<code>",
-        every(200),
-        page=True,
-        path=lambda c: f"/honors/verify/{award_certificate(c)}",
-    ),
-    Case(
-        "web",
-        "GET",
-        "/honors/certificates/<code>.pdf",
-        every(200),
-        page=True,
-        path=lambda c: f"/honors/certificates/{award_certificate(c)}.pdf",
-    ),
-    Case("web", "GET", "/points", PAGES_NEEDING_SIGN_IN, page=True),
-    Case(
-        "web",
-        "GET",
-        "/points/standings",
-        PAGES_NEEDING_SIGN_IN,  # a volunteer sees their rank in their community
-        page=True,
-    ),
-    Case("web", "GET", "/points/rules", PAGES_NEEDING_SIGN_IN, page=True),
-    Case("web", "POST", "/points/rules", CSRF_REFUSED, page=True),
-    Case("web", "GET", "/points/adjustments", ADMIN_PAGES, page=True),
-    Case("web", "POST", "/points/adjustments", CSRF_REFUSED, page=True),
-    Case(
-        "web",
-        "POST",
+    page("GET", "/notices", every(200)),
+    page("GET", "/notices/<cycle_id>", every(200), cycle_id=lambda c: page_cycle(c, "notice")),
+    form("/notices/<cycle_id>/objections", cycle_id=lambda c: page_cycle(c, "notice")),
+    page("GET", "/honors", every(200)),
+    page("GET", "/honors/verify", every(200)),
+    page("GET", "/honors/verify/<code>", every(200), code=award_certificate),
+    page("GET", "/honors/certificates/<code>.pdf", every(200), code=award_certificate),
+    page("GET", "/points", PAGES_NEEDING_SIGN_IN),
+    # A volunteer sees their rank in their community.
+    page("GET", "/points/standings", PAGES_NEEDING_SIGN_IN),
+    page("GET", "/points/rules", PAGES_NEEDING_SIGN_IN),
+    form("/points/rules"),
+    page("GET", "/points/adjustments", ADMIN_PAGES),
+    form("/points/adjustments"),
+    form(
         "/points/adjustments/<adjustment_id>/approve",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/points/adjustments/{c.adjustment_to_approve}/approve",
+        adjustment_id=lambda c: c.adjustment_to_approve,
     ),
-    Case(
-        "web",
-        "POST",
-        "/points/adjustments/<adjustment_id>/reject",
-        CSRF_REFUSED,
-        page=True,
-        path=lambda c: f"/points/adjustments/{c.adjustment_to_reject}/reject",
+    form(
+        "/points/adjustments/<adjustment_id>/reject", adjustment_id=lambda c: c.adjustment_to_reject
     ),
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,6 +60,38 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
+PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")  # <name> or <converter:name> of a URL rule
+
+
+def filled(rule: str, **fill):
+    """The concrete path of a rule as a function of the city: each placeholder replaced by
+    ``fill[name]`` (a function of the city, or a value)."""
+
+    def value(city, name: str) -> str:
+        given = fill[name]
+        return str(given(city) if callable(given) else given)
+
+    return lambda city: PLACEHOLDER.sub(lambda m: value(city, m.group(1)), rule)
+
+
+def api(app: str, method: str, rule: str, expect: dict[str, int], body=None, **fill) -> Case:
+    """A case of a JSON route of ``app``, called with a bearer token; ``fill`` gives the rule's
+    placeholders, if it has any (see ``filled``), ``body`` the JSON body (a function of the
+    city)."""
+    return Case(app, method, rule, expect, path=filled(rule, **fill) if fill else None, body=body)
+
+
+def page(method: str, rule: str, expect: dict[str, int], **fill) -> Case:
+    """A case of one of web's pages, called through a signed-in session; ``fill`` gives the
+    rule's placeholders, if it has any (see ``filled``)."""
+    return Case("web", method, rule, expect, page=True, path=filled(rule, **fill) if fill else None)
+
+
+def form(rule: str, **fill) -> Case:
+    """A page's form posted without its CSRF token: refused for everyone, and nothing changes."""
+    return page("POST", rule, CSRF_REFUSED, **fill)
+
+
 def organizers(status: int) -> dict[str, int]:
     """Organizers of the host unit (and administrators above it) may; nobody else."""
     return {**admin_only(status), "organizer_in": status}
@@ -93,19 +126,49 @@ def unit_id(path):
     return lambda city: city.unit(path).unit_id
 
 
+def prepared_resident(city) -> str:
+    """The resident ``prepare`` made (holding a role that can be revoked)."""
+    return city.resident
+
+
+def draft(city) -> str:
+    """A fresh draft of 富春社区 (its id)."""
+    return fresh_activity(city, "draft")
+
+
+def published(city) -> str:
+    """A fresh published activity of 富春社区 (its id)."""
+    return fresh_activity(city, "published")
+
+
+def upcoming(city) -> str:
+    """A fresh upcoming activity of 富春社区 the volunteers service knows (its id)."""
+    return city_activity(city)["activity_id"]
+
+
+def starting_soon(city) -> str:
+    """Like ``upcoming``, starting in a few minutes (its check-in open)."""
+    return city_activity(city, starts_in=SOON)["activity_id"]
+
+
 def demo_volunteer(city):
     return city.account("13800000001").id
 
 
-def activity_path(suffix: str = "", prepare=None, **overrides):
-    """A path under a fresh activity of 富春社区 (prepared as the case needs)."""
+def activity_case(
+    method: str, suffix: str, expect: dict[str, int], body=None, prepare=None, **made
+):
+    """A case of the volunteers service's route ``/api/v1/activities/<activity_id>`` + suffix, on
+    a fresh activity of 富春社区 (``made`` as ``city_activity`` takes it), prepared by
+    ``prepare(city, activity)`` where the case needs it: what that returns fills <signup_id>."""
+    rule = f"/api/v1/activities/<activity_id>{suffix}"
 
-    def make(city):
-        activity = city_activity(city, **overrides)
+    def path(city):
+        activity = city_activity(city, **made)
         extra = prepare(city, activity) if prepare else None
-        return f"/api/v1/activities/{activity['activity_id']}{suffix}".format(extra=extra)
+        return filled(rule, activity_id=activity["activity_id"], signup_id=extra)(city)
 
-    return make
+    return Case("volunteers", method, rule, expect, path=path, body=body)
 
 
 def volunteer_signed_up(city, activity):
@@ -149,11 +212,6 @@ def disabled_resident(city) -> str:
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return account_id
-
-
-def organize_path(page: str):
-    """The path of an organizer's volunteering page of a fresh activity."""
-    return lambda c: f"/volunteering/organize/{city_activity(c)['activity_id']}/{page}"
 
 
 # ---- award cycles ------------------------------------------------------------------------
@@ -222,9 +280,17 @@ def award_cycle(city, state: str = "open", quota: int = 1, unit_id=None, period=
     return base
 
 
-def cycle_path(state: str = "open", suffix: str = "", quota: int = 1):
-    """The path of (something under) a fresh cycle in a state."""
-    return lambda c: award_cycle(c, state, quota) + suffix
+def cycle_case(
+    method: str, suffix: str, expect: dict[str, int], state: str = "open", body=None, quota=1
+) -> Case:
+    """A case of the ledger's route ``/api/v1/award-cycles/<cycle_id>`` + suffix, on a fresh
+    cycle brought to ``state`` (see ``award_cycle``)."""
+
+    def path(city):
+        return award_cycle(city, state, quota) + suffix
+
+    rule = f"/api/v1/award-cycles/<cycle_id>{suffix}"
+    return Case("ledger", method, rule, expect, path=path, body=body)
 
 
 def case_cycle(city) -> str:
@@ -312,26 +378,13 @@ def routes(city) -> set[tuple[str, str, str]]:
 
 def prepare(city):
     """The demo city plus an organizer of another street and a grant that can be revoked."""
-    admin = city.as_("admin")
-    created = city.client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "username": "organizer-hs",
-            "name": "横山社区 王主任",
-            "password": "hengshan2026",
-            "role": "organizer",
-            "unit_id": city.unit("/nb/bl/dq/hs/").unit_id,
-        },
+    created = city.add_staff(
+        "organizer-hs", "横山社区 王主任", "hengshan2026", "organizer", "/nb/bl/dq/hs/"
     )
     assert created.status_code == 201, created.get_data(as_text=True)
-    city._tokens["organizer-hs"] = city.token("organizer-hs", "hengshan2026")
+    city.token("organizer-hs", "hengshan2026")
     resident = city.register("13700009999", name="被授权的居民").get_json()["id"]
-    grant = city.client.post(
-        f"/api/v1/accounts/{resident}/roles",
-        headers=admin,
-        json={"role": "organizer", "unit_id": city.unit(FC).unit_id},
-    )
+    grant = city.grant(resident, "organizer", FC)
     city.resident, city.grant_to_revoke = resident, grant.get_json()["id"]
     # A second administrator asks for an adjustment that the first may approve; the ledger
     # must know the demo volunteer first.
@@ -344,35 +397,18 @@ def prepare(city):
         ),
         message="the ledger to know the demo volunteer",
     )
-    second = city.client.post(
-        "/api/v1/staff",
-        headers=admin,
-        json={
-            "username": "admin-two",
-            "name": "第二位管理员",
-            "password": "second2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/").unit_id,
-        },
-    )
+    second = city.add_staff("admin-two", "第二位管理员", "second2026", "admin", "/nb/")
     assert second.status_code == 201, second.get_data(as_text=True)
-    city._tokens["admin-two"] = city.token("admin-two", "second2026")
-    asked = city.call(
-        "POST",
-        "/api/v1/ledger/adjustments",
-        "admin-two",
-        json={"volunteer_id": demo_volunteer(city), "points": 3, "reason": "补记讲解岗位"},
-    )
-    assert asked.status_code == 201, asked.get_data(as_text=True)
-    city.adjustment_to_approve = asked.get_json()["id"]
-    to_reject = city.call(
-        "POST",
-        "/api/v1/ledger/adjustments",
-        "admin-two",
-        json={"volunteer_id": demo_volunteer(city), "points": 4, "reason": "重复申请"},
-    )
-    assert to_reject.status_code == 201, to_reject.get_data(as_text=True)
-    city.adjustment_to_reject = to_reject.get_json()["id"]
+    city.token("admin-two", "second2026")
+
+    def asked(points: int, reason: str) -> str:
+        body = {"volunteer_id": demo_volunteer(city), "points": points, "reason": reason}
+        answer = city.call("POST", "/api/v1/ledger/adjustments", "admin-two", json=body)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        return answer.get_json()["id"]
+
+    city.adjustment_to_approve = asked(3, "补记讲解岗位")
+    city.adjustment_to_reject = asked(4, "重复申请")
     second_resident = city.register("13700009998", name="另一位居民").get_json()["id"]
     for volunteer, hours in ((demo_volunteer(city), "2"), (resident, "1"), (second_resident, "1")):
         wait_for(

@@ -111,27 +111,11 @@ def live_a_year(city) -> Year:
         logins[key] = phone
         city.token(phone, PASSWORD)
     ids = {key: city.account(login).id for key, login in logins.items()}
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{ids['li']}/roles",
-        "admin",
-        json={"role": "committee", "unit_id": district},
-    )
+    granted = city.grant(ids["li"], "committee", "/nb/bl/")
     assert granted.status_code == 201, granted.get_json()
     city._tokens.pop(logins["li"])
     city.token(logins["li"], PASSWORD)  # a fresh token that carries the committee role
-    staff = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "zhao-committee",
-            "name": "赵委员",
-            "password": PASSWORD,
-            "role": "committee",
-            "unit_id": district,
-        },
-    )
+    staff = city.add_staff("zhao-committee", "赵委员", PASSWORD, "committee", "/nb/bl/")
     assert staff.status_code == 201, staff.get_json()
     city.token("zhao-committee", PASSWORD)
     logins["zhao"], ids["zhao"] = "zhao-committee", staff.get_json()["id"]
@@ -248,6 +232,30 @@ def vote(city, cycle_id, who, candidate, decision="approve", comment="事迹突�
         who,
         json={"candidate_id": candidate["candidate_id"], "decision": decision, "comment": comment},
     )
+
+
+def recuse(city, cycle_id, who, candidate, reason: str):
+    """A committee member steps aside from a candidate; the answer."""
+    body = {"candidate_id": candidate["candidate_id"], "reason": reason}
+    return city.call("POST", f"/api/v1/award-cycles/{cycle_id}/recusals", who, json=body)
+
+
+def object_to(city, cycle_id, who, candidate, reason: str):
+    """A resident objects to a proposed winner while the cycle is on notice; the answer."""
+    body = {"candidate_id": candidate["candidate_id"], "reason": reason}
+    return city.call("POST", f"/api/v1/award-cycles/{cycle_id}/objections", who, json=body)
+
+
+def decide_objection(city, cycle_id, objection_id, decision: str, reason: str, who="committee"):
+    """The committee upholds or dismisses an objection; the answer."""
+    path = f"/api/v1/award-cycles/{cycle_id}/objections/{objection_id}/decision"
+    return city.call("POST", path, who, json={"decision": decision, "reason": reason})
+
+
+def break_tie(city, cycle_id, candidate_ids: list, reason: str, who="committee"):
+    """The committee chooses among candidates tied at the quota line; the answer."""
+    body = {"candidate_ids": candidate_ids, "reason": reason}
+    return city.call("POST", f"/api/v1/award-cycles/{cycle_id}/tie-break", who, json=body)
 
 
 def problem_fields(answer) -> dict:

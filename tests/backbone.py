@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from kafka import TopicPartition
@@ -138,3 +139,13 @@ def count(session_factory, table=applied_log, **where) -> int:
         query = query.where(table.c[column] == value)
     with session_factory() as session:
         return session.scalar(query)
+
+
+def run_until(runner, done) -> None:
+    """The body of the crash tests' consumer processes: poll until ``done()``, then close and
+    print the runner's counts as JSON on stdout, where the test reads them (unless a fault
+    killed the process first, which is what the test is about)."""
+    while not done():
+        runner.poll_once(timeout_ms=500)
+    runner.close()
+    print(json.dumps(dict(runner.counts)))

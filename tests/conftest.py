@@ -161,6 +161,28 @@ def desk(make_settings, engine_name):
     made.app.extensions["shiliu"].engine.dispose()
 
 
+@pytest.fixture
+def ledger(make_settings, engine_name):
+    """A migrated ledger database on each engine, with a consumer that needs no broker (see
+    tests/ledger_support.py); ``settings`` are the test's."""
+    from ledger_support import Ledger
+
+    built = make_settings(engine_name)
+    migrate("ledger", built.database_url("ledger"))
+    made = Ledger(built.database_url("ledger"))
+    made.settings = built
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def year(city):
+    """The demonstration city after a year of volunteering (see tests/awards_support.py)."""
+    from awards_support import live_a_year
+
+    return live_a_year(city)
+
+
 @pytest.fixture(scope="module", params=ENGINES)
 def city_engine(request) -> str:
     """The database engine of a module's city; a module may narrow it by redefining this."""

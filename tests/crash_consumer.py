@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from backbone import count, logging_handlers, metadata
+from backbone import count, logging_handlers, metadata, run_until
 
 from events.consumer import ConsumerRunner
 from events.settings import Settings
@@ -26,10 +25,10 @@ def main() -> None:
         group_id=f"{settings.topic_prefix}crashy",
         max_records=10,
     )
-    while count(factory) < expected or sum(runner.counts.values()) < must_see:
-        runner.poll_once(timeout_ms=500)
-    runner.close()
-    print(json.dumps(dict(runner.counts)))
+    run_until(
+        runner,
+        lambda: count(factory) >= expected and sum(runner.counts.values()) >= must_see,
+    )
 
 
 if __name__ == "__main__":

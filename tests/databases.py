@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, make_url, text
 
 from services.common.db import upgrade
@@ -139,3 +141,26 @@ def _libpq(url: str) -> str:
 
 def _search_path(url: str) -> str:
     return make_url(url).query["options"].removeprefix("-csearch_path=")
+
+
+def database_examples(max_examples: int) -> settings:
+    """Hypothesis settings for a property checked against a database: no deadline (an example
+    is many statements, slower on PostgreSQL), and no warning that the examples share the test's
+    function-scoped fixtures (its database), which these properties do on purpose."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+def one_engine(why: str, engine: str = "sqlite"):
+    """A module's ``city_engine`` fixture (conftest.py runs a module's city on every engine)
+    narrowed to one engine, ``why`` saying why; a module writes
+    ``city_engine = one_engine("...")``."""
+
+    def city_engine() -> str:
+        return engine
+
+    city_engine.__doc__ = why
+    return pytest.fixture(scope="module")(city_engine)

@@ -78,10 +78,6 @@ def message_of(city, who: str, kind: str, activity: dict | None = None) -> dict:
     return wait_for(found, message=f"a {kind} message for {who}")
 
 
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def flashed(html: str) -> list[str]:
     return [
         re.sub(r"<[^>]+>", "", text).strip()

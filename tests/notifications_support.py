@@ -198,6 +198,19 @@ def inbox(session_factory) -> Counter:
     return Counter((recipient, kind) for recipient, kind in rows)
 
 
+def signed_up(city, username: str, activity_id: str) -> dict:
+    """Sign an account up for an activity once the volunteers service knows it (it learns of a
+    published activity by event, so the first tries may be refused); the sign-up."""
+    from backbone import wait_for
+
+    path = f"/api/v1/activities/{activity_id}/signups"
+    answer = wait_for(
+        lambda: (a := city.call("POST", path, username, json={})).status_code == 201 and a,
+        message="the volunteers service to know the activity",
+    )
+    return answer.get_json()
+
+
 def told_of(city, username: str, kind: str, link: str | None = None) -> list[dict]:
     """The messages of a kind in an account's inbox (through the API), once there is one."""
     from backbone import wait_for

@@ -14,14 +14,12 @@ from access_cases_services import SERVICE_CASES
 from access_cases_statistics import STATISTICS_CASES
 from access_cases_web import WEB_CASES
 from access_support import outcomes, prepare, routes
+from databases import one_engine
 
 CASES = [*SERVICE_CASES, *WEB_CASES, *NOTIFICATION_CASES, *STATISTICS_CASES]
 
 
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Who may do what does not depend on the database: SQLite only, for speed."""
-    return "sqlite"
+city_engine = one_engine("Who may do what does not depend on the database: SQLite only, for speed.")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import threading
 
 from backbone import wait_for
 from sqlalchemy import select
+from tests_support import submit
 from werkzeug.test import Client
 
 from services.common.app import service_context
@@ -20,10 +21,6 @@ FORGOT_ANSWER = "如果该手机号已注册，验证码已发送"
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 def _bearer(token: str) -> dict:
@@ -41,18 +38,7 @@ def _sign_in(city, username: str, password: str = "pomegranate8", address="203.0
 def _page_sign_in(city, username: str, password: str = "pomegranate8"):
     """A browser-like client signed in through the login page; returns (client, answer)."""
     client = city.web.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": _csrf(form)},
-    )
-    return client, answer
-
-
-def _submit(client, page: str, action: str | None = None, **fields):
-    """Fill a page's form (the CSRF token from the page) and send it."""
-    html = client.get(page).get_data(as_text=True)
-    return client.post(action or page, data={**fields, "csrf_token": _csrf(html)})
+    return client, submit(client, "/login", username=username, password=password)
 
 
 def _audit(city, subject_id: str) -> list[AuditEntry]:
@@ -202,24 +188,8 @@ def test_disabling_needs_a_reason_an_account_in_scope_and_someone_else(city):
 def test_a_district_administrator_cannot_take_over_a_city_administrator_who_also_works_there(city):
     """An account holding roles beyond one's units is not one's own to disable or reset, even when
     it also holds a role inside them (else a district administrator could take over the city's)."""
-    created = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "city-deputy",
-            "name": "市局副局长",
-            "password": "deputy2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/").unit_id,
-        },
-    ).get_json()
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{created['id']}/roles",
-        "admin",
-        json={"role": "organizer", "unit_id": city.unit("/nb/bl/xq/fc/").unit_id},
-    )
+    created = city.add_staff("city-deputy", "市局副局长", "deputy2026", "admin", "/nb/").get_json()
+    granted = city.grant(created["id"], "organizer", "/nb/bl/xq/fc/")
     assert granted.status_code == 201
     assert city.call("GET", "/api/v1/accounts?q=city-deputy", "bl-admin").get_json()["total"] == 1
     takeover = _issue(city, created["id"], admin="bl-admin")
@@ -238,11 +208,11 @@ def test_the_admin_pages_show_a_disabled_account_and_disable_and_enable_it(city)
     html = admin.get(page).get_data(as_text=True)
     assert "正常" in html and "停用账号" in html
 
-    blank = _submit(admin, page, f"{page}/disable", reason="")
+    blank = submit(admin, page, f"{page}/disable", reason="")
     assert blank.status_code == 422 and "必填" in blank.get_data(as_text=True)
     assert _sign_in(city, "13922220004").status_code == 200
 
-    done = _submit(admin, page, f"{page}/disable", reason="手机号被他人冒用")
+    done = submit(admin, page, f"{page}/disable", reason="手机号被他人冒用")
     assert done.status_code == 302
     html = admin.get(page).get_data(as_text=True)
     assert "已停用" in html and "手机号被他人冒用" in html and "重新启用" in html
@@ -250,7 +220,7 @@ def test_the_admin_pages_show_a_disabled_account_and_disable_and_enable_it(city)
     assert "已停用" in listed
     assert _sign_in(city, "13922220004").status_code == 403
 
-    assert _submit(admin, page, f"{page}/enable").status_code == 302
+    assert submit(admin, page, f"{page}/enable").status_code == 302
     assert "已停用" not in admin.get("/admin/accounts?q=13922220004").get_data(as_text=True)
     assert _sign_in(city, "13922220004").status_code == 200
 
@@ -368,14 +338,14 @@ def test_the_administrator_page_shows_the_code_once_and_the_reset_page_takes_it(
     resident = city.register("13922220010", name="页面重置").get_json()
     admin = city.page_client("admin")
     page = f"/admin/accounts/{resident['id']}"
-    shown = _submit(admin, page, f"{page}/password-reset")
+    shown = submit(admin, page, f"{page}/password-reset")
     assert shown.status_code == 200
     code = re.search(r'id="reset-code"[^>]*>([^<]+)<', shown.get_data(as_text=True)).group(1)
     assert code not in admin.get(page).get_data(as_text=True)  # shown once
 
     person = city.web.test_client()
     assert "忘记密码" in person.get("/login").get_data(as_text=True)
-    done = _submit(
+    done = submit(
         person,
         "/password/reset",
         username="13922220010",
@@ -409,18 +379,7 @@ def test_a_resident_who_forgot_gets_a_code_by_sms_that_an_administrator_can_read
     for username in ("admin", "bl-admin"):
         assert code in city.page_client(username).get("/admin/sms").get_data(as_text=True)
     assert city.page_client("organizer").get("/admin/sms").status_code == 403
-    city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "hs-admin",
-            "name": "海曙区管理员",
-            "password": "haishu2026",
-            "role": "admin",
-            "unit_id": city.unit("/nb/hs/").unit_id,
-        },
-    )
+    city.add_staff("hs-admin", "海曙区管理员", "haishu2026", "admin", "/nb/hs/")
     other = city.page_client("hs-admin").get("/admin/sms")
     assert other.status_code == 200 and code not in other.get_data(as_text=True)
 
@@ -459,15 +418,15 @@ def test_codes_by_sms_are_limited_per_account_and_per_address(city):
 def test_the_forgot_and_reset_pages_work_without_an_account(city):
     city.register("13922220014")
     person = city.web.test_client()
-    asked = _submit(person, "/password/forgot", username="13922220014")
+    asked = submit(person, "/password/forgot", username="13922220014")
     assert asked.status_code == 302 and "/password/reset" in asked.headers["Location"]
     assert FORGOT_ANSWER in person.get(asked.headers["Location"]).get_data(as_text=True)
     code = _code_in(_outbox(city, "13922220014")[-1])
-    wrong = _submit(
+    wrong = submit(
         person, "/password/reset", username="13922220014", code="22222", new_password="x"
     )
     assert wrong.status_code == 400
-    done = _submit(
+    done = submit(
         person, "/password/reset", username="13922220014", code=code, new_password="garnet2031"
     )
     assert done.status_code == 302

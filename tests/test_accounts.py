@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import jwt
 import pytest
 from backbone import wait_for
+from databases import one_engine
 from sqlalchemy import func, select
+from tests_support import submit
 
 from events.envelope import utcnow
 from services.common.app import service_context
 from services.common.auth import Grant, issue_token
 from web.models import Account
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Accounts run on SQLite here; the services' PostgreSQL paths are covered elsewhere."""
-    return "sqlite"
+city_engine = one_engine(
+    "Accounts run on SQLite here; the services' PostgreSQL paths are covered elsewhere."
+)
 
 
 def accounts_count(city) -> int:
@@ -238,12 +237,7 @@ def test_tampered_expired_and_wrong_audience_tokens_get_401_and_wrong_scope_403(
 def test_an_administrator_grants_and_revokes_a_role_and_both_are_audited(city):
     resident = city.register("13911118888", name="李师傅").get_json()
     community = city.unit("/nb/bl/xq/fc/")
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{resident['id']}/roles",
-        "admin",
-        json={"role": "organizer", "unit_id": community.unit_id},
-    )
+    granted = city.grant(resident["id"], "organizer", "/nb/bl/xq/fc/")
     assert granted.status_code == 201
     token = city.client.post(
         "/api/v1/auth/token", json={"username": "13911118888", "password": "pomegranate8"}
@@ -265,19 +259,9 @@ def test_an_administrator_cannot_grant_outside_their_units(city):
     resident = city.register("13911119999").get_json()
     # The demo organizer becomes admin of one community only, then tries a unit outside it.
     account = city.account("organizer")
-    city.call(
-        "POST",
-        f"/api/v1/accounts/{account.id}/roles",
-        "admin",
-        json={"role": "admin", "unit_id": city.unit("/nb/bl/xq/fc/").unit_id},
-    )
+    city.grant(account.id, "admin", "/nb/bl/xq/fc/")
     city._tokens.pop("organizer", None)
-    outside = city.call(
-        "POST",
-        f"/api/v1/accounts/{resident['id']}/roles",
-        "organizer",
-        json={"role": "organizer", "unit_id": city.unit("/nb/hs/").unit_id},
-    )
+    outside = city.grant(resident["id"], "organizer", "/nb/hs/", by="organizer")
     assert outside.status_code == 403
 
 
@@ -364,10 +348,6 @@ def test_shiliu_accounts_create_makes_the_first_administrator(city, monkeypatch)
     assert me["roles"][0]["unit_path"] == "/nb/bl/dq/"
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
 def _tokens(city, username: str, password: str = "pomegranate8") -> dict:
     answer = city.client.post(
         "/api/v1/auth/token", json={"username": username, "password": password}
@@ -385,12 +365,7 @@ def test_a_revoked_administrator_s_old_token_stops_working_in_every_part_within_
     travelled (account.access_revoked), every part refuses it, and so does its refresh token."""
     resident = city.register("13911117070", name="赵干事").get_json()
     district = city.unit("/nb/bl/")
-    granted = city.call(
-        "POST",
-        f"/api/v1/accounts/{resident['id']}/roles",
-        "admin",
-        json={"role": "admin", "unit_id": district.unit_id},
-    ).get_json()
+    granted = city.grant(resident["id"], "admin", "/nb/bl/").get_json()
     old = _tokens(city, "13911117070")
     made = city.client.post(
         "/api/v1/units",
@@ -433,26 +408,12 @@ def test_a_password_change_ends_other_sessions_and_tokens_but_not_the_one_that_c
     old = _tokens(city, "13911116060")
     elsewhere, here = city.page_client(None), city.page_client(None)
     for client in (elsewhere, here):
-        form = client.get("/login").get_data(as_text=True)
-        signed = client.post(
-            "/login",
-            data={
-                "username": "13911116060",
-                "password": "pomegranate8",
-                "csrf_token": _csrf(form),
-            },
-        )
+        signed = submit(client, "/login", username="13911116060", password="pomegranate8")
         assert signed.status_code == 302
     assert elsewhere.get("/me").status_code == 200
 
-    form = here.get("/me/password").get_data(as_text=True)
-    changed = here.post(
-        "/me/password",
-        data={
-            "current_password": "pomegranate8",
-            "new_password": "garnet2026y",
-            "csrf_token": _csrf(form),
-        },
+    changed = submit(
+        here, "/me/password", current_password="pomegranate8", new_password="garnet2026y"
     )
     assert changed.status_code == 302, changed.get_data(as_text=True)
     assert here.get("/me").status_code == 200  # the session that changed it stays

@@ -283,24 +283,16 @@ def test_a_shift_cannot_shrink_below_its_signups(city):
         ),
         message="activities to learn of the sign-ups",
     )
-    shrink = city.call(
-        "PATCH",
-        f"/api/v1/activities/{activity['id']}",
-        "organizer",
-        json={
-            "shifts": [{"id": shift["id"], "name": "后勤", "capacity": 5}, activity["shifts"][1]]
-        },
-    )
+
+    def resized(capacity: int):
+        shifts = [{"id": shift["id"], "name": "后勤", "capacity": capacity}, activity["shifts"][1]]
+        path = f"/api/v1/activities/{activity['id']}"
+        return city.call("PATCH", path, "organizer", json={"shifts": shifts})
+
+    shrink = resized(5)
     assert shrink.status_code == 409
     assert "已有 6 人报名" in shrink.get_json()["detail"]
-    fine = city.call(
-        "PATCH",
-        f"/api/v1/activities/{activity['id']}",
-        "organizer",
-        json={
-            "shifts": [{"id": shift["id"], "name": "后勤", "capacity": 6}, activity["shifts"][1]]
-        },
-    )
+    fine = resized(6)
     assert fine.status_code == 200 and fine.get_json()["shifts"][0]["free"] == 0
 
 

@@ -6,7 +6,7 @@ which grants or cycles exist.
 
 from __future__ import annotations
 
-import pytest
+from databases import one_engine
 
 # What anyone may call without signing in (the document says so with an empty security entry).
 PUBLIC = {
@@ -29,10 +29,7 @@ PUBLIC = {
 }
 
 
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """The order of the checks does not depend on the database."""
-    return "sqlite"
+city_engine = one_engine("The order of the checks does not depend on the database.")
 
 
 def operations(city) -> dict[tuple[str, str], dict]:

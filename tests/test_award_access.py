@@ -15,21 +15,12 @@ import json
 import re
 
 import pytest
-from awards_support import cycle_body, live_a_year, with_statement
+from awards_support import cycle_body, decide_objection, object_to, recuse, with_statement
+from databases import one_engine
 from notifications_support import told_of
 from openpyxl import load_workbook
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Who may read what does not depend on the database engine: SQLite only."""
-    return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def year(city):
-    """The demonstration city after a year of volunteering (see awards_support)."""
-    return live_a_year(city)
+city_engine = one_engine("Who may read what does not depend on the database engine: SQLite only.")
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +47,13 @@ def objected(city, year):
         json={"decision": "abstain", "comment": "再看看"},
     )
     assert changed.status_code == 200, changed.get_json()
-    recused = city.call(
-        "POST",
-        f"{base}/recusals",
-        year.logins["li"],
-        json={"candidate_id": listed["阿依古丽"]["candidate_id"], "reason": "与候选人是邻居"},
-    )
+    cycle_id = made.get_json()["id"]
+    recused = recuse(city, cycle_id, year.logins["li"], listed["阿依古丽"], "与候选人是邻居")
     assert recused.status_code == 201, recused.get_json()
     assert city.call("POST", f"{base}/notice", "committee").status_code == 200
-    lodged = city.call(
-        "POST",
-        f"{base}/objections",
-        year.logins["wang"],
-        json={"candidate_id": listed["古丽娜"]["candidate_id"], "reason": "六月活动时长有误"},
-    )
+    lodged = object_to(city, cycle_id, year.logins["wang"], listed["古丽娜"], "六月活动时长有误")
     assert lodged.status_code == 201, lodged.get_json()
-    return made.get_json()["id"], listed, lodged.get_json()
+    return cycle_id, listed, lodged.get_json()
 
 
 VOTING_ACTS = ("voted", "vote_changed", "recused")
@@ -190,11 +172,8 @@ def test_the_objector_learns_the_decision_on_their_objection(city, year, objecte
     others = _get(city, "/api/v1/award-objections/mine", year.logins["ma"])["items"]
     assert objection["id"] not in {o["id"] for o in others}
 
-    decided = city.call(
-        "POST",
-        f"/api/v1/award-cycles/{cycle_id}/objections/{objection['id']}/decision",
-        "committee",
-        json={"decision": "dismiss", "reason": "经核实，六月活动时长无误"},
+    decided = decide_objection(
+        city, cycle_id, objection["id"], "dismiss", "经核实，六月活动时长无误"
     )
     assert decided.status_code == 200, decided.get_json()
     (dismissed,) = [

@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from awards_support import PASSWORD, cycle_body, days_later, live_a_year, with_statement
+from awards_support import PASSWORD, cycle_body, days_later, with_statement
+from databases import one_engine
 from pdf_support import qr_codes
 
 from services.common.app import service_context
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Pages do not depend on the database engine (test_awards covers both): SQLite only."""
-    return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def year(city):
-    """The demonstration city after a year of volunteering (see awards_support)."""
-    return live_a_year(city)
+city_engine = one_engine(
+    "Pages do not depend on the database engine (test_awards covers both): SQLite only."
+)
 
 
 def _csrf(html: str) -> str:
@@ -371,18 +363,7 @@ def test_publication_fills_the_honor_roll_and_certificates_verify(city, year, mo
 
 def test_a_tie_at_the_quota_line_is_decided_on_the_cycle_page(city, year):
     # 王芳 and 马建国 each earn 60 points in 2025 by manual adjustments; one place, both approved.
-    second = city.call(
-        "POST",
-        "/api/v1/staff",
-        "admin",
-        json={
-            "username": "admin-awards",
-            "name": "第二位管理员",
-            "password": PASSWORD,
-            "role": "admin",
-            "unit_id": city.unit("/nb/").unit_id,
-        },
-    )
+    second = city.add_staff("admin-awards", "第二位管理员", PASSWORD, "admin", "/nb/")
     assert second.status_code == 201, second.get_json()
     city.token("admin-awards", PASSWORD)
     for who in ("wang", "ma"):

@@ -12,12 +12,15 @@ import pytest
 from awards_support import (
     ACTIVITIES,
     POINTS,
+    break_tie,
     candidates_of,
     cycle_body,
     days_later,
-    live_a_year,
+    decide_objection,
     new_cycle,
+    object_to,
     problem_fields,
+    recuse,
     snapshot,
     vote,
     with_statement,
@@ -25,12 +28,6 @@ from awards_support import (
 from notifications_support import told_of
 from openpyxl import load_workbook
 from pypdf import PdfReader
-
-
-@pytest.fixture(scope="module")
-def year(city):
-    """The demonstration city after a year of volunteering (see awards_support)."""
-    return live_a_year(city)
 
 
 def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, monkeypatch):
@@ -84,12 +81,7 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     assert vote(city, cycle_id, logins["li"], li).status_code == 409
     assert vote(city, cycle_id, logins["li"], listed["古丽娜"]).status_code == 409
     # 赵委员 steps aside from 马建国 of their own accord.
-    recused = city.call(
-        "POST",
-        f"{base}/recusals",
-        "zhao-committee",
-        json={"candidate_id": ma["candidate_id"], "reason": "亲属关系"},
-    )
+    recused = recuse(city, cycle_id, "zhao-committee", ma, "亲属关系")
     assert recused.status_code == 201
 
     for name, votes in {
@@ -130,24 +122,14 @@ def test_the_whole_story_from_attendance_to_a_revoked_certificate(city, year, mo
     assert vote(city, cycle_id, "zhao-committee", tallied["马建国"]).status_code == 409
 
     # A resident objects to 古丽娜; the committee upholds it; 马建国 is next in rank.
-    objected = city.call(
-        "POST",
-        f"{base}/objections",
-        logins["wang"],
-        json={
-            "candidate_id": tallied["古丽娜"]["candidate_id"],
-            "reason": "六月活动时长有误，请核实",
-        },
+    objected = object_to(
+        city, cycle_id, logins["wang"], tallied["古丽娜"], "六月活动时长有误，请核实"
     )
     assert objected.status_code == 201, objected.get_json()
     publish_early = city.call("POST", f"{base}/publish", "committee")
     assert publish_early.status_code == 409
-    decided = city.call(
-        "POST",
-        f"{base}/objections/{objected.get_json()['id']}/decision",
-        "committee",
-        json={"decision": "uphold", "reason": "经核实，时长记录有误"},
-    )
+    objection_id = objected.get_json()["id"]
+    decided = decide_objection(city, cycle_id, objection_id, "uphold", "经核实，时长记录有误")
     assert decided.status_code == 200 and decided.get_json()["status"] == "upheld"
     state = city.call("GET", base, "committee").get_json()
     assert state["next_in_rank"] == tallied["马建国"]["candidate_id"]
@@ -345,20 +327,10 @@ def test_candidates_tied_at_the_quota_line_are_for_the_committee_to_decide(city,
     assert set(state["tie"]) == {c["candidate_id"] for c in listed.values()}
     undecided = city.call("POST", f"{base}/notice", "committee")
     assert undecided.status_code == 409 and undecided.get_json()["type"].endswith("tie-undecided")
-    too_many = city.call(
-        "POST",
-        f"{base}/tie-break",
-        "committee",
-        json={"candidate_ids": state["tie"], "reason": "都好"},
-    )
+    too_many = break_tie(city, cycle["id"], state["tie"], "都好")
     assert too_many.status_code == 422
     chosen = listed["阿依古丽"]["candidate_id"]
-    decided = city.call(
-        "POST",
-        f"{base}/tie-break",
-        "committee",
-        json={"candidate_ids": [chosen], "reason": "服务时长更长、覆盖维度更多"},
-    )
+    decided = break_tie(city, cycle["id"], [chosen], "服务时长更长、覆盖维度更多")
     assert decided.status_code == 200, decided.get_json()
     assert decided.get_json()["winners"] == [chosen]
     assert decided.get_json()["tie_break"]["reason"] == "服务时长更长、覆盖维度更多"

@@ -7,33 +7,13 @@ bidirectional override characters, dates outside the platform's range, ids beyon
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
-from sqlalchemy import func, select
-
-from services.activities.models import Activity
-from services.common.app import service_context
+from test_activities import activities_count, new_activity
+from tests_support import submit
 
 FC = "/nb/bl/xq/fc/"
 DEEP = "[" * 1000 + "]" * 1000
-
-
-def activities_count(city) -> int:
-    with service_context(city.apps["activities"]).session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Activity))
-
-
-def new_activity(city, **overrides) -> dict:
-    return {
-        "title": "邻里节",
-        "category": "festival",
-        "dimensions": ["culture"],
-        "host_unit_id": city.unit(FC).unit_id,
-        "starts_at": "2030-03-08T09:00:00+08:00",
-        "ends_at": "2030-03-08T12:00:00+08:00",
-        **overrides,
-    }
 
 
 def send_json(city, method, path, username, text: str):
@@ -201,10 +181,6 @@ def test_a_page_beyond_the_database_range_is_refused(city):
     refused(answer, 422, "query", "page")
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -216,10 +192,8 @@ def _csrf(html: str) -> str:
 )
 def test_the_activity_page_shows_the_same_rules_beside_the_field(city, field, value):
     client = city.page_client("organizer")
-    form = client.get("/organize/activities/new").get_data(as_text=True)
     before = activities_count(city)
     fields = {
-        "csrf_token": _csrf(form),
         "title": "邻里节",
         "category": "festival",
         "dimensions": ["culture"],
@@ -230,7 +204,7 @@ def test_the_activity_page_shows_the_same_rules_beside_the_field(city, field, va
         "shifts-0-capacity": "20",
         field: value,
     }
-    answer = client.post("/organize/activities/new", data=fields)
+    answer = submit(client, "/organize/activities/new", **fields)
     assert answer.status_code == 422, answer.get_data(as_text=True)[:2000]
     page = answer.get_data(as_text=True)
     assert "字符" in page or "2000-01-01" in page
@@ -238,17 +212,13 @@ def test_the_activity_page_shows_the_same_rules_beside_the_field(city, field, va
 
 
 def test_registering_on_the_page_with_a_nul_in_the_name_is_refused_beside_the_field(city):
-    client = city.page_client(None)
-    form = client.get("/register").get_data(as_text=True)
-    answer = client.post(
+    answer = submit(
+        city.page_client(None),
         "/register",
-        data={
-            "csrf_token": _csrf(form),
-            "phone": "13922220003",
-            "password": "pomegranate8",
-            "name": "阿依\x00古丽",
-            "home_unit_id": city.unit(FC).unit_id,
-        },
+        phone="13922220003",
+        password="pomegranate8",
+        name="阿依\x00古丽",
+        home_unit_id=city.unit(FC).unit_id,
     )
     assert answer.status_code == 422, answer.get_data(as_text=True)[:2000]
     assert "控制字符" in answer.get_data(as_text=True)

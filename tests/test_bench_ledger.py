@@ -3,10 +3,8 @@ asserted: the numbers are only checked to be the ones the report says it derived
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
+from bench_support import cleaned_up, on_session_broker
 
 from infra.bench_ledger import _rate, run_ingest_bench
 
@@ -19,12 +17,9 @@ def test_rate_spans_the_polls_around_the_range():
 
 
 def test_ingest_bench_reports_both_baselines_and_cleans_up(broker, monkeypatch, capsys):
-    monkeypatch.setenv("SHILIU_KAFKA_BOOTSTRAP", broker)
-    # The session broker is the embedded one: its short group timeouts, as the other tests use.
-    monkeypatch.setenv("SHILIU_KAFKA_SESSION_TIMEOUT_MS", "6000")
-    monkeypatch.setenv("SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
-    before = set(Path(tempfile.gettempdir()).glob("shiliu-ledger-bench-*"))
-    report = run_ingest_bench(300, 50, None, poll_records=100)
+    on_session_broker(monkeypatch, broker)
+    with cleaned_up("shiliu-ledger-bench-*"):
+        report = run_ingest_bench(300, 50, None, poll_records=100)
     assert report["events"] == 300 and report["database"] == "sqlite"
     assert report["raw_before_per_s"] > 0 and report["raw_after_per_s"] > 0
     assert report["raw_consume_insert_per_s"] == pytest.approx(
@@ -36,4 +31,3 @@ def test_ingest_bench_reports_both_baselines_and_cleans_up(broker, monkeypatch, 
     assert report["ledger_first_tenth_per_s"] > 0 and report["ledger_last_tenth_per_s"] > 0
     out = capsys.readouterr().out
     assert "before the ledger" in out and "its last tenth" in out
-    assert set(Path(tempfile.gettempdir()).glob("shiliu-ledger-bench-*")) == before

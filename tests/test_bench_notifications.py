@@ -3,16 +3,12 @@ asserted: the numbers are only checked to be there and to be the ones the report
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
+from bench_support import cleaned_up, on_session_broker
 
 from infra.bench_notifications import _percentile, run_fanout_bench, run_lag_bench
 
-
-def _bench_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("shiliu-notify-bench-*"))
+BENCH_FOLDERS = "shiliu-notify-bench-*"
 
 
 def test_percentile_takes_the_value_at_the_share():
@@ -23,8 +19,8 @@ def test_percentile_takes_the_value_at_the_share():
 
 
 def test_fanout_sends_every_reminder_and_reports_the_ratio(capsys):
-    before = _bench_dirs()
-    report = run_fanout_bench(200)
+    with cleaned_up(BENCH_FOLDERS):
+        report = run_fanout_bench(200)
     assert report["reminders"] == 200 and report["database"] == "sqlite"
     assert report["bare_insert_per_s"] > 0 and report["fanout_per_s"] > 0
     assert report["ratio"] > 0
@@ -32,19 +28,14 @@ def test_fanout_sends_every_reminder_and_reports_the_ratio(capsys):
         report["fanout_per_s"] / report["bare_insert_per_s"], abs=0.001
     )
     assert "× baseline" in capsys.readouterr().out
-    assert _bench_dirs() == before
 
 
 def test_lag_under_load_reports_its_percentiles(broker, monkeypatch, capsys):
-    monkeypatch.setenv("SHILIU_KAFKA_BOOTSTRAP", broker)
-    # The session broker is the embedded one: its short group timeouts, as the other tests use.
-    monkeypatch.setenv("SHILIU_KAFKA_SESSION_TIMEOUT_MS", "6000")
-    monkeypatch.setenv("SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
-    before = _bench_dirs()
-    report = run_lag_bench(rate=50, seconds=2)
+    on_session_broker(monkeypatch, broker)
+    with cleaned_up(BENCH_FOLDERS):
+        report = run_lag_bench(rate=50, seconds=2)
     assert report["events"] == 100 and report["told"] == 100
     assert 0 < report["lag_p50_ms"] <= report["lag_p99_ms"] <= report["lag_max_ms"]
     for hop in ("ledger", "relay", "inbox"):  # where the time went, hop by hop
         assert report[f"{hop}_p50_ms"] <= report[f"{hop}_p99_ms"]
     assert "lag p99" in capsys.readouterr().out
-    assert _bench_dirs() == before

@@ -3,37 +3,29 @@ asserted: the numbers are only checked to be there and to be the ones the report
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
+from bench_support import cleaned_up, on_session_broker
 
 from infra.bench_stats import run_consumer_bench, run_report_bench
 
-
-def _bench_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("shiliu-stats-bench-*"))
+BENCH_FOLDERS = "shiliu-stats-bench-*"
 
 
 def test_the_report_of_a_year_is_timed_on_planted_facts(capsys):
-    before = _bench_dirs()
-    report = run_report_bench(communities=12, attendances=2_000, queries=2)
+    with cleaned_up(BENCH_FOLDERS):
+        report = run_report_bench(communities=12, attendances=2_000, queries=2)
     assert report["database"] == "sqlite" and report["attendances"] == 2_000
     # About a third of three years' activities fall in the year the report asks for.
     assert 0 < report["year_attendances"] < report["attendances"]
     for name in ("totals", "unit", "month", "category", "dimension"):
         assert 0 < report[f"{name}_p95_ms"] <= report["p95_ms"]
     assert "aim: p95 < 200 ms" in capsys.readouterr().out
-    assert _bench_dirs() == before
 
 
 def test_the_consumer_is_measured_beside_both_baselines(broker, monkeypatch, capsys):
-    monkeypatch.setenv("SHILIU_KAFKA_BOOTSTRAP", broker)
-    # The session broker is the embedded one: its short group timeouts, as the other tests use.
-    monkeypatch.setenv("SHILIU_KAFKA_SESSION_TIMEOUT_MS", "6000")
-    monkeypatch.setenv("SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
-    before = _bench_dirs()
-    report = run_consumer_bench(300, poll_records=100)
+    on_session_broker(monkeypatch, broker)
+    with cleaned_up(BENCH_FOLDERS):
+        report = run_consumer_bench(300, poll_records=100)
     assert report["events"] == 300 and report["applied"] == 300
     assert report["raw_before_per_s"] > 0 and report["raw_after_per_s"] > 0
     assert report["raw_consume_insert_per_s"] == pytest.approx(
@@ -43,4 +35,3 @@ def test_the_consumer_is_measured_beside_both_baselines(broker, monkeypatch, cap
         report["statistics_per_s"] / report["raw_consume_insert_per_s"], abs=0.001
     )
     assert "× baseline" in capsys.readouterr().out
-    assert _bench_dirs() == before

@@ -120,16 +120,20 @@ def test_a_payload_that_breaks_its_schema_is_refused_when_built():
     assert "kind" in caught.value.messages
 
 
-def test_a_field_set_after_the_event_was_made_is_validated_as_the_whole_payload_would_be():
-    now = utcnow()
-    payload = {
+def _checked_in(shift_id: str | None, now) -> dict:
+    """An ``attendance.checked_in`` payload: v-1 at a-1 by the live code."""
+    return {
         "attendance_id": "r-1",
         "volunteer_id": "v-1",
         "activity_id": "a-1",
-        "shift_id": None,
+        "shift_id": shift_id,
         "checked_in_at": now,
         "method": "code",
     }
+
+
+def test_a_field_set_after_the_event_was_made_is_validated_as_the_whole_payload_would_be():
+    payload = _checked_in(None, utcnow())
     draft = catalog.make_event("attendance.checked_in", payload, producer="t")
     later = catalog.with_payload(draft, shift_id="s-1")
     whole = catalog.make_event(
@@ -147,14 +151,7 @@ def test_a_field_set_after_the_event_was_made_is_validated_as_the_whole_payload_
 
 def test_a_payload_given_in_its_json_form_is_validated_once_and_kept_as_it_is():
     now = utcnow()
-    payload = {
-        "attendance_id": "r-1",
-        "volunteer_id": "v-1",
-        "activity_id": "a-1",
-        "shift_id": "s-1",
-        "checked_in_at": now,
-        "method": "code",
-    }
+    payload = _checked_in("s-1", now)
     dumped = catalog.make_event("attendance.checked_in", payload, producer="t")
     given = catalog.make_event(
         "attendance.checked_in",

@@ -18,11 +18,15 @@ def activities_titled(city, title: str) -> int:
         )
 
 
+def create(city, key: str, who: str = "organizer", **fields):
+    """POST a new activity of 富春社区 (``fields`` changed) with an Idempotency-Key; the answer."""
+    body = new_activity(city, **fields)
+    return city.call("POST", "/api/v1/activities", who, json=body, headers={"Idempotency-Key": key})
+
+
 def test_a_repeated_create_with_the_same_key_returns_the_first_answer_and_creates_once(city):
-    body = new_activity(city, title="重试也只建一次")
-    headers = {"Idempotency-Key": "net-retry-001"}
-    first = city.call("POST", "/api/v1/activities", "organizer", json=body, headers=headers)
-    again = city.call("POST", "/api/v1/activities", "organizer", json=body, headers=headers)
+    first = create(city, "net-retry-001", title="重试也只建一次")
+    again = create(city, "net-retry-001", title="重试也只建一次")
     assert first.status_code == again.status_code == 201
     assert again.get_json()["id"] == first.get_json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -30,51 +34,19 @@ def test_a_repeated_create_with_the_same_key_returns_the_first_answer_and_create
 
 
 def test_the_same_key_for_a_different_request_is_refused(city):
-    headers = {"Idempotency-Key": "net-retry-002"}
-    city.call(
-        "POST",
-        "/api/v1/activities",
-        "organizer",
-        json=new_activity(city, title="甲"),
-        headers=headers,
-    )
-    other = city.call(
-        "POST",
-        "/api/v1/activities",
-        "organizer",
-        json=new_activity(city, title="乙"),
-        headers=headers,
-    )
+    create(city, "net-retry-002", title="甲")
+    other = create(city, "net-retry-002", title="乙")
     assert other.status_code == 422
     assert other.get_json()["type"].endswith("idempotency-key-reused")
     assert activities_titled(city, "乙") == 0
 
 
 def test_keys_belong_to_their_caller_and_failures_are_not_remembered(city):
-    headers = {"Idempotency-Key": "shared-words"}
-    bad = city.call(
-        "POST",
-        "/api/v1/activities",
-        "organizer",
-        json=new_activity(city, title="先错后对", ends_at="2020-01-01T00:00:00+00:00"),
-        headers=headers,
-    )
+    bad = create(city, "shared-words", title="先错后对", ends_at="2020-01-01T00:00:00+00:00")
     assert bad.status_code == 422
-    good = city.call(
-        "POST",
-        "/api/v1/activities",
-        "organizer",
-        json=new_activity(city, title="先错后对"),
-        headers=headers,
-    )
+    good = create(city, "shared-words", title="先错后对")
     assert good.status_code == 201  # the failed attempt left no key behind
-    theirs = city.call(
-        "POST",
-        "/api/v1/activities",
-        "admin",
-        json=new_activity(city, title="先错后对"),
-        headers=headers,
-    )
+    theirs = create(city, "shared-words", who="admin", title="先错后对")
     assert theirs.status_code == 201 and theirs.get_json()["id"] != good.get_json()["id"]
 
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from inbox_support import (
-    csrf,
     flashed,
     inbox,
     message_of,
@@ -21,6 +20,7 @@ from inbox_support import (
     sign_up,
     small_activity,
 )
+from tests_support import csrf
 
 from events.settings import city_zone
 from services.common.app import service_context

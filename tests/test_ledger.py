@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from databases import migrate
-from hypothesis import HealthCheck, given, settings
+from databases import database_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from ledger_support import (
     Ledger,
@@ -28,20 +28,9 @@ from events.envelope import decode
 from events.store import outbox
 from infra.cli import main as shiliu
 from services.ledger import chain, operations
-from services.ledger.models import Adjustment, AttendanceState, LedgerEntry, LedgerImmutable
+from services.ledger.models import AttendanceState, LedgerEntry, LedgerImmutable
 
 MARCH_8, MARCH_9 = date(2026, 3, 8), date(2026, 3, 9)
-
-
-@pytest.fixture
-def ledger(make_settings, engine_name):
-    """A migrated ledger database on each engine, with a consumer that needs no broker."""
-    built = make_settings(engine_name)
-    migrate("ledger", built.database_url("ledger"))
-    made = Ledger(built.database_url("ledger"))
-    made.settings = built
-    yield made
-    made.close()
 
 
 def rows(ledger: Ledger) -> list[LedgerEntry]:
@@ -96,22 +85,7 @@ def test_the_points_events_the_ledger_publishes_keep_their_contract(ledger):
             confirmed("at-1", "v-1", "3", at=later(5), corrected_from="3.5"),
         ]
     )
-    with ledger.factory() as session, session.begin():
-        adjustment = Adjustment(
-            id="adj-1",
-            volunteer_id="v-1",
-            points=7,
-            reason="补记",
-            entry_date=MARCH_8,
-            status="approved",
-            requested_by="acc-1",
-            requested_at=later(0),
-            approved_by="acc-2",
-            approved_at=later(1),
-        )
-        session.add(adjustment)
-        session.flush()
-        operations.post_adjustment(session, adjustment)
+    ledger.post_approved_adjustment("adj-1", "v-1", 7, MARCH_8)
     with ledger.factory() as session:
         published = session.execute(select(outbox.c.value)).scalars().all()
     kinds = []
@@ -358,11 +332,7 @@ def _interleave(events: list, seed: int) -> list:
     return mixed
 
 
-@settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(80)
 @given(
     words=st.lists(attendance_words, max_size=14),
     absences=st.lists(no_shows, max_size=5),

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from databases import migrate
 from ledger_support import (
     Ledger,
     confirmed,
@@ -33,16 +32,13 @@ MARCH_8 = date(2026, 3, 8)
 
 
 @pytest.fixture
-def ledger(make_settings, engine_name):
-    """A migrated ledger database on each engine, with a consumer that needs no broker."""
-    built = make_settings(engine_name)
-    migrate("ledger", built.database_url("ledger"))
-    made = Ledger(built.database_url("ledger"))
-    made.letters = []
-    made.runner._dead_letter = lambda record, reason: made.letters.append((record, reason))
-    made.runner.retry_backoff = 0.001
-    yield made
-    made.close()
+def ledger(ledger):
+    """The shared ledger (tests/conftest.py), its dead letters kept in ``letters`` instead of
+    sent, and its retries without the wait."""
+    ledger.letters = []
+    ledger.runner._dead_letter = lambda record, reason: ledger.letters.append((record, reason))
+    ledger.runner.retry_backoff = 0.001
+    return ledger
 
 
 def _checksum_and_rows(ledger: Ledger) -> tuple[str, int]:

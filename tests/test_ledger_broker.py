@@ -52,7 +52,7 @@ def test_a_ledger_consumer_killed_ten_times_ends_with_exactly_the_expected_rows(
         "SHILIU_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
         "SHILIU_LOG_FORMAT": "console",
     }
-    script = [sys.executable, str(TESTS / "crash_ledger.py"), str(distinct), "500"]
+    script = [sys.executable, str(TESTS / "crash_part.py"), "ledger", str(distinct), "500"]
     rng = random.Random(11)
     for _kill in range(KILLS):
         # Dies right after its Nth database commit, before committing the offsets: the next

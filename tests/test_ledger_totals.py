@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from alembic import command
 from click.testing import CliRunner
-from databases import migrate
-from hypothesis import HealthCheck, given, settings
+from databases import database_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from ledger_support import (
     Ledger,
@@ -30,20 +29,10 @@ from sqlalchemy import func, select, text
 from infra.cli import main as shiliu
 from services.common.db import alembic_config
 from services.ledger import chain, operations
-from services.ledger.models import Adjustment, PointsTotal
+from services.ledger.models import PointsTotal
 
 MARCH_8 = date(2026, 3, 8)
 UNITS = [("u-city", "/c/"), ("u-east", "/c/e/"), ("u-west", "/c/w/"), ("u-team", "/c/t/")]
-
-
-@pytest.fixture
-def ledger(make_settings, engine_name):
-    """A migrated ledger database on each engine, with a consumer that needs no broker."""
-    built = make_settings(engine_name)
-    migrate("ledger", built.database_url("ledger"))
-    made = Ledger(built.database_url("ledger"))
-    yield made
-    made.close()
 
 
 def _city(volunteers: int) -> list:
@@ -150,11 +139,7 @@ def _attendance_events(drawn, absences) -> list:
     return events
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(60)
 @given(
     drawn=st.lists(words, max_size=16),
     absences=st.lists(
@@ -181,7 +166,7 @@ def test_standings_from_the_totals_are_the_standings_the_rows_give(
         live.apply(order[middle:] + order[: data.draw(st.integers(0, 3))], batch=batch)
         live.apply(_city(5)[4:])  # the rest of the volunteers, after their rows
         for number, (target, points) in enumerate(adjustments):
-            _approved_adjustment(live, f"adj-{number}", f"v-{target}", points, DAYS[number])
+            live.post_approved_adjustment(f"adj-{number}", f"v-{target}", points, DAYS[number])
         assert _verified(live).ok, _verified(live).problem
 
         for _ in range(6):
@@ -197,25 +182,6 @@ def test_standings_from_the_totals_are_the_standings_the_rows_give(
             assert _standings(live, **query) == _expected(live, **query), query
     finally:
         live.close()
-
-
-def _approved_adjustment(ledger: Ledger, adjustment_id, volunteer_id, points, day) -> None:
-    with ledger.factory() as session, session.begin():
-        adjustment = Adjustment(
-            id=adjustment_id,
-            volunteer_id=volunteer_id,
-            points=points,
-            reason="补记",
-            entry_date=day,
-            status="approved",
-            requested_by="acc-1",
-            requested_at=later(0),
-            approved_by="acc-2",
-            approved_at=later(1),
-        )
-        session.add(adjustment)
-        session.flush()
-        operations.post_adjustment(session, adjustment)
 
 
 def test_on_both_engines_standings_of_a_busy_month_and_year_are_what_the_rows_say(ledger):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from backbone import wait_for
+from databases import one_engine
 from sqlalchemy import func, select
 
 from events.settings import city_zone
@@ -24,10 +25,7 @@ ATTENDANCE = ("attendance.confirmed", "attendance.corrected", "attendance.no_sho
 AYGUL = "13800000001"
 
 
-@pytest.fixture(scope="module")
-def city_engine():
-    """What the page shows does not depend on the database engine: SQLite only."""
-    return "sqlite"
+city_engine = one_engine("What the page shows does not depend on the database engine: SQLite only.")
 
 
 @pytest.fixture(scope="module")

@@ -129,7 +129,7 @@ def test_a_consumer_killed_after_its_commit_and_before_its_offsets_tells_no_one_
     for phase in phases:
         send_events(settings, phase)
         sent += len(phase)
-        script = [sys.executable, str(TESTS / "crash_notifications.py"), str(sent)]
+        script = [sys.executable, str(TESTS / "crash_part.py"), "notifications", str(sent), "4"]
         if len(phase) > 4:  # killed after the first poll's transaction, before its offsets
             crashed = subprocess.run(
                 script,

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 
-from backbone import wait_for
-from notifications_support import told_of
+from notifications_support import signed_up, told_of
 from sqlalchemy import select
 from test_activities import at, create
 from test_notifications_flow import resident
@@ -68,15 +67,7 @@ def _cancelled_for(city, phone: str) -> tuple[str, dict]:
         city.call("POST", f"/api/v1/activities/{made['id']}/publish", "organizer").status_code
         == 200
     )
-    wait_for(
-        lambda: (
-            city.call(
-                "POST", f"/api/v1/activities/{made['id']}/signups", phone, json={}
-            ).status_code
-            == 201
-        ),
-        message="the sign-up",
-    )
+    signed_up(city, phone, made["id"])
     called_off = city.call(
         "POST", f"/api/v1/activities/{made['id']}/cancel", "organizer", json={"reason": "台风预警"}
     )

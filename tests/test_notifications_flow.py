@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from backbone import wait_for
-from notifications_support import told_of
+from notifications_support import signed_up, told_of
 from test_activities import at, create
 
 from services.common.app import service_context
@@ -54,18 +53,9 @@ def _one_place(city) -> dict:
 def test_cant_come_frees_the_place_and_the_next_volunteer_is_told(city):
     neighbour = resident(city, "13900000101")
     activity = _one_place(city)
-    base = f"/api/v1/activities/{activity['id']}/signups"
     link = f"/activities/{activity['id']}"
-
-    def signed_up(who):
-        answer = wait_for(
-            lambda: (a := city.call("POST", base, who, json={})).status_code == 201 and a,
-            message="the volunteers service to know the activity",
-        )
-        return answer.get_json()
-
-    assert signed_up(AYGUL)["status"] == "confirmed"
-    assert signed_up(neighbour)["status"] == "waitlisted"
+    assert signed_up(city, AYGUL, activity["id"])["status"] == "confirmed"
+    assert signed_up(city, neighbour, activity["id"])["status"] == "waitlisted"
     (confirmed,) = told_of(city, AYGUL, "signup_confirmed", link)
     assert "通知测试邻里节" in confirmed["text"] and confirmed["message"]["values"]["title"]
     (waiting,) = told_of(city, neighbour, "signup_waitlisted", link)
@@ -85,7 +75,8 @@ def test_cant_come_frees_the_place_and_the_next_volunteer_is_told(city):
     assert "还能来吗" in reminder["text"]
 
     # "Can't come": the sign-up is cancelled (as web does it), then the answer recorded.
-    assert city.call("DELETE", f"{base}/me", AYGUL).status_code in (200, 204)
+    mine = f"/api/v1/activities/{activity['id']}/signups/me"
+    assert city.call("DELETE", mine, AYGUL).status_code in (200, 204)
     answered = city.call(
         "POST",
         f"/api/v1/notifications/{reminder['id']}/answer",
@@ -117,15 +108,7 @@ def test_messages_are_marked_read_and_only_their_recipient_touches_them(city):
     reader = resident(city, "13900000102")
     activity = _one_place(city)
     link = f"/activities/{activity['id']}"
-    wait_for(
-        lambda: (
-            city.call(
-                "POST", f"/api/v1/activities/{activity['id']}/signups", reader, json={}
-            ).status_code
-            == 201
-        ),
-        message="a sign-up",
-    )
+    signed_up(city, reader, activity["id"])
     (message,) = told_of(city, reader, "signup_confirmed", link)
     before = _inbox(city, reader)["unread"]
     assert city.call("GET", "/api/v1/notifications/unread", reader).get_json() == {"unread": before}
@@ -136,20 +119,15 @@ def test_messages_are_marked_read_and_only_their_recipient_touches_them(city):
     assert _inbox(city, reader)["unread"] == before - 1
     unread_only = _inbox(city, reader, unread="true")["items"]
     assert message["id"] not in {m["id"] for m in unread_only}
-    not_reminder = city.call(
-        "POST",
-        f"/api/v1/notifications/{message['id']}/answer",
-        reader,
-        json={"answer": "coming"},
-    )
-    assert not_reminder.status_code == 409
-    bad = city.call(
-        "POST",
-        f"/api/v1/notifications/{message['id']}/answer",
-        reader,
-        json={"answer": "maybe"},
-    )
-    assert bad.status_code == 422
+    # Only a reminder takes an answer (409), and only one it knows (422).
+    for answer, refused in (("coming", 409), ("maybe", 422)):
+        answered = city.call(
+            "POST",
+            f"/api/v1/notifications/{message['id']}/answer",
+            reader,
+            json={"answer": answer},
+        )
+        assert answered.status_code == refused, answer
     assert city.call("POST", "/api/v1/notifications/read-all", reader).status_code == 200
     assert _inbox(city, reader)["unread"] == 0
     assert city.call("GET", "/api/v1/notifications").status_code == 401
@@ -183,15 +161,7 @@ def test_preferences_turn_kinds_off_but_not_those_that_change_where_one_must_be(
     )
     assert saved.status_code == 200 and saved.get_json()["muted_kinds"] == ["signup_confirmed"]
     activity = _one_place(city)
-    wait_for(
-        lambda: (
-            city.call(
-                "POST", f"/api/v1/activities/{activity['id']}/signups", who, json={}
-            ).status_code
-            == 201
-        ),
-        message="a sign-up",
-    )
+    signed_up(city, who, activity["id"])
     told_of(city, "organizer", "shift_full", f"/volunteering/organize/{activity['id']}/roster")
     kinds = {m["kind"] for m in _inbox(city, who)["items"]}
     assert "signup_confirmed" not in kinds  # turned off: not told

@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from databases import one_engine
 from openapi_spec_validator import validate
 
 from infra.registry import PARTS
 from web.openapi import SchemaClash, merge
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """The document does not depend on the database."""
-    return "sqlite"
+city_engine = one_engine("The document does not depend on the database.")
 
 
 def api_rules(city) -> set[tuple[str, str]]:

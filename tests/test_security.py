@@ -7,28 +7,25 @@ from dataclasses import replace
 
 import pytest
 from argon2 import Type
+from databases import one_engine
+from tests_support import submit
 
 from events.settings import Settings
 
-
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """Pages and headers run on SQLite here; the database plays no part in them."""
-    return "sqlite"
+city_engine = one_engine(
+    "Pages and headers run on SQLite here; the database plays no part in them."
+)
 
 
 def login_form(city, next_value: str):
     """Post the sign-in form of the demonstration organizer with ?next= as given."""
-    client = city.web.test_client()
-    city.web.config["WTF_CSRF_ENABLED"] = False
-    try:
-        return client.post(
-            "/login",
-            query_string={"next": next_value},
-            data={"username": "organizer", "password": "shiliu2026"},
-        )
-    finally:
-        city.web.config["WTF_CSRF_ENABLED"] = True
+    return submit(
+        city.web.test_client(),
+        "/login",
+        query_string={"next": next_value},
+        username="organizer",
+        password="shiliu2026",
+    )
 
 
 @pytest.mark.parametrize(
@@ -241,22 +238,16 @@ def _register_form(city, phone: str, next_value: str):
     """Post the registration form of a new resident of 富春社区 with ?next= as given."""
     units = city.client.get("/api/v1/units").get_json()["items"]
     community = next(u for u in units if u["name"] == "富春社区")
-    client = city.web.test_client()
-    city.web.config["WTF_CSRF_ENABLED"] = False
-    try:
-        return client.post(
-            "/register",
-            query_string={"next": next_value},
-            data={
-                "phone": phone,
-                "password": "pomegranate2026",
-                "name": "扎西",
-                "home_unit_id": community["id"],
-                "ethnicity": "",
-            },
-        )
-    finally:
-        city.web.config["WTF_CSRF_ENABLED"] = True
+    return submit(
+        city.web.test_client(),
+        "/register",
+        query_string={"next": next_value},
+        phone=phone,
+        password="pomegranate2026",
+        name="扎西",
+        home_unit_id=community["id"],
+        ethnicity="",
+    )
 
 
 def test_after_registering_one_goes_back_to_a_page_of_this_site_only(city):

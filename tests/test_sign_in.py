@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from databases import migrate
+from databases import migrate, one_engine
 from sqlalchemy import select
 
 from events.envelope import utcnow
@@ -29,10 +29,9 @@ OWNER_AT_HOME = {"REMOTE_ADDR": "192.0.2.50"}
 CENTRE = {"REMOTE_ADDR": "203.0.113.200"}  # a community centre: everyone behind one address
 
 
-@pytest.fixture(scope="module")
-def city_engine() -> str:
-    """The pages and the token endpoint on SQLite; the counting runs on both engines below."""
-    return "sqlite"
+city_engine = one_engine(
+    "The pages and the token endpoint on SQLite; the counting runs on both engines below."
+)
 
 
 def token(city, username: str, password: str, address: dict):

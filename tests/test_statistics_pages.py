@@ -9,6 +9,7 @@ from io import BytesIO
 
 import pytest
 from backbone import wait_for
+from databases import one_engine
 from openpyxl import load_workbook
 from statistics_support import held
 
@@ -16,10 +17,7 @@ FC, XQ, HS = "/nb/bl/xq/fc/", "/nb/bl/xq/", "/nb/bl/dq/hs/"
 NOT_SHOWN = "不足 5，不显示"
 
 
-@pytest.fixture(scope="module")
-def city_engine():
-    """What the pages show does not depend on the database engine: SQLite only."""
-    return "sqlite"
+city_engine = one_engine("What the pages show does not depend on the database engine: SQLite only.")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from alembic import command
-from hypothesis import HealthCheck, example, given, settings
+from databases import database_examples
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -238,11 +239,7 @@ operation = st.one_of(
 )
 
 
-@settings(
-    max_examples=15,  # and the seven pinned below
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(15)  # and the seven pinned below
 @example(  # marked absent after being confirmed (in another poll)
     operations=[*_HELD, ("attend", 0, 1, 4), ("attend", 0, 1, None)], batches=[1], twice=set()
 )

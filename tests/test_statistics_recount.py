@@ -22,7 +22,8 @@ from decimal import Decimal
 import pytest
 from access_support import award_cycle
 from backbone import wait_for
-from hypothesis import HealthCheck, given, settings
+from databases import database_examples
+from hypothesis import given
 from hypothesis import strategies as st
 from recount_support import HELD, caught_up, commit, factory, hold, new_unit, volunteers_know
 from sqlalchemy import select
@@ -188,11 +189,7 @@ activity = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(8)
 @given(history=st.lists(activity, min_size=1, max_size=4), move_after=st.integers(0, 4))
 def test_the_figures_equal_a_recount_from_the_source_tables(city, pool, history, move_after):
     district = city.unit(DISTRICT).unit_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from contextlib import contextmanager
@@ -26,6 +27,20 @@ from infra.registry import PARTS
 from infra.seed import DEMO_PASSWORD
 from infra.workers import Workers
 from services.common.app import service_context
+
+
+def csrf(html: str) -> str:
+    """The CSRF token of a page's form."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def submit(client, page: str, action: str | None = None, query_string=None, **fields):
+    """Fill a page's form and send it as a browser would: the page opened first (with the query
+    string, which the form keeps) for its CSRF token, the form posted to ``action`` or back to the
+    page."""
+    html = client.get(page, query_string=query_string).get_data(as_text=True)
+    data = {**fields, "csrf_token": csrf(html)}
+    return client.post(action or page, query_string=query_string, data=data)
 
 
 class City:
@@ -121,6 +136,26 @@ class City:
             **extra,
         }
         return self.client.post("/api/v1/accounts", json=body)
+
+    def add_staff(
+        self, username: str, name: str, password: str, role: str, unit: str, by: str = "admin"
+    ):
+        """Create a staff account holding ``role`` at the unit of path ``unit`` through the API,
+        as the administrator ``by``; return the response (the callers' cases refuse some)."""
+        body = {
+            "username": username,
+            "name": name,
+            "password": password,
+            "role": role,
+            "unit_id": self.unit(unit).unit_id,
+        }
+        return self.call("POST", "/api/v1/staff", by, json=body)
+
+    def grant(self, account_id: str, role: str, unit: str, by: str = "admin"):
+        """Grant an account ``role`` at the unit of path ``unit`` through the API, as ``by``;
+        return the response (refused where ``by`` holds no administrator role over the unit)."""
+        body = {"role": role, "unit_id": self.unit(unit).unit_id}
+        return self.call("POST", f"/api/v1/accounts/{account_id}/roles", by, json=body)
 
 
 class InProcessPlatform(Platform):

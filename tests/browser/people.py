@@ -33,6 +33,28 @@ def account_id(live, username: str) -> str:
         return session.scalar(select(Account.id).where(Account.username == username))
 
 
+def bearer(live, username: str, password: str) -> dict:
+    """Authorization headers of an account, from a token asked for through the API (for the
+    set-up a journey does behind the browser's back)."""
+    answer = requests.post(
+        f"{live.url}/api/v1/auth/token",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def send_registration(page: Page, phone: str, name: str) -> None:
+    """Fill the open registration form as a resident of 富春社区 would and send it (what comes
+    back, a welcome or the mistakes named, is for the journey to check)."""
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_label("密码", exact=True).fill("pomegranate2026")
+    page.get_by_label("姓名").fill(name)
+    page.get_by_label("所在社区").select_option(label="富春社区")
+    page.get_by_role("button", name="注册", exact=True).click()
+
+
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     """Sign a page in through the login form."""
     page.goto("/login")

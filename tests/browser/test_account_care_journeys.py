@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from people import send_registration
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -22,11 +23,7 @@ def _sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 def _register(page: Page, phone: str, name: str) -> None:
     page.goto("/register")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_label("密码", exact=True).fill("pomegranate2026")
-    page.get_by_label("姓名").fill(name)
-    page.get_by_label("所在社区").select_option(label="富春社区")
-    page.get_by_role("button", name="注册", exact=True).click()
+    send_registration(page, phone, name)
     expect(page.get_by_role("status")).to_have_text("注册成功，欢迎加入！")
     page.get_by_role("button", name="退出").click()
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from people import PASSWORD, account_id, resident, sign_in
+from people import PASSWORD, account_id, bearer, resident, sign_in
 from playwright.sync_api import expect
 from sqlalchemy import select
 from volunteering import FC, activity_payload
@@ -22,15 +22,10 @@ pytestmark = pytest.mark.browser
 
 
 def _signed_up(live, activity_id: str, phone: str) -> None:
-    token = requests.post(
-        f"{live.url}/api/v1/auth/token",
-        json={"username": phone, "password": PASSWORD},
-        timeout=10,
-    ).json()["access_token"]
     answer = requests.post(
         f"{live.url}/api/v1/activities/{activity_id}/signups",
         json={},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(live, phone, PASSWORD),
         timeout=10,
     )
     assert answer.status_code == 201, answer.text

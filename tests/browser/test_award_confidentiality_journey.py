@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import page_checks
 import pytest
+from awards_support import decide_objection, object_to
 from playwright.sync_api import Page, expect
 
 # The module's own city after a year of volunteering, and its browser helpers.
@@ -28,13 +29,7 @@ def _fit_for_a_phone(page: Page, locale: str) -> list[str]:
 def test_the_objector_reads_the_decision_and_an_outsider_reads_no_names(site, pages, shoot):  # noqa: F811
     base, city, year = site
     cycle_id, listed = on_notice(city, year, "2026年度 民族团结之星（异议）")
-    api = f"/api/v1/award-cycles/{cycle_id}"
-    lodged = city.call(
-        "POST",
-        f"{api}/objections",
-        year.logins["wang"],
-        json={"candidate_id": listed["古丽娜"]["candidate_id"], "reason": "六月活动时长有误"},
-    )
+    lodged = object_to(city, cycle_id, year.logins["wang"], listed["古丽娜"], "六月活动时长有误")
     assert lodged.status_code == 201, lodged.get_json()
 
     phone = pages(PHONE)
@@ -44,12 +39,8 @@ def test_the_objector_reads_the_decision_and_an_outsider_reads_no_names(site, pa
     mine = phone.locator("#my-objections")
     expect(mine).to_contain_text("古丽娜")
     expect(mine.locator(".objection-status")).to_have_text("待处理")
-    decided = city.call(
-        "POST",
-        f"{api}/objections/{lodged.get_json()['id']}/decision",
-        "committee",
-        json={"decision": "dismiss", "reason": "经核实，六月活动时长无误"},
-    )
+    objection_id = lodged.get_json()["id"]
+    decided = decide_objection(city, cycle_id, objection_id, "dismiss", "经核实，六月活动时长无误")
     assert decided.status_code == 200, decided.get_json()
 
     phone.reload()

@@ -17,6 +17,7 @@ import pytest
 import requests
 import zxingcpp
 from icalendar import Calendar
+from people import bearer
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -28,18 +29,9 @@ FC = "/nb/bl/xq/fc/"
 TIANYI = {"latitude": 29.8683, "longitude": 121.5440}  # where the resident stands
 
 
-def _organizer(live) -> dict:
-    answer = requests.post(
-        f"{live.url}/api/v1/auth/token",
-        json={"username": "organizer", "password": "shiliu2026"},
-        timeout=10,
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 def _published(live, title: str, days: int = 6, **fields) -> dict:
     """A published activity of 富春社区, made through the API as its organizer would."""
-    headers = _organizer(live)
+    headers = bearer(live, "organizer", "shiliu2026")
     units = requests.get(f"{live.url}/api/v1/units", timeout=10).json()["items"]
     starts = (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     body = {

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import requests
 from backbone import wait_for
-from people import PASSWORD, resident, sign_in
+from people import PASSWORD, bearer, resident, sign_in
 from playwright.sync_api import Page, expect
 
 from events.envelope import utcnow
@@ -18,19 +18,9 @@ from events.envelope import utcnow
 pytestmark = pytest.mark.browser
 
 
-def _token(live, username: str, password: str) -> dict:
-    answer = requests.post(
-        f"{live.url}/api/v1/auth/token",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 def _full_activity(live, title: str) -> str:
     """A published activity of 富春社区 with one place, made by its organizer."""
-    organizer = _token(live, "organizer", "shiliu2026")
+    organizer = bearer(live, "organizer", "shiliu2026")
     units = requests.get(f"{live.url}/api/v1/units", timeout=10).json()["items"]
     starts_at = utcnow().replace(second=0, microsecond=0) + timedelta(days=4)
     body = {
@@ -76,8 +66,8 @@ def test_a_promoted_volunteer_sees_the_badge_and_the_message_opens_the_activity(
     activity_id = _full_activity(live, title)
     resident(live, "13977770031", "先报名的阿力")
     resident(live, "13977770032", "候补的玛依拉")
-    first = _token(live, "13977770031", PASSWORD)
-    second = _token(live, "13977770032", PASSWORD)
+    first = bearer(live, "13977770031", PASSWORD)
+    second = bearer(live, "13977770032", PASSWORD)
     assert _sign_up(live, first, activity_id)["status"] == "confirmed"
     assert _sign_up(live, second, activity_id)["status"] == "waitlisted"
 

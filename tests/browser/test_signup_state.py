@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 from backbone import wait_for
+from people import bearer
 from playwright.sync_api import Page, expect
 
 from events.envelope import utcnow
@@ -17,15 +18,6 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "pomegranate8"
 FC = "/nb/bl/xq/fc/"
-
-
-def _token(live, username: str, password: str) -> dict:
-    answer = requests.post(
-        f"{live.url}/api/v1/auth/token",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def _reloaded_until(page: Page, path: str, selector: str, text: str) -> None:
@@ -39,7 +31,7 @@ def _reloaded_until(page: Page, path: str, selector: str, text: str) -> None:
 
 
 def test_a_taken_place_shows_at_once_and_a_cancelled_activity_says_so_once(live, phone, shoot):
-    organizer = _token(live, "organizer", "shiliu2026")
+    organizer = bearer(live, "organizer", "shiliu2026")
     units = requests.get(f"{live.url}/api/v1/units", timeout=10).json()["items"]
     fc = next(u for u in units if u["path"] == FC)["id"]
     starts = (utcnow() + timedelta(days=5)).replace(minute=0, second=0, microsecond=0)

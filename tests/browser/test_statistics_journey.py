@@ -12,7 +12,7 @@ import pytest
 import requests
 from backbone import wait_for
 from openpyxl import load_workbook
-from people import resident, sign_in
+from people import bearer, resident, sign_in
 from playwright.sync_api import expect
 
 from events.envelope import utcnow
@@ -23,16 +23,6 @@ pytestmark = pytest.mark.browser
 FC, XQ = "/nb/bl/xq/fc/", "/nb/bl/xq/"
 STREET_ADMIN, STREET_PASSWORD = "xq-admin", "xinqi2026a"
 TITLE = "石榴籽统计演练"
-
-
-def _token(live, username: str, password: str = "shiliu2026") -> dict:
-    answer = requests.post(
-        f"{live.url}/api/v1/auth/token",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def _post(live, path: str, headers: dict, body: dict | None = None) -> dict:
@@ -52,7 +42,7 @@ def _held(live, units: dict[str, str]) -> str:
     it held with its audience."""
     from services.volunteers.models import ActivityView
 
-    organizer = _token(live, "organizer")
+    organizer = bearer(live, "organizer", "shiliu2026")
     starts = utcnow().replace(microsecond=0) - timedelta(hours=1)
     activity = _post(
         live,
@@ -112,7 +102,7 @@ def test_a_street_administrator_drills_into_a_community_and_downloads_the_excel_
     _post(
         live,
         "/api/v1/staff",
-        _token(live, "admin"),
+        bearer(live, "admin", "shiliu2026"),
         {
             "username": STREET_ADMIN,
             "name": "新碶街道 周干事",
@@ -122,7 +112,7 @@ def test_a_street_administrator_drills_into_a_community_and_downloads_the_excel_
         },
     )
     _held(live, units)
-    street = _token(live, STREET_ADMIN, STREET_PASSWORD)
+    street = bearer(live, STREET_ADMIN, STREET_PASSWORD)
 
     def counted():
         answer = requests.get(

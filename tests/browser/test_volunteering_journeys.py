@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from people import send_registration
 from playwright.sync_api import expect
 from tests_support import serve_platform
 from volunteering import FC, VENUE, activity_payload
@@ -295,11 +296,7 @@ def test_a_newcomer_who_scans_registers_and_lands_on_the_check_in_confirmation(s
     page = chromium.new_context(viewport=PHONE, locale="zh-CN").new_page()
     page.goto(url)
     page.get_by_role("main").get_by_role("link", name="注册", exact=True).click()
-    page.get_by_label("手机号").fill("13912340007")
-    page.get_by_label("密码", exact=True).fill("pomegranate2026")
-    page.get_by_label("姓名").fill("扎西")
-    page.get_by_label("所在社区").select_option(label="富春社区")
-    page.get_by_role("button", name="注册", exact=True).click()
+    send_registration(page, "13912340007", "扎西")
     expect(page.locator("#checkin-confirm")).to_contain_text("民族团结进社区")
     page.click("#checkin-button")
     expect(page.locator("#checkin-result")).to_contain_text("签到成功")
