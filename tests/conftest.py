@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from backbone import GROUP_TIMEOUTS
 from databases import ENGINES, POSTGRES_URL, migrate
 from sqlalchemy import create_engine, text
 
@@ -99,9 +100,7 @@ def make_settings(tmp_path, request):
         base = Settings.from_env(env)
         built = replace(
             base,
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            max_poll_interval_ms=30000,
+            **GROUP_TIMEOUTS,
             topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
             database_urls=_database_urls(engine_name, tmp_path, schemas),
             **overrides,
@@ -213,9 +212,7 @@ def city(broker, tmp_path_factory, city_engine, city_backbone):
         kafka_bootstrap=broker,
         embedded_broker=False,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        max_poll_interval_ms=30000,
+        **GROUP_TIMEOUTS,
     )
     schemas: list[str] = []
     settings = replace(

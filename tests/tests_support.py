@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from backbone import read_topic, send_events
+from backbone import GROUP_TIMEOUTS, read_topic, send_events
 from databases import migrate
 from sqlalchemy import select
 from waitress.server import create_server
@@ -221,9 +221,7 @@ def serve_platform(broker: str, folder: Path, tag: str, backbone: str = "broker"
     )
     settings = replace(
         base,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        max_poll_interval_ms=30000,
+        **GROUP_TIMEOUTS,
         topic_prefix=f"{tag}{uuid.uuid4().hex[:10]}.",
         database_urls={name: f"sqlite:///{folder / f'{name}.db'}" for name in SERVICES},
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import (
     Integer,
@@ -108,12 +108,7 @@ class Problem:
 
     def as_dict(self) -> dict:
         """JSON-able form."""
-        return {
-            "kind": self.kind,
-            "seq": self.seq,
-            "entry_id": self.entry_id,
-            "detail": self.detail,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
