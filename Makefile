@@ -56,8 +56,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 ## make test: lint, validate docker-compose.yml, then the whole suite (SQLite, and PostgreSQL when it answers)
+## on PYTEST_WORKERS processes (pytest-xdist, a module at a time to each, those with the most tests
+## first; 0 runs it in one process).
+## The tests mostly wait on brokers, databases and browsers, so three keep two cores busy.
+PYTEST_WORKERS ?= 3
 test: $(STAMP) system-deps tools lint compose-check
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## docker-compose.yml against the Compose Specification's JSON schema (no Docker needed)
 compose-check: $(STAMP)

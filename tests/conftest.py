@@ -53,7 +53,9 @@ def broker():
         return
     ARTIFACTS.mkdir(exist_ok=True)
     with EmbeddedBroker(
-        Settings.from_env({}), port=free_port(), log_path=ARTIFACTS / "broker.log"
+        Settings.from_env({}),
+        port=free_port(),
+        log_path=ARTIFACTS / f"broker-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log",
     ) as running:
         yield running.bootstrap
 
