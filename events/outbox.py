@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from events import catalog
 from events import kafka as kafka_clients
 from events.envelope import Event, utcnow
-from events.kafka import DELIVERY_TIMEOUT_S
 from events.settings import Settings
 from events.store import outbox, relay_state
 
@@ -268,7 +267,7 @@ class Relay:
         ``identity_interval`` meanwhile. A broker that started again in the meantime refuses
         this producer's id (UnknownProducerIdError, retried until the timeout): it is dropped
         at once, and its rows go again with a new producer."""
-        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+        deadline = time.monotonic() + kafka_clients.DELIVERY_TIMEOUT_S
         while True:
             try:
                 producer.flush(timeout=self.identity_interval)
