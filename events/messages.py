@@ -14,6 +14,7 @@ page's language without reading the filled text back.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,6 +48,14 @@ class Message(str):
     def meaning(self) -> dict:
         """The JSON form: ``{"key": ..., "values": {...}}`` (nested messages likewise)."""
         return meaning(self)
+
+    def meaning_json(self) -> str:
+        """``meaning()`` as compact JSON, made once for a message (a message is a value: its
+        key and values are not changed once it is made)."""
+        made = self.__dict__.get("_json")
+        if made is None:
+            made = self._json = json.dumps(meaning(self), ensure_ascii=False, separators=(",", ":"))
+        return made
 
     @classmethod
     def from_meaning(cls, found: dict, text: str | None = None) -> Message:

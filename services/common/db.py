@@ -139,6 +139,12 @@ class DriverStatement:
             cursor.close()
 
 
+@functools.lru_cache(maxsize=64)
+def driver_statement(statement, dialect: Dialect) -> DriverStatement:
+    """A hot statement's ``DriverStatement`` for a dialect, compiled once."""
+    return DriverStatement(statement, dialect)
+
+
 @contextlib.contextmanager
 def sqlite_write(connection: Connection):
     """SQLite: a transaction of the driver's own under an SQLAlchemy connection in none, for

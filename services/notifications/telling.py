@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from events.envelope import utcnow
 from events.messages import PLACEHOLDER, Message
 from events.settings import city_zone
-from services.common.db import DriverStatement
+from services.common.db import driver_statement
 from services.notifications.kinds import KINDS, OBJECTION_DECISIONS
 from services.notifications.models import (
     ActivityView,
@@ -125,7 +125,7 @@ def tell_many(session: Session, messages: list[dict], now: datetime | None = Non
     if not rows:
         return 0
     connection = session.connection()
-    if _driver(_new_message_statement(connection.dialect.name), connection.dialect).many(
+    if driver_statement(_new_message_statement(connection.dialect.name), connection.dialect).many(
         connection, rows
     ) == len(rows):
         added = {row["id"] for row in rows}  # none was there already
@@ -143,7 +143,7 @@ def tell_many(session: Session, messages: list[dict], now: datetime | None = Non
         is not None
     ]
     if deliveries:
-        _driver(_DELIVERY_INSERT, connection.dialect).many(connection, deliveries)
+        driver_statement(_DELIVERY_INSERT, connection.dialect).many(connection, deliveries)
     return len(added)
 
 
@@ -162,12 +162,6 @@ _DELIVERY_INSERT = insert(Delivery.__table__).values(
         )
     }
 )
-
-
-@functools.lru_cache(maxsize=8)
-def _driver(statement, dialect) -> DriverStatement:
-    """A hot statement compiled once for a dialect (see ``DriverStatement``)."""
-    return DriverStatement(statement, dialect)
 
 
 def _muted(kind: str, chosen: Preference) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from events.envelope import Event
 from events.messages import Message
+from services.common.db import driver_statement
 from services.ledger import rules as r
 from services.ledger.models import (
     AttendanceState,
@@ -29,7 +30,6 @@ from services.ledger.models import (
 )
 from services.ledger.operations.chain import (
     _Cause,
-    _driver,
     _event_time,
     _Row,
     _Writer,
@@ -251,7 +251,7 @@ class _Book:
                 values.sort(key=lambda v: v[key])
                 connection = self.session.connection()
                 upsert = _state_upsert_statement(table, connection.dialect.name, key)
-                _driver(upsert, connection.dialect).many(connection, values)
+                driver_statement(upsert, connection.dialect).many(connection, values)
 
 
 @functools.cache
@@ -296,7 +296,7 @@ def _count_attendance(session, book: _Book, writer: _Writer, event, payload, cor
     halves = min(r.half_hours(payload["hours"]), rule.max_half_hours)
     weight = r.weight_percent(payload.get("shift_weight"))
     cross = bool(payload.get("cross_group"))
-    computed = r.attendance_points(rule, halves, weight, cross).points
+    computed = _points(session, rule, halves, weight, cross).points
     content = (day, halves, weight, cross, rule.version, payload["activity_id"])
     old_day, same = None, False
     if state is not None:
@@ -350,18 +350,12 @@ def _settle_day(session, book: _Book, cause: _Cause, volunteer_id: str, day: dat
                 entry_date=state.award_date,
                 rule_version=None,
             )
-        own_rule = rule_version(session, state.rule_version)
-        points = r.attendance_points(
-            own_rule, state.half_hours, state.weight_percent, state.cross_group
-        )
         entry = cause.append(
             kind="award",
             reason_code="attendance",
             points=share,
             hours_halves=state.half_hours,
-            explanation=r.award_explanation(
-                points.formula, state.computed_points, share, rule.daily_cap
-            ),
+            explanation=_award_explanation(session, state, share, rule.daily_cap),
             volunteer_id=volunteer_id,
             activity_id=state.activity_id,
             attendance_id=state.attendance_id,
@@ -369,6 +363,32 @@ def _settle_day(session, book: _Book, cause: _Cause, volunteer_id: str, day: dat
             rule_version=state.rule_version,
         )
         book.awarded(state, entry, share, day)
+
+
+def _points(session, rule, halves: int, weight: int, cross: bool) -> r.AttendancePoints:
+    """``rules.attendance_points``, computed once in a session for each rule version, hours,
+    weight and bonus (a rule version never changes, and a poll's events repeat a few of them)."""
+    memo = session.info.setdefault("ledger_points", {})
+    key = (rule.version, halves, weight, cross)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = r.attendance_points(rule, halves, weight, cross)
+    return found
+
+
+def _award_explanation(session, state: _State, share: int, cap: int) -> Message:
+    """The explanation of an attendance's award, by the attendance's own rule version, made
+    once in a session for each (points, share, cap): the same ``Message``, so that its JSON is
+    made once too (``Message.meaning_json``)."""
+    memo = session.info.setdefault("ledger_explanations", {})
+    key = (state.rule_version, state.half_hours, state.weight_percent, state.cross_group)
+    key += (state.computed_points, share, cap)
+    found = memo.get(key)
+    if found is None:
+        rule = rule_version(session, state.rule_version)
+        points = _points(session, rule, state.half_hours, state.weight_percent, state.cross_group)
+        found = memo[key] = r.award_explanation(points.formula, state.computed_points, share, cap)
+    return found
 
 
 def _cancel_no_shows(book: _Book, cause: _Cause, volunteer_id: str, activity_id: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -15,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from events.context import correlation_id
 from events.envelope import Event, format_time, utcnow
-from events.messages import Message, meaning
+from events.messages import Message
 from events.outbox import emit_many
-from services.common.db import DriverStatement
+from services.common.db import driver_statement
 from services.ledger import rules as r
 from services.ledger.chain import row_hash
 from services.ledger.models import (
@@ -67,7 +65,9 @@ class _Writer:
         if not self.rows:
             return
         connection = self.session.connection()
-        _driver(_ENTRY_INSERT, connection.dialect).many(connection, [vars(r) for r in self.rows])
+        driver_statement(_ENTRY_INSERT, connection.dialect).many(
+            connection, [vars(r) for r in self.rows]
+        )
         emit_many(self.session, self.events)
         add_to_totals(self.session, self.rows[0].seq, self.rows[-1].seq)
         self.head.last_seq, self.head.last_hash = self.last_seq, self.last_hash
@@ -77,12 +77,6 @@ class _Writer:
 _ENTRY_INSERT = insert(LedgerEntry.__table__).values(
     {column.name: bindparam(column.name) for column in LedgerEntry.__table__.columns}
 )
-
-
-@functools.lru_cache(maxsize=32)
-def _driver(statement, dialect) -> DriverStatement:
-    """A hot statement compiled once for a dialect (see ``DriverStatement``)."""
-    return DriverStatement(statement, dialect)
 
 
 class _Cause:
@@ -99,7 +93,7 @@ class _Cause:
         self.approval = approval
         self.count = 0
 
-    def append(self, *, explanation: str, **fields) -> _Row:
+    def append(self, *, explanation: Message, **fields) -> _Row:
         """Append one row to the chain; its id is derived from the cause and its number. The
         explanation (a ``Message``) is stored as its Chinese text, which the hash covers, and as
         its meaning (``explanation_message``: key and values, JSON), which it does not."""
@@ -113,9 +107,7 @@ class _Cause:
             recorded_at=writer.recorded_at,
             prev_hash=writer.last_hash,
             explanation=str(explanation),
-            explanation_message=json.dumps(
-                meaning(explanation), ensure_ascii=False, separators=(",", ":")
-            ),
+            explanation_message=explanation.meaning_json(),
             **{"hours_halves": 0, "rule_version": None, "reverses_entry_id": None, **fields},
         )
         row.hash = row_hash(row.prev_hash, row.seq, row, self.occurred_text, writer.recorded_text)
