@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db import DriverStatement, make_engine, postgresql_autocommit, sqlite_write
+from events.driver import DriverStatement
+from services.common.db import make_engine, postgresql_autocommit, sqlite_write
 from services.common.types import UTCDateTime
 
 metadata = MetaData()

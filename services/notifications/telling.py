@@ -13,10 +13,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from events.driver import driver_statement
 from events.envelope import utcnow
 from events.messages import PLACEHOLDER, Message
 from events.settings import city_zone
-from services.common.db import driver_statement
 from services.notifications.kinds import KINDS, OBJECTION_DECISIONS
 from services.notifications.models import (
     ActivityView,

@@ -19,9 +19,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from events.driver import driver_statement
 from events.envelope import Event
 from events.messages import Message
-from services.common.db import driver_statement
 from services.ledger import rules as r
 from services.ledger.models import (
     AttendanceState,

@@ -12,10 +12,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from events.context import correlation_id
+from events.driver import driver_statement
 from events.envelope import Event, format_time, utcnow
 from events.messages import Message
 from events.outbox import emit_many
-from services.common.db import driver_statement
 from services.ledger import rules as r
 from services.ledger.chain import row_hash
 from services.ledger.models import (

@@ -26,9 +26,10 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from events import catalog
+from events.driver import DriverStatement
 from events.envelope import utcnow
 from events.outbox import emit, insert_statement, locked_insert, outbox_row
-from services.common.db import DriverStatement, postgresql_autocommit, sqlite_write
+from services.common.db import postgresql_autocommit, sqlite_write
 from services.common.errors import NotFound
 from services.common.states import AttendanceStatus
 from services.volunteers.models import Attendance
