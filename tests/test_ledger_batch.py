@@ -212,8 +212,8 @@ def test_a_polls_look_ups_are_planned_for_their_own_keys_every_time(ledger):
     generic plan, made for any keys: a sequential scan that compares each row with each of a
     poll's 400 attendance ids (400–800 ms a look-up on a ledger of 50,000 events, in the server's
     log), where a plan for the keys themselves hashes them or uses the index. A ledger that
-    started empty ingested 600 events/s instead of 3,500 in 4 of 9 runs of
-    ``shiliu bench ledger`` on PostgreSQL. A poll's look-ups are planned for their keys each time."""
+    started empty ingested 600 events/s instead of 3,500 in 4 of 9 runs of ``shiliu bench
+    ledger`` on PostgreSQL. A poll's look-ups are planned for their keys each time."""
 
     def poll(first: int) -> list[tuple]:
         return [

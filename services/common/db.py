@@ -67,8 +67,8 @@ def make_engine(url: str) -> Engine:
 @contextlib.contextmanager
 def sqlite_write(connection: Connection):
     """SQLite: a transaction of the driver's own under an SQLAlchemy connection in none, for
-    ``events.driver`` statements; committed at the end of the block, rolled back on error. Yields the
-    driver connection.
+    ``events.driver`` statements; committed at the end of the block, rolled back on error.
+    Yields the driver connection.
 
     It begins DEFERRED, so its first statement, which must write, takes the write lock (waiting
     for other writers as BEGIN IMMEDIATE would; nothing was read before it) and holds it to the
@@ -89,7 +89,8 @@ def sqlite_write(connection: Connection):
 @contextlib.contextmanager
 def postgresql_autocommit(connection: Connection):
     """PostgreSQL: the driver's connection under an SQLAlchemy connection in no transaction,
-    each statement committed by itself, for ``events.driver`` statements; yields the driver connection.
+    each statement committed by itself, for ``events.driver`` statements; yields the driver
+    connection.
 
     SQLAlchemy's own AUTOCOMMIT (an isolation level) does the same at a higher price on the
     hottest path: it sets the level and, when the connection goes back to the pool, sets it

@@ -114,15 +114,12 @@ class _Book:
         self.penalties: dict[tuple[str, str], list[_State]] = defaultdict(list)
         self.dirty_attendance: set[str] = set()
         self.dirty_no_shows: set[str] = set()
-        self._load(items)
+        with custom_plans(session):
+            self._load(items)
 
     # -- loading ---------------------------------------------------------------------------
 
     def _load(self, items) -> None:
-        with custom_plans(self.session):
-            self._load_all(items)
-
-    def _load_all(self, items) -> None:
         counted = [p for e, p in items if e.type != "attendance.no_show"]
         absent = [p for e, p in items if e.type == "attendance.no_show"]
         table = self.ATTENDANCE
