@@ -145,6 +145,12 @@ class Blueprint(SmorestBlueprint):
 
         return decorator
 
+    def arguments(self, schema, **kwargs):
+        """Parse and document the request's arguments with ``schema`` (see flask-smorest)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, **kwargs)
+
     def act(self, rule: str, answer: type, role_names: tuple[str, ...], schema=None, **reading):
         """Offer an act on one thing: ``POST rule`` for callers holding one of ``role_names``,
         the body read with ``schema`` where the act takes one (``reading`` as ``arguments``
@@ -182,12 +188,6 @@ def roles(*names: str, detail: str | None = None, code: str | None = None):
         return view
 
     return mark
-
-    def arguments(self, schema, **kwargs):
-        """Parse and document the request's arguments with ``schema`` (see flask-smorest)."""
-        if isinstance(schema, type):
-            schema = schema()
-        return super().arguments(schema, **kwargs)
 
 
 class PageArgs(Schema):
