@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -159,28 +159,6 @@ def make_event(
         payload=dumped,
         producer=producer,
     )
-
-
-def with_payload(event: Event, **values: Any) -> Event:
-    """The event with payload fields set anew (a value known only later, say what a database
-    statement returned), each dumped and validated by its own field of the type's schema: much
-    less work than making the event again. (A schema with rules across fields validates the
-    whole payload again.)"""
-    entry = get(event.type, event.version)
-    schema = entry._loader
-    payload = dict(event.payload)
-    for name in values:
-        payload[name] = schema.fields[name].serialize(name, values)
-    if schema._hooks.get("validates_schema"):
-        errors = schema.validate(payload)
-        if errors:
-            raise InvalidPayload(event.type, errors)
-    for name in values:
-        try:
-            schema.fields[name].deserialize(payload[name], name, payload)
-        except ValidationError as exc:
-            raise InvalidPayload(event.type, {name: exc.messages}) from exc
-    return replace(event, payload=payload, key=str(payload[entry.key_field]))
 
 
 # ---- the registry ------------------------------------------------------------------------

@@ -132,23 +132,6 @@ def _checked_in(shift_id: str | None, now) -> dict:
     }
 
 
-def test_a_field_set_after_the_event_was_made_is_validated_as_the_whole_payload_would_be():
-    payload = _checked_in(None, utcnow())
-    draft = catalog.make_event("attendance.checked_in", payload, producer="t")
-    later = catalog.with_payload(draft, shift_id="s-1")
-    whole = catalog.make_event(
-        "attendance.checked_in", {**payload, "shift_id": "s-1"}, producer="t"
-    )
-    assert later.payload == whole.payload and list(later.payload) == list(whole.payload)
-    assert (later.id, later.key, later.occurred_at) == (draft.id, draft.key, draft.occurred_at)
-    with pytest.raises(catalog.InvalidPayload) as caught:
-        catalog.with_payload(draft, method="by-pigeon")
-    assert "method" in caught.value.messages
-    # Setting the key field moves the event's key with it.
-    moved = catalog.with_payload(draft, volunteer_id="v-2")
-    assert moved.key == "v-2" and moved.payload["volunteer_id"] == "v-2"
-
-
 def test_a_payload_given_in_its_json_form_is_validated_once_and_kept_as_it_is():
     now = utcnow()
     payload = _checked_in("s-1", now)

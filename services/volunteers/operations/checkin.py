@@ -130,26 +130,23 @@ def _check_in_at_once_sqlite(db, record: dict, code: str, parameters: dict):
     secret = _SECRETS.get(record["activity_id"])
     if secret is None or not code_is_valid(secret, code, parameters["now"]):
         return None
-    # Everything but the shift is known before the write lock is taken: the event is made
-    # now and given its shift after the INSERT.
-    event = _checked_in_event(record, None)
     parameters = {**parameters, "id": record["id"], "secret": secret}
     if isinstance(db, Connection) and not db.in_transaction():
         # A transaction of its own, committed here: the lock is held from the INSERT on.
         with sqlite_write(db) as driver:
-            return _write_at_once(driver, db.dialect, record, event, parameters)
-    return _write_at_once(*_driver_in_transaction(db), record, event, parameters)
+            return _write_at_once(driver, db.dialect, record, parameters)
+    return _write_at_once(*_driver_in_transaction(db), record, parameters)
 
 
-def _write_at_once(driver, dialect: Dialect, record: dict, event, parameters: dict):
+def _write_at_once(driver, dialect: Dialect, record: dict, parameters: dict):
     insert_record, insert_event = _driver_statements(dialect)
     admitted = insert_record.run(driver, parameters)
     if admitted is None:
         return None
     signup_id, shift_id, walk_in = admitted
-    if shift_id is not None:
-        event = catalog.with_payload(event, shift_id=shift_id)
-    insert_event.run(driver, outbox_row(event))
+    # The event is made once its shift is known: making it whole costs less than making it
+    # before the INSERT and giving it the shift after.
+    insert_event.run(driver, outbox_row(_checked_in_event(record, shift_id)))
     return _as_written(record, signup_id, shift_id, walk_in)
 
 
