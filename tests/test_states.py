@@ -3,7 +3,7 @@ numbers (the migration that converts the strings kept so far, on both engines)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -129,3 +129,41 @@ def test_the_hours_migration_converts_the_strings_kept_so_far_and_back(make_sett
         total = conn.execute(text("SELECT total_hours FROM hours_certificates")).scalar_one()
     assert hours == {"at-1": "2.5", "at-2": "3.0", "at-3": None} and total == "5.5"
     engine.dispose()
+
+
+# ---- refusals ----------------------------------------------------------------------------
+
+
+def test_a_kind_of_refusal_states_its_status_code_and_title_and_inherits_what_it_leaves_out():
+    from services.activities.operations import WrongStatus
+    from services.common.auth import Unauthenticated
+    from services.common.errors import DomainError
+    from services.volunteers.operations.codes import TooManyWrongCodes
+
+    assert (Unauthenticated.status, Unauthenticated.code, Unauthenticated.title) == (
+        401,
+        "unauthenticated",
+        "请先登录",
+    )
+    # WrongStatus names only its code: the status and title are Conflict's.
+    assert (WrongStatus.status, WrongStatus.code, WrongStatus.title) == (
+        409,
+        "wrong-status",
+        "状态冲突",
+    )
+    assert issubclass(WrongStatus, Conflict)
+    refused = TooManyWrongCodes(timedelta(minutes=3))
+    assert (refused.status, refused.code, refused.title) == (
+        429,
+        "too-many-wrong-codes",
+        "尝试次数过多",
+    )
+    # One made on the spot may still say otherwise; the kind keeps its own.
+    said = Conflict("已满", code="full", status=410)
+    assert (said.status, said.code, Conflict.status, Conflict.code) == (
+        410,
+        "full",
+        409,
+        "conflict",
+    )
+    assert (DomainError.status, DomainError.code) == (400, "invalid")

@@ -37,11 +37,8 @@ BAD_DATE = "日期格式应为 年-月-日，例如 2026-01-31"
 MOST_MONTHS = 60  # the trend fills empty months up to five years; longer periods show the busy ones
 
 
-class BadPeriod(DomainError):
+class BadPeriod(DomainError, status=400, code="bad-period"):
     """A date that is not a date, or a period that ends before it starts."""
-
-    status = 400
-    code = "bad-period"
 
 
 def today() -> date:

@@ -15,12 +15,8 @@ from services.common.errors import DomainError
 log = structlog.get_logger(__name__)
 
 
-class ServiceUnavailable(DomainError):
+class ServiceUnavailable(DomainError, status=503, code="service-unavailable", title="服务暂不可用"):
     """A service did not answer; nothing was changed."""
-
-    status = 503
-    code = "service-unavailable"
-    title = "服务暂不可用"
 
 
 def _base_url(service: str) -> str:

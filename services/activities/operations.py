@@ -165,18 +165,12 @@ CHANGEABLE = (
 )  # fmt: skip
 
 
-class InvalidActivity(DomainError):
+class InvalidActivity(DomainError, status=422, code="invalid-activity", title="请检查填写的内容"):
     """An activity whose fields do not fit together."""
 
-    status = 422
-    code = "invalid-activity"
-    title = "请检查填写的内容"
 
-
-class WrongStatus(Conflict):
+class WrongStatus(Conflict, code="wrong-status"):
     """A lifecycle step that the activity's current status does not allow."""
-
-    code = "wrong-status"
 
 
 def _wrong_status(activity: Activity, doing: str) -> WrongStatus:

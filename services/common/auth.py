@@ -24,20 +24,12 @@ STAFF_ROLES = ("organizer", "committee", "admin")
 SYSTEM = "system"  # web's own calls into the services (e.g. creating a volunteer profile)
 
 
-class Unauthenticated(DomainError):
+class Unauthenticated(DomainError, status=401, code="unauthenticated", title="请先登录"):
     """No valid token: missing, tampered, expired or meant for someone else."""
 
-    status = 401
-    code = "unauthenticated"
-    title = "请先登录"
 
-
-class Forbidden(DomainError):
+class Forbidden(DomainError, status=403, code="forbidden", title="没有权限"):
     """A valid token whose roles do not reach what was asked."""
-
-    status = 403
-    code = "forbidden"
-    title = "没有权限"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,17 @@ class DomainError(Exception):
     code = "invalid"
     title = "请求无效"
 
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, title: str | None = None
+    ):
+        """A kind of refusal states its HTTP status, code and title where it is named:
+        ``class NotFound(DomainError, status=404, code="not-found", title="未找到")``; what it
+        leaves out it inherits."""
+        super().__init_subclass__()
+        for name, value in (("status", status), ("code", code), ("title", title)):
+            if value is not None:
+                setattr(cls, name, value)
+
     def __init__(
         self,
         detail: str,
@@ -53,20 +64,12 @@ class DomainError(Exception):
             self.title = title
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, status=404, code="not-found", title="未找到"):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
-    status = 404
-    code = "not-found"
-    title = "未找到"
 
-
-class Conflict(DomainError):
+class Conflict(DomainError, status=409, code="conflict", title="状态冲突"):
     """The request does not fit the current state of the thing."""
-
-    status = 409
-    code = "conflict"
-    title = "状态冲突"
 
 
 def problem(

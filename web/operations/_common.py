@@ -29,12 +29,8 @@ FIRST_WAIT = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(minutes=15)
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(DomainError, status=429, code="too-many-attempts", title="尝试次数过多"):
     """Sign-in slowed down after consecutive wrong passwords."""
-
-    status = 429
-    code = "too-many-attempts"
-    title = "尝试次数过多"
 
     def __init__(self, wait: timedelta, network: bool = False):
         seconds = max(1, math.ceil(wait.total_seconds()))
@@ -47,31 +43,19 @@ class TooManyAttempts(DomainError):
         self.retry_after = seconds
 
 
-class InvalidCredentials(DomainError):
+class InvalidCredentials(DomainError, status=401, code="invalid-credentials", title="登录失败"):
     """Wrong username or password (never saying which)."""
 
-    status = 401
-    code = "invalid-credentials"
-    title = "登录失败"
 
-
-class AccountDisabled(DomainError):
+class AccountDisabled(DomainError, status=403, code="account-disabled", title="账号已停用"):
     """The account was disabled by an administrator: it cannot sign in until re-enabled."""
-
-    status = 403
-    code = "account-disabled"
-    title = "账号已停用"
 
     def __init__(self):
         super().__init__("账号已停用，请联系管理员")
 
 
-class TooManyCodes(DomainError):
+class TooManyCodes(DomainError, status=429, code="too-many-codes", title="验证码发送过于频繁"):
     """Too many password reset codes sent by SMS to one account, or asked for from one address."""
-
-    status = 429
-    code = "too-many-codes"
-    title = "验证码发送过于频繁"
 
     def __init__(self, wait: timedelta):
         seconds = max(1, math.ceil(wait.total_seconds()))

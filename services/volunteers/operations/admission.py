@@ -33,12 +33,8 @@ from services.volunteers.operations.signups import waitlist_position
 from services.volunteers.rules import CHECKIN_OPENS_BEFORE, checkin_window, distance_m, local_time
 
 
-class CheckinRefused(DomainError):
+class CheckinRefused(DomainError, status=409, code="checkin-refused", title="无法签到"):
     """A check-in or check-out the rules do not allow; nothing was recorded."""
-
-    status = 409
-    code = "checkin-refused"
-    title = "无法签到"
 
 
 def refuse_unless_running(activity) -> None:

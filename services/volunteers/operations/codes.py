@@ -35,20 +35,12 @@ def checkin_scan_token(activity: ActivityView, now: datetime | None = None) -> s
     return scan_token(activity.checkin_secret, now or utcnow())
 
 
-class CodeRefused(DomainError):
+class CodeRefused(DomainError, status=400, code="code-invalid", title="请求无效"):
     """A wrong check-in code, counted; commit the transaction (the count) before answering."""
 
-    status = 400
-    code = "code-invalid"
-    title = "请求无效"
 
-
-class TooManyWrongCodes(CodeRefused):
+class TooManyWrongCodes(CodeRefused, status=429, code="too-many-wrong-codes", title="尝试次数过多"):
     """Too many wrong codes from this volunteer or address at this activity: wait."""
-
-    status = 429
-    code = "too-many-wrong-codes"
-    title = "尝试次数过多"
 
     def __init__(self, wait: timedelta):
         minutes = max(1, math.ceil(wait.total_seconds() / 60))

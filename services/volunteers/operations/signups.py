@@ -44,12 +44,8 @@ def waiting_counts(session: Session, activity_id: str) -> dict[str, int]:
 # ---- sign-ups ----------------------------------------------------------------------------
 
 
-class SignupRefused(DomainError):
+class SignupRefused(DomainError, status=409, code="signup-refused", title="无法报名"):
     """A sign-up the rules do not allow."""
-
-    status = 409
-    code = "signup-refused"
-    title = "无法报名"
 
 
 def _signup_payload(signup: Signup, at: datetime, **extra) -> dict:
