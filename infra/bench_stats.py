@@ -27,17 +27,8 @@ from infra.bench import bench_run, raw_consume_insert
 from infra.bench_notifications import fresh_databases
 from infra.registry import PARTS
 from services.common.db import make_engine, make_session_factory, upgrade
-from services.statistics import presence, reports
+from services.statistics import models, presence, reports
 from services.statistics.handlers import HANDLERS, recount
-from services.statistics.models import (
-    ActivityDimension,
-    ActivityFact,
-    ActivityGroups,
-    AttendanceFact,
-    AwardFact,
-    UnitView,
-    VolunteerFact,
-)
 
 BREAKDOWNS = (None, "unit", "month", "category", "dimension")
 STREETS = 10
@@ -113,7 +104,7 @@ def _plant(factory, communities: int, attendances: int, chunk: int = 20_000) -> 
     with factory() as session, session.begin():
         if session.scalar(text("SELECT count(*) FROM activity_facts")):
             raise click.UsageError("the report benchmark needs an empty statistics database")
-        session.execute(insert(UnitView), units)
+        session.execute(insert(models.UnitView), units)
     facts, dims, groups, rows = [], [], [], []
 
     def flush(force: bool = False) -> None:
@@ -121,10 +112,10 @@ def _plant(factory, communities: int, attendances: int, chunk: int = 20_000) -> 
             return
         with factory() as session, session.begin():
             for model, batch in (
-                (ActivityFact, facts),
-                (ActivityDimension, dims),
-                (ActivityGroups, groups),
-                (AttendanceFact, rows),
+                (models.ActivityFact, facts),
+                (models.ActivityDimension, dims),
+                (models.ActivityGroups, groups),
+                (models.AttendanceFact, rows),
             ):
                 if batch:
                     session.execute(insert(model), batch)
@@ -189,9 +180,9 @@ def _plant(factory, communities: int, attendances: int, chunk: int = 20_000) -> 
                         "month": day.strftime("%Y-%m"),
                     }
                 )
-            session.execute(insert(VolunteerFact), batch)
+            session.execute(insert(models.VolunteerFact), batch)
         session.execute(
-            insert(AwardFact),
+            insert(models.AwardFact),
             [
                 {
                     "cycle_id": f"cy-{n // 10}",
@@ -224,7 +215,7 @@ def run_report_bench(
             for _ in range(queries):
                 for by in BREAKDOWNS:
                     with factory() as session:
-                        district = session.get(UnitView, "u-d")
+                        district = session.get(models.UnitView, "u-d")
                         scope = reports.Scope(district, date(YEAR, 1, 1), date(YEAR, 12, 31))
                         began = time.perf_counter()
                         answer = reports.report(session, scope, by)
@@ -366,7 +357,7 @@ def run_consumer_bench(
         _bare.create_all(engine)
         with factory() as session, session.begin():
             units, _ = _tree(1)
-            session.execute(insert(UnitView), units)
+            session.execute(insert(models.UnitView), units)
         activities, attendance = _events(count)
         runner = ConsumerRunner(
             "statistics",
