@@ -1,5 +1,6 @@
-"""Statuses as enums with their labels, the award cycle's transition table, and hours stored as
-numbers (the migration that converts the strings kept so far, on both engines)."""
+"""Statuses as enums with their labels, the award cycle's transition table, hours stored as
+numbers (the migration that converts the strings kept so far, on both engines), and the kinds of
+refusal with their status, code and title."""
 
 from __future__ import annotations
 
